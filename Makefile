@@ -1,0 +1,36 @@
+# The README's commands. `make run` starts the system, `make test` runs every test.
+PRESET ?= dev
+JOBS   ?= $(shell nproc)
+
+.PHONY: all deps build release run test test-asan bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+release:
+	$(MAKE) build PRESET=release
+
+run: deps
+	$(MAKE) build PRESET=release
+	scripts/run.sh
+
+test: build
+	ctest --preset $(PRESET) -j $(JOBS)
+
+test-asan:
+	$(MAKE) test PRESET=asan
+
+bench: release
+	bench/run-all.sh
+
+format:
+	find src tests bench examples -name '*.h' -o -name '*.cc' -o -name '*.c' -o -name '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,16 @@
+# Every dependency comes from a Debian 12 package (scripts/install-deps.sh installs them).
+
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS json)
+find_package(Protobuf 3.21 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+pkg_check_modules(NGTCP2 REQUIRED IMPORTED_TARGET libngtcp2 libngtcp2_crypto_gnutls)
+pkg_check_modules(NGHTTP3 REQUIRED IMPORTED_TARGET libnghttp3)
+pkg_check_modules(SECCOMP IMPORTED_TARGET libseccomp)
