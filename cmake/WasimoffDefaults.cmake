@@ -23,12 +23,20 @@ function(wasimoff_defaults target)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
 endfunction()
 
-# wasimoff_library(<name> [DEPS <targets...>] [SOURCES <extra files...>]): a static library from
-# every *.cc in the calling folder (non-recursive), with our defaults. Header-only folders become
-# INTERFACE libraries, so dependents can link them before any source exists.
+# wasimoff_library(<name> [RECURSE] [DEPS <targets...>] [SOURCES <extra files...>]
+#                  [EXCLUDE <files...>]): a static library from every *.cc in the calling folder
+# (sub-folders too with RECURSE), with our defaults. Folders without sources become INTERFACE
+# libraries, so dependents can link them before any source exists.
 function(wasimoff_library name)
-  cmake_parse_arguments(ARG "" "" "DEPS;SOURCES" ${ARGN})
-  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  cmake_parse_arguments(ARG "RECURSE" "" "DEPS;SOURCES;EXCLUDE" ${ARGN})
+  if(ARG_RECURSE)
+    file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  else()
+    file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  endif()
+  foreach(ex ${ARG_EXCLUDE})
+    list(REMOVE_ITEM srcs ${CMAKE_CURRENT_SOURCE_DIR}/${ex})
+  endforeach()
   list(APPEND srcs ${ARG_SOURCES})
   if(srcs)
     add_library(${name} STATIC ${srcs})
