@@ -1,0 +1,371 @@
+// node-wasi-run.mjs: run one WASI preview 1 command under Node 20's node:wasi with the semantics of
+// a wasimoff task (provider.md §1), as the reference side of the differential WASI tests.
+//
+//   node --no-warnings tests/tools/node-wasi-run.mjs <spec.json>
+//
+// spec.json (the same contract as the native engine's `wasimoff-run`):
+//   {"wasm": "/abs/m.wasm", "args": ["m.wasm", "a"], "env": ["K=V"], "stdin": "<base64>"|null,
+//    "rootfs": "/abs/rootfs.zip"|null, "artifacts": ["out.txt"], "timeout_ms": n|null,
+//    "memory_limit": <bytes>|null}
+// Missing keys mean: no args, no env, no stdin, empty rootfs, no artifacts, no time limit, and the
+// default memory limit of 1 GiB (provider.md §1.3).
+//
+// Prints exactly one JSON object on stdout and exits 0:
+//   {"status": <int>|null, "stdout": "<base64>", "stderr": "<base64>", "error": "<text>"|null,
+//    "artifacts": "<base64 zip>"|null}
+// `status` is null exactly when `error` is set (then stdout/stderr are empty, as a failed task has
+// no Output). Error texts follow provider.md §1.2 (`trap: …`, `unsupported module: …`, `rootfs: …`,
+// `memory limit exceeded`, `task timed out after <d>`, `output too large`). A malformed spec or an
+// unreadable wasm/rootfs file is a harness error: message on stderr, exit status 2, no JSON.
+//
+// How: the rootfs ZIP is unpacked into a fresh temp directory by ziptool.py (python3's zipfile,
+// with the §1.1 rejections, so no symlink can ever reach node:wasi's preopen); fd 0/1/2 are temp
+// files; the guest runs in a worker thread so a time limit can terminate it. The memory limit is
+// enforced by rewriting the maximum of the module's memory section, so `memory.grow` beyond the
+// limit returns -1 exactly as on the native engine.
+//
+// Known limits of node:wasi that the differential tests must avoid (documented there): the
+// environment is passed as an object, so duplicate keys and entries without '=' cannot be
+// represented (reported as an error here); node reports fd 0–2 as regular files (they are temp
+// files), unlike the native engine.
+
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { WASI } from "node:wasi";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+
+const DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024; // provider.md §1.3
+const FILESYSTEM_LIMIT = 256 * 1024 * 1024; // provider.md §1.3
+const OUTPUT_LIMIT = 63 * 1024 * 1024; // stdout + stderr + artifacts, provider.md §1.3
+const WASM_PAGE = 65536;
+const ZIPTOOL = path.join(path.dirname(fileURLToPath(import.meta.url)), "ziptool.py");
+
+class TaskError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Guest side (worker thread): instantiate and run, report {status} or {error}.
+
+function orderedEnv(entries) {
+  // node:wasi builds "key=value" from Object.entries(env). A plain object would list integer-like
+  // keys first; a Proxy whose ownKeys trap returns our order keeps the order of the spec.
+  const target = {};
+  const keys = [];
+  for (const [key, value] of entries) {
+    target[key] = value;
+    keys.push(key);
+  }
+  return new Proxy(target, { ownKeys: () => keys });
+}
+
+function trapText(err) {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return "trap: call stack exhausted";
+  }
+  if (err instanceof WebAssembly.RuntimeError) {
+    const m = err.message;
+    if (/unreachable/.test(m)) return "trap: unreachable executed";
+    if (/memory access out of bounds/.test(m)) return "trap: out of bounds memory access";
+    if (/divide by zero|remainder by zero/.test(m)) return "trap: integer divide by zero";
+    if (/divide result unrepresentable|integer overflow/.test(m)) return "trap: integer overflow";
+    if (/float unrepresentable|invalid conversion/.test(m)) {
+      return "trap: invalid conversion to integer";
+    }
+    if (/signature mismatch|null function|table index is out of bounds/.test(m)) {
+      return "trap: indirect call type mismatch";
+    }
+    return `trap: ${m}`;
+  }
+  return `internal error: ${err && err.stack ? err.stack : String(err)}`;
+}
+
+function runGuest(data) {
+  const wasi = new WASI({
+    version: "preview1",
+    args: data.args,
+    env: orderedEnv(data.env),
+    preopens: { "/": data.root },
+    returnOnExit: true,
+    stdin: data.stdin,
+    stdout: data.stdout,
+    stderr: data.stderr,
+  });
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(data.module, wasi.getImportObject());
+  } catch (err) {
+    if (err instanceof RangeError && /memory/i.test(err.message)) {
+      return { error: "memory limit exceeded" };
+    }
+    return { error: `unsupported module: ${err.message}` };
+  }
+  try {
+    return { status: wasi.start(instance) | 0 };
+  } catch (err) {
+    return { error: trapText(err) };
+  }
+}
+
+if (!isMainThread) {
+  parentPort.postMessage(runGuest(workerData));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host side (main thread).
+
+function fail(message) {
+  process.stderr.write(`node-wasi-run: ${message}\n`);
+  process.exit(2);
+}
+
+function readSpec(file) {
+  let spec;
+  try {
+    spec = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    fail(`cannot read spec ${file}: ${err.message}`);
+  }
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    fail("spec must be a JSON object");
+  }
+  const strings = (key) => {
+    const v = spec[key] ?? [];
+    if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) {
+      fail(`spec.${key} must be an array of strings`);
+    }
+    return v;
+  };
+  const optional = (key, type) => {
+    const v = spec[key] ?? null;
+    if (v !== null && typeof v !== type) fail(`spec.${key} must be a ${type} or null`);
+    return v;
+  };
+  if (typeof spec.wasm !== "string") fail("spec.wasm must be the path of a .wasm file");
+  const out = {
+    wasm: spec.wasm,
+    args: strings("args"),
+    env: strings("env"),
+    stdin: optional("stdin", "string"),
+    rootfs: optional("rootfs", "string"),
+    artifacts: strings("artifacts"),
+    timeoutMs: optional("timeout_ms", "number"),
+    memoryLimit: optional("memory_limit", "number"),
+  };
+  for (const key of ["timeoutMs", "memoryLimit"]) {
+    if (out[key] !== null && !(Number.isSafeInteger(out[key]) && out[key] > 0)) {
+      fail(`spec.${key === "timeoutMs" ? "timeout_ms" : "memory_limit"} must be a positive integer`);
+    }
+  }
+  return out;
+}
+
+function splitEnv(entries) {
+  const seen = new Set();
+  return entries.map((entry) => {
+    const eq = entry.indexOf("=");
+    if (eq < 0) {
+      throw new TaskError(`env: node:wasi cannot pass an entry without '=': ${entry}`);
+    }
+    const key = entry.slice(0, eq);
+    if (seen.has(key)) throw new TaskError(`env: node:wasi cannot pass duplicate key ${key}`);
+    seen.add(key);
+    return [key, entry.slice(eq + 1)];
+  });
+}
+
+// --- minimal wasm binary reading, only for the memory section ---
+
+function readU32(bytes, pos) {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= bytes.length || shift > 28) throw new TaskError("unsupported module: bad LEB128");
+    const b = bytes[pos++];
+    result += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [result, pos];
+  }
+}
+
+function writeU32(value) {
+  const out = [];
+  do {
+    let b = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) b |= 0x80;
+    out.push(b);
+  } while (value > 0);
+  return out;
+}
+
+// Returns the module bytes with the defined memory's maximum lowered to the limit.
+function capMemory(bytes, limitBytes) {
+  const limitPages = Math.floor(limitBytes / WASM_PAGE);
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos];
+    const [size, payload] = readU32(bytes, pos + 1);
+    const end = payload + size;
+    if (id === 5) {
+      let [count, p] = readU32(bytes, payload);
+      if (count !== 1) {
+        throw new TaskError(`unsupported module: ${count} memories (exactly one is supported)`);
+      }
+      const flags = bytes[p++];
+      if (flags > 1) {
+        throw new TaskError("unsupported module: shared or 64-bit memory is not supported");
+      }
+      let min;
+      let max = 65536;
+      [min, p] = readU32(bytes, p);
+      if (flags === 1) [max, p] = readU32(bytes, p);
+      if (p !== end) throw new TaskError("unsupported module: malformed memory section");
+      if (min > limitPages) throw new TaskError("memory limit exceeded");
+      const body = [1, ...writeU32(min), ...writeU32(Math.min(max, limitPages))];
+      const section = [5, ...writeU32(body.length + 1), 1, ...body];
+      return Buffer.concat([bytes.subarray(0, pos), Buffer.from(section), bytes.subarray(end)]);
+    }
+    pos = end;
+  }
+  return bytes;
+}
+
+function loadModule(bytes, memoryLimit) {
+  let module;
+  try {
+    module = new WebAssembly.Module(bytes);
+  } catch (err) {
+    throw new TaskError(`unsupported module: ${err.message}`);
+  }
+  const wasiNames = new Set(Object.keys(new WASI({ version: "preview1" }).wasiImport));
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function" ||
+        !wasiNames.has(imp.name)) {
+      throw new TaskError(
+          `unsupported module: import ${imp.module}.${imp.name} (${imp.kind}) is not a ` +
+          "wasi_snapshot_preview1 function");
+    }
+  }
+  const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  if (exports.get("_start") !== "function") {
+    throw new TaskError("unsupported module: no exported function _start (not a WASI command)");
+  }
+  if (exports.get("memory") !== "memory") {
+    throw new TaskError("unsupported module: no exported memory");
+  }
+  return new WebAssembly.Module(capMemory(bytes, memoryLimit));
+}
+
+function python() {
+  return fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+function ziptool(args) {
+  const r = spawnSync(python(), [ZIPTOOL, ...args], { encoding: "utf8", timeout: 120000 });
+  if (r.error) fail(`cannot run ${ZIPTOOL}: ${r.error.message}`);
+  return r;
+}
+
+function formatDuration(ms) {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function runInWorker(data, timeoutMs) {
+  return new Promise((resolve) => {
+    let result = null;
+    let timer = null;
+    const worker = new Worker(new URL(import.meta.url), { workerData: data });
+    worker.on("message", (msg) => {
+      result = msg;
+    });
+    worker.on("error", (err) => {
+      result = { error: trapText(err) };
+    });
+    worker.on("exit", () => {
+      if (timer) clearTimeout(timer);
+      resolve(result ?? { error: "worker crashed: guest thread ended without a result" });
+    });
+    if (timeoutMs !== null) {
+      timer = setTimeout(() => {
+        result = { error: `task timed out after ${formatDuration(timeoutMs)}` };
+        worker.terminate();
+      }, timeoutMs);
+    }
+  });
+}
+
+async function runTask(spec, dir) {
+  let wasmBytes;
+  try {
+    wasmBytes = fs.readFileSync(spec.wasm);
+  } catch (err) {
+    fail(`cannot read ${spec.wasm}: ${err.message}`);
+  }
+  if (spec.rootfs !== null && !fs.existsSync(spec.rootfs)) fail(`cannot read ${spec.rootfs}`);
+
+  const env = splitEnv(spec.env);
+  const module = loadModule(wasmBytes, spec.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
+
+  const root = path.join(dir, "root");
+  fs.mkdirSync(root);
+  if (spec.rootfs !== null) {
+    const r = ziptool(["extract", spec.rootfs, root, "--limit", String(FILESYSTEM_LIMIT)]);
+    if (r.status !== 0) {
+      throw new TaskError(r.stderr.trim().split("\n").pop() || `rootfs: extraction failed`);
+    }
+  }
+  const files = ["stdin", "stdout", "stderr"].map((n) => path.join(dir, n));
+  fs.writeFileSync(files[0], spec.stdin === null ? "" : Buffer.from(spec.stdin, "base64"));
+  const fds = [fs.openSync(files[0], "r"), fs.openSync(files[1], "w+"),
+               fs.openSync(files[2], "w+")];
+  let outcome;
+  try {
+    outcome = await runInWorker({ module, args: spec.args, env, root, stdin: fds[0],
+                                  stdout: fds[1], stderr: fds[2] }, spec.timeoutMs);
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
+  if (outcome.error !== undefined) throw new TaskError(outcome.error);
+
+  const stdout = fs.readFileSync(files[1]);
+  const stderr = fs.readFileSync(files[2]);
+  let artifacts = null;
+  if (spec.artifacts.length > 0) {
+    const zipPath = path.join(dir, "artifacts.zip");
+    const r = ziptool(["pack", root, zipPath, ...spec.artifacts]);
+    if (r.status !== 0) fail(`collecting artifacts failed: ${r.stderr.trim()}`);
+    artifacts = fs.readFileSync(zipPath);
+  }
+  if (stdout.length + stderr.length + (artifacts ? artifacts.length : 0) > OUTPUT_LIMIT) {
+    throw new TaskError("output too large");
+  }
+  return {
+    status: outcome.status,
+    stdout: stdout.toString("base64"),
+    stderr: stderr.toString("base64"),
+    error: null,
+    artifacts: artifacts ? artifacts.toString("base64") : null,
+  };
+}
+
+async function main() {
+  if (process.argv.length !== 3) fail("usage: node --no-warnings node-wasi-run.mjs <spec.json>");
+  const spec = readSpec(process.argv[2]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wasimoff-node-run-"));
+  let result;
+  try {
+    result = await runTask(spec, dir);
+  } catch (err) {
+    if (!(err instanceof TaskError)) throw err;
+    result = { status: null, stdout: "", stderr: "", error: err.message, artifacts: null };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify(result) + "\n");
+}
+
+if (isMainThread) {
+  await main();
+}
