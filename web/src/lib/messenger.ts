@@ -1,0 +1,233 @@
+// Request/response/event RPC over a Transport (protocol.md §3).
+//
+// * Outgoing Requests and Events are numbered by two independent counters starting at 1.
+// * Incoming Requests are handled concurrently (the read loop never waits for a handler, so Ping
+//   and Task.Cancel are answered while tasks run); each gets exactly one Response with the
+//   Request's sequence (absent = 0).
+// * Responses are matched to pending Requests by sequence; unknown sequences are logged and dropped.
+import { create } from "@bufbuild/protobuf";
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { payloadError } from "./codec";
+import { EnvelopeSchema, Envelope_MessageType, pack, unpack, type Envelope } from "./proto";
+import type { CloseInfo, Transport } from "./transport";
+
+/**
+ * Thrown by a request handler to fail the call as a whole: the text goes into Envelope.error
+ * (e.g. "binary not found in storage: sha256:…"). Any other exception does the same with its
+ * message; this class only documents the intent.
+ */
+export class CallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CallError";
+  }
+}
+
+/** Handler result for Request types this provider does not serve. */
+export const NOT_IMPLEMENTED = "not implemented";
+
+export interface MessengerHandlers {
+  /** Answers one Request; resolves with the Response payload. Throw CallError to fail the call. */
+  onRequest(message: Message): Promise<Message>;
+  /** Receives one Event (called in arrival order, synchronously from the read loop). */
+  onEvent(message: Message): void;
+  /** Diagnostics (unknown sequences, ignored messages, handler failures). */
+  log?(level: "debug" | "warn", text: string): void;
+}
+
+interface Pending {
+  resolve(m: Message): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Upper bound on our own outstanding Requests. */
+const MAX_PENDING = 1024;
+
+export class Messenger {
+  private nextRequest = 1n;
+  private nextEvent = 1n;
+  private pending = new Map<bigint, Pending>();
+  private closeInfo: CloseInfo | undefined;
+
+  /**
+   * @param firstEvent  sequence of the next Event; 2 when the transport already carried Event 1
+   *                    (WebTransport writes ProviderResources while opening the stream).
+   */
+  constructor(
+    readonly transport: Transport,
+    private readonly handlers: MessengerHandlers,
+    firstEvent = 1n,
+  ) {
+    this.nextEvent = firstEvent;
+  }
+
+  /**
+   * Reads until the transport closes; resolves with how it ended. Pending Requests then fail with
+   * "provider disconnected"-style errors.
+   */
+  async run(): Promise<CloseInfo> {
+    for (;;) {
+      const env = await this.transport.receive();
+      if (env === null) break;
+      this.dispatch(env);
+    }
+    const info = await this.transport.closed;
+    this.closeInfo = info;
+    for (const [seq, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`connection closed (${info.code} ${info.reason})`.trim()));
+      this.pending.delete(seq);
+    }
+    return info;
+  }
+
+  /** Sends an Event with the next event sequence number. */
+  async sendEvent(message: Message): Promise<void> {
+    const env = create(EnvelopeSchema, {
+      sequence: this.nextEvent++,
+      type: Envelope_MessageType.Event,
+      payload: pack(message),
+    });
+    await this.transport.send(env);
+  }
+
+  /**
+   * Sends a Request and resolves with the Response payload decoded as `schema`. Rejects with the
+   * Response's error text, "unexpected response payload <type>", a timeout, or a closed transport.
+   */
+  async request<Desc extends DescMessage>(
+    message: Message,
+    schema: Desc,
+    timeoutMs: number,
+  ): Promise<MessageShape<Desc>> {
+    if (this.closeInfo) throw new Error("connection closed");
+    if (this.pending.size >= MAX_PENDING) throw new Error("too many outstanding requests");
+    const seq = this.nextRequest++;
+    const env = create(EnvelopeSchema, {
+      sequence: seq,
+      type: Envelope_MessageType.Request,
+      payload: pack(message),
+    });
+    const answer = new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`request ${message.$typeName} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, { resolve, reject, timer });
+    });
+    try {
+      await this.transport.send(env);
+    } catch (e) {
+      const p = this.pending.get(seq);
+      if (p) {
+        clearTimeout(p.timer);
+        this.pending.delete(seq);
+      }
+      throw e;
+    }
+    const got = await answer;
+    if (got.$typeName !== schema.typeName) {
+      throw new Error(`unexpected response payload ${got.$typeName}`);
+    }
+    return got as MessageShape<Desc>;
+  }
+
+  /** Number of our Requests still waiting for a Response. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  private log(level: "debug" | "warn", text: string) {
+    this.handlers.log?.(level, text);
+  }
+
+  private dispatch(env: Envelope): void {
+    const seq = env.sequence ?? 0n;
+    switch (env.type) {
+      case Envelope_MessageType.Request:
+        void this.answer(seq, env);
+        return;
+      case Envelope_MessageType.Response:
+        this.settle(seq, env);
+        return;
+      case Envelope_MessageType.Event: {
+        if (!env.payload) {
+          this.log("debug", `event ${seq} without payload ignored`);
+          return;
+        }
+        const u = unpack(env.payload);
+        if (u.kind !== "ok" || payloadError(env) !== undefined) {
+          this.log("debug", `event of type ${u.kind === "ok" ? u.message.$typeName : u.typeName} ignored`);
+          return;
+        }
+        try {
+          this.handlers.onEvent(u.message);
+        } catch (e) {
+          this.log("warn", `event handler failed: ${errorText(e)}`);
+        }
+        return;
+      }
+      default:
+        this.log("debug", `envelope of type ${env.type ?? "absent"} ignored`);
+    }
+  }
+
+  private settle(seq: bigint, env: Envelope): void {
+    const p = this.pending.get(seq);
+    if (!p) {
+      this.log("debug", `response for unknown sequence ${seq} dropped`);
+      return;
+    }
+    this.pending.delete(seq);
+    clearTimeout(p.timer);
+    if (env.error) {
+      p.reject(new Error(env.error));
+      return;
+    }
+    if (!env.payload) {
+      p.reject(new Error("unexpected response payload <none>"));
+      return;
+    }
+    const u = unpack(env.payload);
+    const bad = payloadError(env);
+    if (u.kind !== "ok" || bad !== undefined) {
+      p.reject(new Error(`unexpected response payload ${u.kind === "ok" ? u.message.$typeName : u.typeName}`));
+      return;
+    }
+    p.resolve(u.message);
+  }
+
+  private async answer(seq: bigint, env: Envelope): Promise<void> {
+    const reply = create(EnvelopeSchema, { sequence: seq, type: Envelope_MessageType.Response });
+    if (!env.payload) {
+      reply.error = "missing payload";
+    } else {
+      const u = unpack(env.payload);
+      const bad = payloadError(env);
+      if (u.kind === "unknown") {
+        reply.error = NOT_IMPLEMENTED;
+      } else if (u.kind === "bad" || bad !== undefined) {
+        reply.error = `bad payload: ${u.kind === "bad" ? u.detail : bad}`;
+      } else {
+        try {
+          reply.payload = pack(await this.handlers.onRequest(u.message));
+        } catch (e) {
+          reply.error = errorText(e) || "internal error";
+          if (!(e instanceof CallError) && reply.error !== NOT_IMPLEMENTED) {
+            this.log("warn", `handler for ${u.message.$typeName} failed: ${reply.error}`);
+          }
+        }
+      }
+    }
+    try {
+      await this.transport.send(reply);
+    } catch (e) {
+      this.log("debug", `response ${seq} not sent: ${errorText(e)}`);
+    }
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,337 @@
+// The provider's side of the protocol (protocol.md §9): answers the Broker's Requests, executes
+// Task.Wasip1 requests on the worker pool, and announces resources and file-cache changes.
+// One Provider lives for the whole page; it is attached to a Messenger while connected.
+import { create, type Message } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { LruCache } from "./lru";
+import { CallError, NOT_IMPLEMENTED, errorText, type Messenger } from "./messenger";
+import {
+  Event_ClusterInfoSchema,
+  Event_FileSystemUpdateSchema,
+  Event_GenericMessageSchema,
+  Event_ProviderResourcesSchema,
+  Event_ThroughputSchema,
+  FileSchema,
+  Filesystem_Listing_RequestSchema,
+  Filesystem_Listing_ResponseSchema,
+  Filesystem_Probe_RequestSchema,
+  Filesystem_Probe_ResponseSchema,
+  Filesystem_Upload_RequestSchema,
+  Filesystem_Upload_ResponseSchema,
+  PingSchema,
+  Task_CancelSchema,
+  Task_Pyodide_RequestSchema,
+  Task_TraceEventSchema,
+  Task_TraceEvent_EventType as Ev,
+  Task_Wasip1_OutputSchema,
+  Task_Wasip1_RequestSchema,
+  Task_Wasip1_ResponseSchema,
+  isMessage,
+  type Event_ProviderResources,
+  type File as PbFile,
+  type Task_Metadata,
+  type Task_Wasip1_Request,
+  type Task_Wasip1_Response,
+} from "./proto";
+import type { Fetcher, FileStore } from "./filestore";
+import { normalizeRef, refOf } from "./sha256";
+import { WorkerKilledError, type Slot, type WorkerPool } from "./worker_pool";
+import { unixNanoNow, type RunMessage } from "./worker_protocol";
+
+export interface ProviderHooks {
+  log(level: "debug" | "info" | "warn" | "error", text: string): void;
+  /** One finished Task.Wasip1 request: ok = answered with an Output. */
+  taskFinished(ok: boolean, id: string, ms: number, detail: string): void;
+  cluster(providers: number): void;
+  throughput(overall: number, yours: number): void;
+}
+
+/** How long a task may wait for a worker when none is idle (only while shrinking the pool). */
+const ACQUIRE_TIMEOUT_MS = 60_000;
+
+interface Running {
+  slot?: Slot;
+  canceled?: string;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Provider {
+  private messenger: Messenger | undefined;
+  private readonly modules = new LruCache<string, WebAssembly.Module>(64, 30 * 60_000);
+  private readonly compiling = new Map<string, Promise<WebAssembly.Module>>();
+  private readonly running = new Map<string, Running>();
+  private localIds = 0;
+  verbose = false;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly store: FileStore,
+    private fetcher: Fetcher,
+    private readonly hooks: ProviderHooks,
+  ) {}
+
+  setFetcher(f: Fetcher): void {
+    this.fetcher = f;
+  }
+
+  /** ProviderResources with both fields set (protocol.md §9). */
+  resources(): Event_ProviderResources {
+    return create(Event_ProviderResourcesSchema, { concurrency: this.pool.size, tasks: this.pool.busy });
+  }
+
+  attach(m: Messenger): void {
+    this.messenger = m;
+  }
+
+  detach(): void {
+    this.messenger = undefined;
+  }
+
+  /** Call whenever pool size or busy count changed. */
+  announceResources(): void {
+    this.send(this.resources());
+  }
+
+  filesChanged(added: string[], removed: string[]): void {
+    this.send(create(Event_FileSystemUpdateSchema, { added, removed }));
+  }
+
+  /** Number of tasks currently accepted (downloading, waiting or running). */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Cancels every running task (used when leaving after the grace period). */
+  cancelAll(reason: string): void {
+    for (const id of [...this.running.keys()]) this.cancel(id, reason);
+  }
+
+  private send(ev: Message): void {
+    const m = this.messenger;
+    if (!m) return;
+    m.sendEvent(ev).catch((e) => this.hooks.log("debug", `event not sent: ${errorText(e)}`));
+  }
+
+  handleEvent(msg: Message): void {
+    if (isMessage(msg, Event_ClusterInfoSchema)) {
+      this.hooks.cluster(msg.providers ?? 0);
+    } else if (isMessage(msg, Event_ThroughputSchema)) {
+      this.hooks.throughput(msg.overall ?? 0, msg.yours ?? 0);
+    } else if (isMessage(msg, Event_GenericMessageSchema)) {
+      this.hooks.log("info", `broker: ${msg.message ?? ""}`);
+    } else {
+      this.hooks.log("debug", `event ${msg.$typeName} ignored`);
+    }
+  }
+
+  async handleRequest(msg: Message): Promise<Message> {
+    if (isMessage(msg, PingSchema)) return create(PingSchema);
+    if (isMessage(msg, Task_Wasip1_RequestSchema)) return this.runWasip1(msg);
+    if (isMessage(msg, Task_CancelSchema)) {
+      this.cancel(msg.id ?? "", msg.reason ?? "");
+      return create(Task_CancelSchema, { id: msg.id, reason: msg.reason });
+    }
+    if (isMessage(msg, Filesystem_Listing_RequestSchema)) {
+      return create(Filesystem_Listing_ResponseSchema, { files: this.store.refs() });
+    }
+    if (isMessage(msg, Filesystem_Probe_RequestSchema)) {
+      return create(Filesystem_Probe_ResponseSchema, { ok: this.store.has(msg.file ?? "") });
+    }
+    if (isMessage(msg, Filesystem_Upload_RequestSchema)) {
+      const blob = msg.upload?.blob;
+      if (!blob) throw new CallError("upload without blob");
+      const ref = await this.store.put(blob, msg.upload?.ref); // throws "hash mismatch"
+      return create(Filesystem_Upload_ResponseSchema, { ref });
+    }
+    if (isMessage(msg, Task_Pyodide_RequestSchema)) throw new CallError(NOT_IMPLEMENTED);
+    throw new CallError(NOT_IMPLEMENTED);
+  }
+
+  /** Stops the task with this id; unknown ids are fine (idempotent). */
+  cancel(id: string, reason: string): void {
+    const r = this.running.get(id);
+    if (!r || r.canceled) return;
+    r.canceled = `task canceled: ${reason}`;
+    if (r.slot && r.slot.busy && r.slot.task === id) this.pool.kill(r.slot, r.canceled);
+    this.hooks.log("info", `task ${id} canceled (${reason})`);
+  }
+
+  private async runWasip1(req: Task_Wasip1_Request): Promise<Task_Wasip1_Response> {
+    const started = performance.now();
+    const info: Task_Metadata | undefined = req.info;
+    const trace = info?.trace;
+    const mark = (event: Ev, details?: string) => {
+      trace?.events.push(create(Task_TraceEventSchema, { unixnano: unixNanoNow(), event, details }));
+    };
+    mark(Ev.ProviderTaskReceived);
+    const id = info?.id ?? `local-${++this.localIds}`;
+    const respond = (r: Outcome) => {
+      const res = create(Task_Wasip1_ResponseSchema, { info });
+      if ("error" in r) {
+        res.result = { case: "error", value: r.error };
+        mark(Ev.ProviderError, r.error);
+      } else {
+        res.result = { case: "ok", value: create(Task_Wasip1_OutputSchema, r.ok) };
+      }
+      mark(Ev.ProviderTransmitResult);
+      const ms = performance.now() - started;
+      const detail = "error" in r ? r.error : `exit ${r.ok.status}`;
+      this.hooks.taskFinished(!("error" in r), id, ms, detail);
+      if (this.verbose) this.hooks.log("info", `task ${id}: ${detail} (${ms.toFixed(0)} ms)`);
+      return res;
+    };
+
+    if (this.running.has(id)) return respond({ error: `task ${id} is already running here` });
+    const deadline = req.qos?.deadline ? timestampMs(req.qos.deadline) : undefined;
+    if (deadline !== undefined && deadline <= Date.now()) return respond({ error: "deadline exceeded" });
+
+    let slot: Slot | undefined;
+    if (req.qos?.immediate) {
+      slot = this.pool.tryAcquire();
+      if (!slot) return respond({ error: "qos: no idle workers for immediate mode" });
+    }
+    const run: Running = { slot };
+    this.running.set(id, run);
+    if (deadline !== undefined) {
+      run.timer = setTimeout(() => this.expire(id), deadline - Date.now());
+    }
+    try {
+      if (!slot) {
+        try {
+          slot = await this.pool.acquire(ACQUIRE_TIMEOUT_MS);
+        } catch (e) {
+          return respond({ error: `no worker available: ${errorText(e)}` });
+        }
+        run.slot = slot;
+        if (run.canceled) {
+          this.pool.release(slot);
+          return respond({ error: run.canceled });
+        }
+      }
+      mark(Ev.ProviderGetWorker);
+
+      const params = req.params;
+      let module: WebAssembly.Module;
+      let rootfs: Uint8Array | undefined;
+      try {
+        const bin = await this.resolveFile(params?.binary, "binary");
+        if (!bin) {
+          this.pool.release(slot);
+          return respond({ error: "unsupported module: task has no binary" });
+        }
+        rootfs = (await this.resolveFile(params?.rootfs, "rootfs"))?.data;
+        module = await this.compile(bin.ref, bin.data).catch((e) => {
+          throw new ModuleError(`unsupported module: ${errorText(e)}`);
+        });
+      } catch (e) {
+        this.pool.release(slot);
+        if (e instanceof ModuleError) return respond({ error: e.message });
+        mark(Ev.ProviderError, errorText(e));
+        this.hooks.taskFinished(false, id, performance.now() - started, errorText(e));
+        throw e; // CallError: Envelope-level failure, the Broker retries elsewhere
+      }
+      if (run.canceled) {
+        this.pool.release(slot);
+        return respond({ error: run.canceled });
+      }
+      if (deadline !== undefined && deadline <= Date.now()) {
+        this.pool.release(slot);
+        return respond({ error: "deadline exceeded" });
+      }
+
+      const msg: RunMessage = {
+        type: "run",
+        task: id,
+        module,
+        args: params?.args ?? [],
+        envs: params?.envs ?? [],
+        stdin: params?.stdin,
+        rootfs,
+        artifacts: params?.artifacts ?? [],
+        deadline,
+      };
+      mark(Ev.ProviderPostToWorker);
+      let result;
+      try {
+        result = await this.pool.run(slot, msg);
+      } catch (e) {
+        if (e instanceof WorkerKilledError) return respond({ error: e.message });
+        return respond({ error: `worker crashed: ${errorText(e)}` });
+      }
+      if (trace) {
+        trace.events.push(
+          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.prepare), event: Ev.ProviderWorkerPrepare }),
+          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.execute), event: Ev.ProviderWorkerExecute }),
+          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.done), event: Ev.ProviderWorkerDone }),
+        );
+      }
+      const r = result.result;
+      if ("error" in r) return respond({ error: r.error });
+      return respond({
+        ok: {
+          status: r.ok.status,
+          stdout: r.ok.stdout,
+          stderr: r.ok.stderr,
+          artifacts: r.ok.artifacts ? create(FileSchema, { media: "application/zip", blob: r.ok.artifacts }) : undefined,
+        },
+      });
+    } finally {
+      if (run.timer) clearTimeout(run.timer);
+      this.running.delete(id);
+    }
+  }
+
+  private expire(id: string): void {
+    const r = this.running.get(id);
+    if (!r || r.canceled) return;
+    r.canceled = "deadline exceeded";
+    if (r.slot && r.slot.busy && r.slot.task === id) this.pool.kill(r.slot, r.canceled);
+  }
+
+  /**
+   * Inline blob (stored under its ref so the compiled module is reused) or a cached/fetched ref.
+   * Throws CallError("<what> not found in storage: <ref>") when a ref cannot be obtained.
+   */
+  private async resolveFile(f: PbFile | undefined, what: "binary" | "rootfs"): Promise<{ ref: string; data: Uint8Array } | undefined> {
+    if (!f) return undefined;
+    if (f.blob && f.blob.length > 0) {
+      const blob = f.blob;
+      const ref = await this.store.put(blob).catch((e) => {
+        this.hooks.log("warn", `inline ${what} not cached: ${errorText(e)}`);
+        return refOf(blob);
+      });
+      return { ref, data: f.blob };
+    }
+    if (!f.ref) return undefined;
+    try {
+      return await this.store.obtain(f.ref, this.fetcher);
+    } catch (e) {
+      this.hooks.log("warn", `${what} ${f.ref}: ${errorText(e)}`);
+      throw new CallError(`${what} not found in storage: ${f.ref}`);
+    }
+  }
+
+  /** Compiled module for `ref`, from the LRU cache or compiled once (single-flight). */
+  private compile(ref: string, data: Uint8Array): Promise<WebAssembly.Module> {
+    const key = normalizeRef(ref) ?? ref;
+    const hit = this.modules.get(key);
+    if (hit) return Promise.resolve(hit);
+    let p = this.compiling.get(key);
+    if (!p) {
+      p = WebAssembly.compile(data as Uint8Array<ArrayBuffer>)
+        .then((m) => {
+          this.modules.set(key, m);
+          return m;
+        })
+        .finally(() => this.compiling.delete(key));
+      this.compiling.set(key, p);
+    }
+    return p;
+  }
+}
+
+class ModuleError extends Error {}
+
+type Outcome =
+  | { error: string }
+  | { ok: { status: number; stdout: Uint8Array; stderr: Uint8Array; artifacts?: PbFile } };

@@ -1,0 +1,223 @@
+// ZIP archives for rootfs input and artifact output (provider.md §1, §1.1).
+//
+// readZip is our own central-directory reader because the rules need information that general
+// ZIP libraries hide (Unix mode of the entry for symlinks, the encryption flag, ZIP64 fields);
+// fflate does the inflating and writes artifact archives.
+import { inflateSync, zipSync, type Zippable } from "fflate";
+
+/** Default limit for the expanded size of a rootfs (the task's filesystem limit). */
+export const DEFAULT_FS_LIMIT = 256 * 1024 * 1024;
+
+/** A rootfs that violates the rules; the message becomes "rootfs: <message>". */
+export class ZipError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ZipError";
+  }
+}
+
+export interface ZipEntry {
+  /** Normalised relative path, no leading or trailing "/". */
+  path: string;
+  dir: boolean;
+  /** Contents (files only; may be a view into the archive for stored entries). */
+  data: Uint8Array;
+  /** Modification time from the DOS timestamp (local time, as ZIP defines it). */
+  mtime: Date;
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function dosTime(date: number, time: number): Date {
+  return new Date(
+    1980 + (date >>> 9),
+    ((date >>> 5) & 0xf) - 1,
+    date & 0x1f,
+    time >>> 11,
+    (time >>> 5) & 0x3f,
+    (time & 0x1f) * 2,
+  );
+}
+
+/**
+ * Checks and normalises an entry name: rejects NUL bytes, absolute names and ".." segments;
+ * drops "." and empty segments. Returns the path and whether the name denotes a directory.
+ */
+export function checkEntryName(name: string): { path: string; dir: boolean } {
+  if (name.includes("\0")) throw new ZipError(`entry name contains a NUL byte: ${JSON.stringify(name)}`);
+  if (name.startsWith("/") || /^[A-Za-z]:[\\/]/.test(name)) throw new ZipError(`absolute entry name: ${name}`);
+  const parts = name.split("/");
+  if (parts.includes("..")) throw new ZipError(`entry name with "..": ${name}`);
+  const dir = name.endsWith("/");
+  const path = parts.filter((p) => p !== "" && p !== ".").join("/");
+  return { path, dir };
+}
+
+/**
+ * Reads and validates a whole archive. Rejects (ZipError) encrypted entries, methods other than
+ * stored/deflate, symlinks, bad names, CRC mismatches and archives whose expanded size exceeds
+ * `limit`. Works with ZIP64 archives.
+ */
+export function readZip(bytes: Uint8Array, limit = DEFAULT_FS_LIMIT): ZipEntry[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (o: number) => dv.getUint16(o, true);
+  const u32 = (o: number) => dv.getUint32(o, true);
+  const u64 = (o: number) => {
+    const v = dv.getBigUint64(o, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipError("ZIP64 value too large");
+    return Number(v);
+  };
+  const need = (o: number, n: number, what: string) => {
+    if (o < 0 || o + n > bytes.length) throw new ZipError(`truncated archive (${what})`);
+  };
+
+  // End of central directory: last 22 bytes plus a comment of up to 65535 bytes.
+  let eocd = -1;
+  for (let o = bytes.length - 22; o >= Math.max(0, bytes.length - 22 - 0xffff); o--) {
+    if (u32(o) === 0x06054b50) {
+      eocd = o;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ZipError("not a ZIP archive (no end of central directory)");
+  let count = u16(eocd + 10);
+  let cdSize = u32(eocd + 12);
+  let cdOffset = u32(eocd + 16);
+  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+    const loc = eocd - 20;
+    need(loc, 20, "ZIP64 locator");
+    if (u32(loc) !== 0x07064b50) throw new ZipError("ZIP64 archive without locator");
+    const z = u64(loc + 8);
+    need(z, 56, "ZIP64 end of central directory");
+    if (u32(z) !== 0x06064b50) throw new ZipError("bad ZIP64 end of central directory");
+    count = u64(z + 32);
+    cdSize = u64(z + 40);
+    cdOffset = u64(z + 48);
+  }
+  need(cdOffset, cdSize, "central directory");
+
+  const decoder = new TextDecoder("utf-8");
+  const entries: ZipEntry[] = [];
+  let total = 0;
+  let p = cdOffset;
+  for (let i = 0; i < count; i++) {
+    need(p, 46, "central directory entry");
+    if (u32(p) !== 0x02014b50) throw new ZipError("bad central directory entry");
+    const madeBy = u16(p + 4);
+    const flags = u16(p + 8);
+    const method = u16(p + 10);
+    const time = u16(p + 12);
+    const date = u16(p + 14);
+    const crc = u32(p + 16);
+    let csize = u32(p + 20);
+    let usize = u32(p + 24);
+    const nameLen = u16(p + 28);
+    const extraLen = u16(p + 30);
+    const commentLen = u16(p + 32);
+    const extAttr = u32(p + 38);
+    let local = u32(p + 42);
+    need(p + 46, nameLen + extraLen + commentLen, "central directory entry");
+    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    // ZIP64 extended information: the 0xffffffff fields, in this order.
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+      const id = u16(e);
+      const len = u16(e + 2);
+      if (id === 0x0001) {
+        let q = e + 4;
+        if (usize === 0xffffffff) (usize = u64(q)), (q += 8);
+        if (csize === 0xffffffff) (csize = u64(q)), (q += 8);
+        if (local === 0xffffffff) local = u64(q);
+      }
+      e += 4 + len;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+
+    if (flags & 0x1) throw new ZipError(`encrypted entry: ${name}`);
+    const unixMode = madeBy >>> 8 === 3 ? extAttr >>> 16 : 0;
+    if ((unixMode & 0xf000) === 0xa000) throw new ZipError(`symlink entry: ${name}`);
+    const { path, dir } = checkEntryName(name);
+    const isDir = dir || (unixMode & 0xf000) === 0x4000;
+    const mtime = dosTime(date, time);
+    if (isDir) {
+      if (path !== "") entries.push({ path, dir: true, data: new Uint8Array(0), mtime });
+      continue;
+    }
+    if (path === "") throw new ZipError(`entry without a name: ${JSON.stringify(name)}`);
+    if (method !== 0 && method !== 8) throw new ZipError(`unsupported compression method ${method}: ${name}`);
+    total += usize;
+    if (total > limit) throw new ZipError(`expanded size exceeds the filesystem limit of ${limit} bytes`);
+
+    need(local, 30, "local header");
+    if (u32(local) !== 0x04034b50) throw new ZipError(`bad local header: ${name}`);
+    const start = local + 30 + u16(local + 26) + u16(local + 28);
+    need(start, csize, `data of ${name}`);
+    const raw = bytes.subarray(start, start + csize);
+    let data: Uint8Array;
+    if (method === 0) {
+      if (csize !== usize) throw new ZipError(`stored entry with inconsistent sizes: ${name}`);
+      data = raw;
+    } else {
+      try {
+        data = inflateSync(raw, { out: new Uint8Array(usize) });
+      } catch (e) {
+        throw new ZipError(`corrupt deflate data in ${name}: ${e instanceof Error ? e.message : e}`);
+      }
+      if (data.length !== usize) throw new ZipError(`size mismatch in ${name}`);
+    }
+    if (crc32(data) !== crc) throw new ZipError(`CRC mismatch in ${name}`);
+    entries.push({ path, dir: false, data, mtime });
+  }
+  return entries;
+}
+
+/** One artifact to archive: a file with contents or a directory (data ignored). */
+export interface ArchiveEntry {
+  path: string;
+  dir: boolean;
+  data?: Uint8Array;
+  mtime?: Date;
+}
+
+/** Builds a deflate ZIP of `entries` (directories get a "name/" entry). */
+export function writeZip(entries: ArchiveEntry[]): Uint8Array {
+  const z: Zippable = {};
+  for (const e of entries) {
+    const opts = { mtime: e.mtime ?? new Date(), level: 6 as const };
+    if (e.dir) z[e.path.replace(/\/?$/, "/")] = [new Uint8Array(0), opts];
+    else z[e.path] = [e.data ?? new Uint8Array(0), opts];
+  }
+  return zipSync(z);
+}
+
+/**
+ * Normalises an artifact path (provider.md §1: leading "/" stripped, "." and ".." resolved);
+ * undefined when it would leave the tree. "" denotes the root itself.
+ */
+export function normalizeArtifactPath(path: string): string | undefined {
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    if (seg.includes("\0")) return undefined;
+    out.push(seg);
+  }
+  return out.join("/");
+}
