@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -68,6 +69,15 @@ auto offload(asio::thread_pool& pool, Fn fn) -> awaitable<std::invoke_result_t<F
   using R = std::invoke_result_t<Fn>;
   co_return co_await asio::co_spawn(
       pool, [fn = std::move(fn)]() mutable -> awaitable<R> { co_return fn(); }, asio::use_awaitable);
+}
+
+// Runs `work` while keeping `owner` alive. Use this instead of a capturing lambda coroutine:
+// `[self]() -> awaitable<void> {...}()` is a bug, because the lambda (and with it `self`) is a
+// temporary destroyed while the coroutine is still suspended; coroutine *parameters*, unlike
+// lambda captures, are copied into the coroutine frame.
+template <typename T>
+awaitable<void> hold([[maybe_unused]] std::shared_ptr<T> owner, awaitable<void> work) {
+  co_await std::move(work);
 }
 
 // Detached spawn that logs (instead of terminating on) an escaping exception.

@@ -1,0 +1,240 @@
+#include "protocol/messenger.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+namespace wasimoff::protocol {
+
+using namespace asio::experimental::awaitable_operators;
+namespace gp = google::protobuf;
+using v1::Envelope;
+
+struct Messenger::Pending {
+  explicit Pending(asio::any_io_executor ex) : done(std::move(ex)) {}
+  OneShotEvent done;
+  CallResult result;
+};
+
+Messenger::Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transport, Options options)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      ex_(ex),
+      queue_signal_(ex, std::chrono::steady_clock::time_point::max()),
+      drained_signal_(ex, std::chrono::steady_clock::time_point::max()),
+      closed_event_(ex) {}
+
+Messenger::~Messenger() {
+  if (!closed_) transport_->close(CloseCode::kNormal, "bye!");
+}
+
+void Messenger::serve(const gp::Descriptor* type, RequestHandler handler) {
+  handlers_[type] = std::move(handler);
+}
+
+void Messenger::start() {
+  if (started_) return;
+  started_ = true;
+  auto self = shared_from_this();
+  spawn_logged(ex_, hold(self, read_loop()), "messenger reader");
+  spawn_logged(ex_, hold(self, write_loop()), "messenger writer");
+}
+
+std::string Messenger::describe_payload(const gp::Any& any) {
+  if (any.type_url().empty()) return "(none)";
+  return std::string(any_type_name(any));
+}
+
+awaitable<CallResult> Messenger::call(const gp::Message& request, std::chrono::milliseconds timeout,
+                                      OneShotEvent* cancel) {
+  if (closed_) co_return CallResult{options_.disconnect_error, {}};
+  std::uint64_t seq = next_request_seq_++;
+  Envelope env;
+  env.set_sequence(seq);
+  env.set_type(Envelope::Request);
+  pack_any(request, env.mutable_payload());
+  auto pending = std::make_shared<Pending>(ex_);
+  pending_[seq] = pending;
+  if (!enqueue(std::move(env))) {
+    pending_.erase(seq);
+    co_return CallResult{options_.disconnect_error, {}};
+  }
+  // Keep ourselves alive while waiting: the owner may drop its reference meanwhile.
+  auto self = shared_from_this();
+  if (timeout.count() > 0 && cancel)
+    co_await (pending->done.wait() || sleep_for(timeout) || cancel->wait());
+  else if (timeout.count() > 0)
+    co_await (pending->done.wait() || sleep_for(timeout));
+  else if (cancel)
+    co_await (pending->done.wait() || cancel->wait());
+  else
+    co_await pending->done.wait();
+  if (pending->done.is_set()) co_return std::move(pending->result);
+  pending_.erase(seq);
+  if (cancel && cancel->is_set()) co_return CallResult{"canceled", {}};
+  co_return CallResult{fmt::format("timeout: no response within {:g} s", timeout.count() / 1000.0), {}};
+}
+
+bool Messenger::send_event(const gp::Message& event) {
+  if (closed_) return false;
+  Envelope env;
+  env.set_sequence(next_event_seq_++);
+  env.set_type(Envelope::Event);
+  pack_any(event, env.mutable_payload());
+  return enqueue(std::move(env));
+}
+
+bool Messenger::enqueue(Envelope envelope) {
+  if (closed_) return false;
+  std::uint64_t bytes = envelope.payload().value().size();
+  if (queue_.size() >= options_.max_queued_messages || queued_bytes_ + bytes > options_.max_queued_bytes) {
+    spdlog::warn("{}: send queue full ({} messages, {} bytes): peer is not reading, closing",
+                 options_.name, queue_.size(), queued_bytes_);
+    close(CloseCode::kInternalError, "send queue overflow");
+    return false;
+  }
+  queued_bytes_ += bytes;
+  queue_.push_back(std::move(envelope));
+  queue_signal_.cancel();
+  return true;
+}
+
+awaitable<void> Messenger::write_loop() {
+  while (!closed_) {
+    if (queue_.empty()) {
+      drained_signal_.cancel();
+      boost::system::error_code ec;
+      co_await queue_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    Envelope env = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= env.payload().value().size();
+    try {
+      co_await transport_->send(env);
+    } catch (const std::exception& e) {
+      shutdown(std::string("send failed: ") + e.what());
+    }
+  }
+  drained_signal_.cancel();
+}
+
+awaitable<void> Messenger::flush(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!closed_ && !queue_.empty() && std::chrono::steady_clock::now() < end) {
+    drained_signal_.expires_at(end);
+    boost::system::error_code ec;
+    co_await drained_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  // The writer may still be sending the last message; give it one turn of the loop.
+  co_await asio::post(ex_, asio::use_awaitable);
+}
+
+awaitable<void> Messenger::read_loop() {
+  for (;;) {
+    auto env = co_await transport_->receive();
+    if (!env) break;
+    switch (env->type()) {
+      case Envelope::Request: {
+        spawn_logged(ex_, hold(shared_from_this(), handle_request(std::move(*env))), "request handler");
+        break;
+      }
+      case Envelope::Response:
+        handle_response(*env);
+        break;
+      case Envelope::Event:
+        handle_event(*env);
+        break;
+      default:
+        spdlog::debug("{}: ignoring envelope without a known type ({})", options_.name,
+                      static_cast<int>(env->type()));
+    }
+    if (closed_) break;
+  }
+  std::string why = transport_->end_reason();
+  shutdown(why.empty() ? "transport closed" : why);
+}
+
+awaitable<void> Messenger::handle_request(Envelope envelope) {
+  Reply reply;
+  if (!envelope.has_payload() || envelope.payload().type_url().empty()) {
+    reply = Reply::fail("missing payload");
+  } else {
+    bool bad = false;
+    auto msg = unpack_any_dynamic(envelope.payload(), &bad);
+    auto it = msg ? handlers_.find(msg->GetDescriptor()) : handlers_.end();
+    if (bad) {
+      reply = Reply::fail("bad payload: cannot decode " + describe_payload(envelope.payload()));
+    } else if (!msg || it == handlers_.end()) {
+      reply = Reply::fail("not implemented");
+    } else {
+      try {
+        reply = co_await it->second(std::move(msg));
+      } catch (const std::exception& e) {
+        reply = Reply::fail(e.what());
+      }
+    }
+  }
+  if (closed_) co_return;
+  Envelope out;
+  out.set_sequence(envelope.sequence());
+  out.set_type(Envelope::Response);
+  if (!reply.error.empty()) out.set_error(reply.error);
+  else if (reply.payload) pack_any(*reply.payload, out.mutable_payload());
+  enqueue(std::move(out));
+}
+
+void Messenger::handle_response(Envelope& envelope) {
+  auto it = pending_.find(envelope.sequence());
+  if (it == pending_.end()) {
+    spdlog::debug("{}: dropping response for unknown sequence {}", options_.name, envelope.sequence());
+    return;
+  }
+  auto pending = std::move(it->second);
+  pending_.erase(it);
+  if (!envelope.error().empty()) pending->result.error = envelope.error();
+  else pending->result.payload = std::move(*envelope.mutable_payload());
+  pending->done.set();
+}
+
+void Messenger::handle_event(Envelope& envelope) {
+  if (!envelope.has_payload()) {
+    spdlog::debug("{}: ignoring event without payload", options_.name);
+    return;
+  }
+  bool bad = false;
+  auto msg = unpack_any_dynamic(envelope.payload(), &bad);
+  if (!msg) {
+    spdlog::debug("{}: ignoring {} event {}", options_.name, bad ? "undecodable" : "unknown",
+                  describe_payload(envelope.payload()));
+    return;
+  }
+  if (event_handler_) event_handler_(*msg);
+}
+
+void Messenger::close(CloseCode code, std::string reason) {
+  if (closed_) return;
+  transport_->close(code, reason);
+  shutdown("closed: " + reason);
+}
+
+void Messenger::shutdown(std::string reason) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = std::move(reason);
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [seq, p] : pending) {
+    p->result.error = options_.disconnect_error;
+    p->done.set();
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+  queue_signal_.cancel();
+  drained_signal_.cancel();
+  transport_->close(CloseCode::kNormal, "bye!");
+  closed_event_.set();
+}
+
+}  // namespace wasimoff::protocol

@@ -1,0 +1,154 @@
+// Messenger: request/response/event RPC over one Transport (protocol.md §3).
+//
+// One reader coroutine receives Envelopes in order: Events are handed to the event handler
+// synchronously and in arrival order (capacity updates must not be reordered), Requests are
+// handled concurrently (each in its own coroutine, so a long task never stalls Ping or Cancel),
+// Responses complete the pending call with the same sequence number. One writer coroutine drains a
+// bounded send queue. When the transport ends, every pending call fails with the configured
+// disconnect error and the `closed()` event fires.
+//
+// Threading: everything runs on the transport's executor; not thread-safe.
+#pragma once
+
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <variant>
+
+#include "common/async.h"
+#include "protocol/any_payload.h"
+#include "protocol/transport.h"
+
+namespace wasimoff::protocol {
+
+// Outcome of a call: `error` non-empty = the call failed as a whole (Envelope.error of the
+// peer, a timeout, cancellation, or the transport ending); otherwise `payload` holds the Response.
+struct CallResult {
+  std::string error;
+  google::protobuf::Any payload;
+  bool ok() const { return error.empty(); }
+};
+
+// What a request handler answers: a payload message, or an error string (→ Envelope.error).
+struct Reply {
+  std::unique_ptr<google::protobuf::Message> payload;
+  std::string error;
+
+  template <typename M>
+  static Reply with(M message) {
+    return Reply{std::make_unique<M>(std::move(message)), {}};
+  }
+  static Reply fail(std::string error) { return Reply{nullptr, std::move(error)}; }
+};
+
+class Messenger : public std::enable_shared_from_this<Messenger> {
+ public:
+  struct Options {
+    std::string name = "peer";  // for logs
+    // Error text of calls that were outstanding when the transport ended.
+    std::string disconnect_error = "peer disconnected";
+    std::size_t max_queued_messages = 4096;         // send queue bound (count)
+    std::uint64_t max_queued_bytes = 1ull << 30;    // send queue bound (payload bytes)
+  };
+
+  using RequestHandler =
+      std::function<awaitable<Reply>(std::unique_ptr<google::protobuf::Message> request)>;
+  using EventHandler = std::function<void(const google::protobuf::Message& event)>;
+
+  Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transport, Options options);
+  ~Messenger();
+  Messenger(const Messenger&) = delete;
+  Messenger& operator=(const Messenger&) = delete;
+
+  // Serve Requests whose payload is of `type` (other types are answered `not implemented`).
+  void serve(const google::protobuf::Descriptor* type, RequestHandler handler);
+  template <typename Req>
+  void serve(std::function<awaitable<Reply>(Req&)> handler) {
+    serve(Req::descriptor(), [h = std::move(handler)](std::unique_ptr<google::protobuf::Message> m)
+                                 -> awaitable<Reply> { co_return co_await h(static_cast<Req&>(*m)); });
+  }
+  // Events of known types go to `handler`; unknown or undecodable events are logged and dropped.
+  void on_event(EventHandler handler) { event_handler_ = std::move(handler); }
+
+  // Starts the reader and writer coroutines. Call once, after registering handlers.
+  void start();
+
+  // Sends a Request and waits for its Response. `timeout` zero = no time limit; `cancel`, when
+  // set, abandons the call (result error "canceled"); a late Response is then dropped.
+  awaitable<CallResult> call(const google::protobuf::Message& request,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                             OneShotEvent* cancel = nullptr);
+
+  // Like call(), and also checks the payload type: a payload of another type, an absent or an
+  // undecodable one fails with `unexpected response payload <type>`.
+  template <typename Resp>
+  awaitable<std::variant<Resp, std::string>> call_as(
+      const google::protobuf::Message& request,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+      OneShotEvent* cancel = nullptr) {
+    CallResult r = co_await call(request, timeout, cancel);
+    if (!r.ok()) co_return r.error;
+    Resp out;
+    if (unpack_any(r.payload, &out) != UnpackStatus::kOk)
+      co_return "unexpected response payload " + describe_payload(r.payload);
+    co_return out;
+  }
+
+  // Queues an Event (fire and forget). Returns false when the messenger is closed.
+  bool send_event(const google::protobuf::Message& event);
+
+  // Closes the transport (idempotent); pending calls fail, closed() fires. Queued messages that
+  // were not yet written are dropped; use flush() first for an orderly goodbye.
+  void close(CloseCode code, std::string reason);
+  // Waits until the send queue is empty (or `timeout` passes, or the messenger closes).
+  awaitable<void> flush(std::chrono::milliseconds timeout);
+
+  bool is_closed() const { return closed_; }
+  OneShotEvent& closed() { return closed_event_; }
+  // Why the messenger ended, e.g. "closed by peer: 1000 bye!" ("" while open).
+  const std::string& close_reason() const { return close_reason_; }
+  Transport& transport() { return *transport_; }
+  std::size_t pending_calls() const { return pending_.size(); }
+  std::size_t queued_messages() const { return queue_.size(); }
+
+  static std::string describe_payload(const google::protobuf::Any& any);
+
+ private:
+  struct Pending;
+
+  awaitable<void> read_loop();
+  awaitable<void> write_loop();
+  awaitable<void> handle_request(v1::Envelope envelope);
+  void handle_response(v1::Envelope& envelope);
+  void handle_event(v1::Envelope& envelope);
+  bool enqueue(v1::Envelope envelope);
+  void shutdown(std::string reason);
+
+  std::unique_ptr<Transport> transport_;
+  Options options_;
+  asio::any_io_executor ex_;
+  std::unordered_map<const google::protobuf::Descriptor*, RequestHandler> handlers_;
+  EventHandler event_handler_;
+  std::uint64_t next_request_seq_ = 1;
+  std::uint64_t next_event_seq_ = 1;
+  std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
+  std::deque<v1::Envelope> queue_;
+  std::uint64_t queued_bytes_ = 0;
+  asio::steady_timer queue_signal_;  // wakes the writer when the queue gets an entry
+  asio::steady_timer drained_signal_;  // wakes flush() waiters when the queue drains
+  bool started_ = false;
+  bool closed_ = false;
+  std::string close_reason_;
+  OneShotEvent closed_event_;
+};
+
+}  // namespace wasimoff::protocol
