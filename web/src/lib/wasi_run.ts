@@ -305,6 +305,7 @@ export function pollOneoff(
   nsubs: number,
   neventsPtr: number,
   deadline?: number,
+  sleep: (ms: number) => void = sleepSync,
 ): number {
   if (nsubs === 0) return ERRNO_INVAL;
   if (inPtr + nsubs * 48 > view.byteLength || outPtr + nsubs * 32 > view.byteLength || neventsPtr + 4 > view.byteLength)
@@ -339,7 +340,7 @@ export function pollOneoff(
     const min = subs.reduce((m, s) => (s.wakeNs! < m ? s.wakeNs! : m), subs[0].wakeNs!);
     let ms = Number(min / 1_000_000n) + (min % 1_000_000n > 0n ? 1 : 0);
     if (deadline !== undefined) ms = Math.max(0, Math.min(ms, deadline - Date.now()));
-    sleepSync(ms);
+    sleep(ms);
     slept = min;
   }
   let n = 0;
