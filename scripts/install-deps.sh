@@ -19,6 +19,8 @@ PACKAGES=(
   libc++abi-14-dev-wasm32 binaryen
   # web page and browser tests
   nodejs npm chromium
+  # differential WASI tests: ZIP handling for the node:wasi reference runner (tests/tools)
+  python3
 )
 
 missing=()

@@ -175,7 +175,27 @@ function splitEnv(entries) {
   });
 }
 
-// --- minimal wasm binary reading, only for the memory section ---
+// Signatures of the wasi_snapshot_preview1 functions (provider.md §3.5): parameters, "->", results;
+// i = i32, I = i64. node:wasi's imports are untyped JavaScript functions that link against any
+// signature, so the runner checks them itself, as the native engine must (a mismatch is UB in C).
+const WASI_SIGNATURES = {
+  args_get: "ii->i", args_sizes_get: "ii->i", environ_get: "ii->i", environ_sizes_get: "ii->i",
+  clock_res_get: "ii->i", clock_time_get: "iIi->i", fd_advise: "iIIi->i", fd_allocate: "iII->i",
+  fd_close: "i->i", fd_datasync: "i->i", fd_fdstat_get: "ii->i", fd_fdstat_set_flags: "ii->i",
+  fd_fdstat_set_rights: "iII->i", fd_filestat_get: "ii->i", fd_filestat_set_size: "iI->i",
+  fd_filestat_set_times: "iIIi->i", fd_pread: "iiiIi->i", fd_prestat_get: "ii->i",
+  fd_prestat_dir_name: "iii->i", fd_pwrite: "iiiIi->i", fd_read: "iiii->i",
+  fd_readdir: "iiiIi->i", fd_renumber: "ii->i", fd_seek: "iIii->i", fd_sync: "i->i",
+  fd_tell: "ii->i", fd_write: "iiii->i", path_create_directory: "iii->i",
+  path_filestat_get: "iiiii->i", path_filestat_set_times: "iiiiIIi->i", path_link: "iiiiiii->i",
+  path_open: "iiiiiIIii->i", path_readlink: "iiiiii->i", path_remove_directory: "iii->i",
+  path_rename: "iiiiii->i", path_symlink: "iiiii->i", path_unlink_file: "iii->i",
+  poll_oneoff: "iiii->i", proc_exit: "i->", proc_raise: "i->i", sched_yield: "->i",
+  random_get: "ii->i", sock_accept: "iii->i", sock_recv: "iiiiii->i", sock_send: "iiiii->i",
+  sock_shutdown: "ii->i",
+};
+
+// --- minimal wasm binary reading: type/import sections (signatures) and the memory section ---
 
 function readU32(bytes, pos) {
   let result = 0;
@@ -198,6 +218,58 @@ function writeU32(value) {
     out.push(b);
   } while (value > 0);
   return out;
+}
+
+function readName(bytes, pos) {
+  const [len, start] = readU32(bytes, pos);
+  if (start + len > bytes.length) throw new TaskError("unsupported module: truncated name");
+  return [bytes.subarray(start, start + len).toString("utf8"), start + len];
+}
+
+// Checks that every imported function has the signature of WASI_SIGNATURES. The module has been
+// validated by the WebAssembly compiler already, so only the fields needed here are decoded.
+function checkImportSignatures(bytes) {
+  const valtypes = { 0x7f: "i", 0x7e: "I", 0x7d: "f", 0x7c: "F", 0x7b: "v", 0x70: "r", 0x6f: "x" };
+  const types = [];
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos];
+    const [size, payload] = readU32(bytes, pos + 1);
+    let p = payload;
+    if (id === 1) {
+      let count;
+      [count, p] = readU32(bytes, p);
+      for (let t = 0; t < count; t++) {
+        if (bytes[p++] !== 0x60) throw new TaskError("unsupported module: unknown type form");
+        let sig = "";
+        for (const sep of ["->", ""]) {
+          let n;
+          [n, p] = readU32(bytes, p);
+          for (let k = 0; k < n; k++) sig += valtypes[bytes[p++]] ?? "?";
+          sig += sep;
+        }
+        types.push(sig);
+      }
+    } else if (id === 2) {
+      let count;
+      [count, p] = readU32(bytes, p);
+      for (let k = 0; k < count; k++) {
+        let module, name, typeIndex;
+        [module, p] = readName(bytes, p);
+        [name, p] = readName(bytes, p);
+        const kind = bytes[p++];
+        if (kind !== 0) return;  // non-function imports are rejected by the caller
+        [typeIndex, p] = readU32(bytes, p);
+        const want = WASI_SIGNATURES[name];
+        if (module === "wasi_snapshot_preview1" && want && types[typeIndex] !== want) {
+          throw new TaskError(`unsupported module: import ${module}.${name} has signature ` +
+                              `(${types[typeIndex]}) instead of (${want})`);
+        }
+      }
+      return;
+    }
+    pos = payload + size;
+  }
 }
 
 // Returns the module bytes with the defined memory's maximum lowered to the limit.
@@ -248,6 +320,7 @@ function loadModule(bytes, memoryLimit) {
           "wasi_snapshot_preview1 function");
     }
   }
+  checkImportSignatures(bytes);
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   if (exports.get("_start") !== "function") {
     throw new TaskError("unsupported module: no exported function _start (not a WASI command)");
