@@ -56,7 +56,9 @@ static void list_tree(const char* path, int depth) {
       if (grown == NULL) break;
       names = grown;
     }
-    names[count++] = strdup(entry->d_name);
+    char* copy = strdup(entry->d_name);
+    if (copy == NULL) break;
+    names[count++] = copy;
   }
   closedir(dir);
   qsort(names, count, sizeof(char*), compare_names);
@@ -67,6 +69,7 @@ static void list_tree(const char* path, int depth) {
         snprintf(child, sizeof child, "%s%s%s", path, strcmp(path, "/") == 0 ? "" : "/", names[i]);
     if (n < 0 || (size_t)n >= sizeof child) {
       printf("%s/%s: path too long\n", path, names[i]);
+      free(names[i]);
       continue;
     }
     struct stat st;

@@ -6,7 +6,8 @@ combination) is run through two runners that share one spec format (tests/tools/
 documents it):
 
   * the reference: `node --no-warnings tests/tools/node-wasi-run.mjs <spec.json>`
-  * the engine:    `wasimoff-run <spec.json>` (src/provider, the production compile + worker path)
+  * the engine:    `wasimoff-run --cache <dir> <spec.json>` (src/provider, the production compile +
+                   worker path; one compile cache for the whole run, so every module compiles once)
 
 Modes:
   --mode diff   run both and compare (the `wasi_diff` CTest test). Fails when wasimoff-run is missing.
@@ -453,7 +454,7 @@ def main():
                   "wasi_examples_node test.")
             print("0 passed, 1 failed")
             return 1
-        native_cmd = [args.native_runner]
+        native_cmd = [args.native_runner, "--cache"]  # the cache directory is appended below
 
     missing = [p for p in (args.examples_dir, args.fixtures_dir, args.jobs_dir, args.node_runner)
                if not os.path.exists(p)]
@@ -464,6 +465,8 @@ def main():
         return 1
 
     tmp = tempfile.mkdtemp(prefix="wasi-diff-")
+    if native_cmd is not None:
+        native_cmd.append(os.path.join(tmp, "wasimoff-run-cache"))
     try:
         rootfs = build_rootfs(tmp)
         cases = example_cases(args.examples_dir, args.fixtures_dir, rootfs)
@@ -485,15 +488,27 @@ def main():
                 return [f"wasimoff-run: {err}"]
             return compare(ref, decode(eng))
 
-        passed = failed = 0
+        # The first case of every module runs in a first round, so that parallel cases do not
+        # compile the same module concurrently in separate wasimoff-run processes.
+        seen, first_round, second_round = set(), [], []
+        for case in cases:
+            (second_round if case.wasm in seen else first_round).append(case)
+            seen.add(case.wasm)
+        results = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for case, problems in zip(cases, pool.map(one, cases)):
-                if problems:
-                    failed += 1
-                    print(f"FAIL {case.name}: " + "; ".join(problems), flush=True)
-                else:
-                    passed += 1
-                    print(f"ok   {case.name}", flush=True)
+            for round_cases in (first_round, second_round):
+                for case, problems in zip(round_cases, pool.map(one, round_cases)):
+                    results[case.name] = problems
+
+        passed = failed = 0
+        for case in cases:
+            problems = results[case.name]
+            if problems:
+                failed += 1
+                print(f"FAIL {case.name}: " + "; ".join(problems), flush=True)
+            else:
+                passed += 1
+                print(f"ok   {case.name}", flush=True)
         print(f"{passed} passed, {failed} failed")
         return 0 if failed == 0 and passed > 0 else 1
     finally:
