@@ -39,7 +39,7 @@ describe("storageFetcher (provider.md §2)", () => {
   it("downloads and verifies a ref, sending the provider token", async () => {
     const data = await storageFetcher(origin, "tok")(HELLO_REF);
     expect(await refOf(data)).toBe(HELLO_REF);
-    expect(seen.at(-1)).toEqual({ url: `/api/storage/${encodeURIComponent(HELLO_REF)}`, auth: "Bearer tok" });
+    expect(seen.at(-1)).toEqual({ url: `/api/storage/${HELLO_REF}`, auth: "Bearer tok" });
   });
 
   it("rejects content that does not match the ref, and non-200 answers", async () => {

@@ -107,7 +107,8 @@ export class FetchError extends Error {}
  */
 export function storageFetcher(broker: string, token: string | undefined, timeoutMs = 120_000): Fetcher {
   return async (ref: string) => {
-    const url = `${broker}/api/storage/${encodeURIComponent(ref)}`;
+    // Keep the ":" of "sha256:<hex>" literal (it is valid in a path segment); escape the rest.
+    const url = `${broker}/api/storage/${encodeURIComponent(ref).replace(/%3A/gi, ":")}`;
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;

@@ -177,7 +177,7 @@ export class Provider {
       const ms = performance.now() - started;
       const detail = "error" in r ? r.error : `exit ${r.ok.status}`;
       this.hooks.taskFinished(!("error" in r), id, ms, detail);
-      if (this.verbose) this.hooks.log("info", `task ${id}: ${detail} (${ms.toFixed(0)} ms)`);
+      if (this.verbose) this.hooks.log("info", `task ${id}: ${detail.split("\n")[0]} (${ms.toFixed(0)} ms)`);
       return res;
     };
 
@@ -296,11 +296,14 @@ export class Provider {
     if (!f) return undefined;
     if (f.blob && f.blob.length > 0) {
       const blob = f.blob;
+      // Inline binaries are cached so their compiled module is reused; inline rootfs archives
+      // are usually unique per task and would only crowd out useful files.
+      if (what === "rootfs") return { ref: "", data: blob };
       const ref = await this.store.put(blob).catch((e) => {
         this.hooks.log("warn", `inline ${what} not cached: ${errorText(e)}`);
         return refOf(blob);
       });
-      return { ref, data: f.blob };
+      return { ref, data: blob };
     }
     if (!f.ref) return undefined;
     try {
