@@ -345,11 +345,21 @@ function formatDuration(ms) {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+// Runs the guest in a worker thread. The worker is terminated when the time limit passes or when
+// stdout + stderr grow past the output limit (checked every 50 ms, so the files stay bounded).
 function runInWorker(data, timeoutMs) {
   return new Promise((resolve) => {
     let result = null;
     let timer = null;
     const worker = new Worker(new URL(import.meta.url), { workerData: data });
+    const stop = (error) => {
+      if (result === null || result.error === undefined) result = { error };
+      worker.terminate();
+    };
+    const watch = setInterval(() => {
+      const size = fs.fstatSync(data.stdout).size + fs.fstatSync(data.stderr).size;
+      if (size > OUTPUT_LIMIT) stop("output too large");
+    }, 50);
     worker.on("message", (msg) => {
       result = msg;
     });
@@ -357,14 +367,13 @@ function runInWorker(data, timeoutMs) {
       result = { error: trapText(err) };
     });
     worker.on("exit", () => {
+      clearInterval(watch);
       if (timer) clearTimeout(timer);
       resolve(result ?? { error: "worker crashed: guest thread ended without a result" });
     });
     if (timeoutMs !== null) {
-      timer = setTimeout(() => {
-        result = { error: `task timed out after ${formatDuration(timeoutMs)}` };
-        worker.terminate();
-      }, timeoutMs);
+      timer = setTimeout(() => stop(`task timed out after ${formatDuration(timeoutMs)}`),
+                         timeoutMs);
     }
   });
 }
