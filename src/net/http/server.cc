@@ -165,9 +165,13 @@ class Connection final : public ConnectionBase,
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
   awaitable<void> run() {
-    auto self = this->shared_from_this();
-    spawn_logged(ex_, read_dog_.run([self] { self->close_socket(); }), "http read watchdog");
-    spawn_logged(ex_, write_dog_.run([self] { self->close_socket(); }), "http write watchdog");
+    // The watchdogs' callbacks hold the connection weakly: a watchdog must not keep it alive.
+    std::weak_ptr<Connection> weak = this->shared_from_this();
+    auto expire = [weak] {
+      if (auto self = weak.lock()) self->close_socket();
+    };
+    spawn_logged(ex_, read_dog_.run(expire), "http read watchdog");
+    spawn_logged(ex_, write_dog_.run(expire), "http write watchdog");
     if constexpr (kTls) {
       read_dog_.arm(server_->options.handshake_timeout);
       error_code ec;
@@ -527,13 +531,11 @@ awaitable<void> HttpServer::Impl::accept_loop(tcp::acceptor& acceptor) {
       auto ctx = options.tls_context();
       auto conn = std::make_shared<Connection<TlsStream>>(
           self, TlsStream(TcpStream(std::move(socket)), *ctx), remote);
-      // The SSL context must outlive the stream: keep it with the coroutine.
-      spawn_logged(io.get_executor(),
-                   [conn, ctx]() -> awaitable<void> { co_await conn->run(); }(), "https connection");
+      // The SSL context must outlive the stream: the coroutine frame keeps both.
+      spawn_logged(io.get_executor(), hold(ctx, hold(conn, conn->run())), "https connection");
     } else {
       auto conn = std::make_shared<Connection<TcpStream>>(self, TcpStream(std::move(socket)), remote);
-      spawn_logged(io.get_executor(), [conn]() -> awaitable<void> { co_await conn->run(); }(),
-                   "http connection");
+      spawn_logged(io.get_executor(), hold(conn, conn->run()), "http connection");
     }
   }
 }

@@ -1,0 +1,74 @@
+// The set of connected providers and the cluster-wide broadcasts (protocol.md §8,
+// scheduling.md §8): ClusterInfo on every register/unregister, Throughput every second.
+//
+// Runs on the loop; not thread-safe. The Scheduler reads the registered providers and is told
+// about every change that may free a slot or change eligibility through `on_change`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <array>
+#include <unordered_map>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/providers/provider_session.h"
+
+namespace wasimoff::broker {
+
+class ProviderRegistry {
+ public:
+  explicit ProviderRegistry(asio::any_io_executor ex);
+
+  // Starts the Throughput broadcast timer.
+  void start();
+
+  // Accepts a new provider connection: creates and starts its session.
+  std::shared_ptr<ProviderSession> connect(std::unique_ptr<protocol::Transport> transport,
+                                           ProviderInfo info);
+
+  // Called by sessions.
+  void on_registered(const std::shared_ptr<ProviderSession>& session);
+  void on_unregistered(ProviderSession& session);
+  void on_session_ended(ProviderSession& session);
+  void notify_change() {
+    if (on_change) on_change();
+  }
+
+  // Registered providers in registration order.
+  const std::vector<std::shared_ptr<ProviderSession>>& registered() const { return registered_; }
+  std::size_t connected_count() const { return all_.size(); }
+  std::uint64_t total_capacity() const;
+
+  // Records a task completed without a Broker-level error (for Throughput).
+  void record_completion(std::uint64_t provider_id);
+  // Tasks/s over the last 5 s: overall, and for one provider.
+  double throughput(std::optional<std::uint64_t> provider_id = std::nullopt) const;
+
+  // Closes every connection (Broker shutdown) and waits up to `grace` for them to end.
+  awaitable<void> close_all(std::string reason, std::chrono::milliseconds grace);
+
+  std::function<void()> on_change;  // set by the Scheduler
+  ProviderSession::Timing timing;   // for new sessions (tests shorten it)
+
+ private:
+  awaitable<void> throughput_loop();
+  void broadcast_cluster_info();
+
+  asio::any_io_executor ex_;
+  std::vector<std::shared_ptr<ProviderSession>> registered_;
+  std::vector<std::weak_ptr<ProviderSession>> all_;
+  // Completions in one-second buckets (bounded: 6 buckets × providers), for the 5 s window.
+  struct Bucket {
+    std::int64_t second = -1;
+    std::uint64_t overall = 0;
+    std::unordered_map<std::uint64_t, std::uint64_t> per_provider;
+  };
+  std::array<Bucket, 6> buckets_;
+  OneShotEvent stopped_;
+  OneShotEvent all_gone_;
+};
+
+}  // namespace wasimoff::broker

@@ -1,0 +1,113 @@
+#include "broker/providers/provider_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "broker/providers/provider_registry.h"
+
+namespace wasimoff::broker {
+
+using protocol::CloseCode;
+
+namespace {
+std::atomic<std::uint64_t> next_provider_id{1};
+}
+
+ProviderSession::ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
+                                 ProviderInfo info, ProviderRegistry& registry, Timing timing)
+    : id_(next_provider_id++), ex_(ex), info_(std::move(info)), registry_(registry), timing_(timing) {
+  protocol::Messenger::Options options;
+  options.name = "provider " + info_.name + " (" + info_.address + ")";
+  options.disconnect_error = "provider disconnected";
+  messenger_ = std::make_shared<protocol::Messenger>(ex, std::move(transport), options);
+}
+
+ProviderSession::~ProviderSession() = default;
+
+void ProviderSession::start() {
+  messenger_->on_event([this](const google::protobuf::Message& m) { on_event(m); });
+  messenger_->serve<v1::Ping>([](v1::Ping&) -> awaitable<protocol::Reply> {
+    co_return protocol::Reply::with(v1::Ping());
+  });
+  messenger_->start();
+  spawn_logged(ex_, hold(shared_from_this(), run()), "provider session");
+}
+
+void ProviderSession::close(CloseCode code, std::string reason) { messenger_->close(code, std::move(reason)); }
+
+bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
+  for (const auto& r : refs)
+    if (!files_.count(r)) return false;
+  return true;
+}
+
+awaitable<void> ProviderSession::run() {
+  spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address, info_.transport,
+               info_.user_agent);
+  auto listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
+      v1::Filesystem::Listing::Request(), timing_.listing_timeout);
+  if (auto* err = std::get_if<std::string>(&listing)) {
+    std::string reason = err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
+    spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
+    messenger_->close(CloseCode::kInternalError, reason);
+  } else {
+    for (auto& f : std::get<0>(listing).files()) files_.insert(f);
+    registered_ = true;
+    registry_.on_registered(shared_from_this());
+    spawn_logged(ex_, hold(shared_from_this(), ping_loop()), "provider ping");
+    co_await messenger_->closed().wait();
+    registered_ = false;
+    registry_.on_unregistered(*this);
+  }
+  co_await messenger_->closed().wait();
+  spdlog::info("provider {} ({}) disconnected: {}", info_.name, info_.address, messenger_->close_reason());
+  registry_.on_session_ended(*this);
+}
+
+awaitable<void> ProviderSession::ping_loop() {
+  int missed = 0;
+  while (!messenger_->is_closed()) {
+    co_await (sleep_for(timing_.ping_interval));
+    if (messenger_->is_closed()) co_return;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = co_await messenger_->call(v1::Ping(), timing_.ping_timeout);
+    if (messenger_->is_closed()) co_return;
+    // An error Response counts as an answer (older providers do not know Ping); only silence
+    // counts as a miss.
+    if (r.error.rfind("timeout", 0) == 0) {
+      if (++missed >= timing_.max_missed_pings) {
+        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address, missed);
+        messenger_->close(CloseCode::kInternalError, "ping timeout");
+        co_return;
+      }
+      continue;
+    }
+    missed = 0;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
+  }
+}
+
+void ProviderSession::on_event(const google::protobuf::Message& m) {
+  if (auto* res = dynamic_cast<const v1::Event::ProviderResources*>(&m)) {
+    if (res->has_concurrency()) capacity_ = res->concurrency();
+    if (res->has_tasks()) announced_busy_ = res->tasks();
+    spdlog::debug("provider {}: capacity {} busy {}", info_.name, capacity_, announced_busy_);
+    registry_.notify_change();
+  } else if (auto* up = dynamic_cast<const v1::Event::FileSystemUpdate*>(&m)) {
+    for (const auto& f : up->added()) files_.insert(f);
+    for (const auto& f : up->removed()) files_.erase(f);
+    registry_.notify_change();
+  } else if (auto* msg = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {
+    spdlog::info("provider {}: {}", info_.name, msg->message());
+  } else if (auto* hello = dynamic_cast<const v1::Event::ProviderHello*>(&m)) {
+    if (info_.name == "anonymous" && !hello->name().empty()) info_.name = hello->name().substr(0, 128);
+    if (info_.user_agent == "unknown" && !hello->useragent().empty()) info_.user_agent = hello->useragent();
+    spdlog::info("provider {} says hello ({})", info_.name, info_.user_agent);
+  } else {
+    spdlog::debug("provider {}: ignoring event {}", info_.name, m.GetDescriptor()->full_name());
+  }
+}
+
+}  // namespace wasimoff::broker

@@ -1,0 +1,86 @@
+// One connected provider, from transport open to teardown (protocol.md §8). Identical for
+// WebSocket and WebTransport: it only sees a protocol::Transport.
+//
+// Lifecycle: start() → Listing within 10 s (else close 1011) → registered with the registry →
+// Ping every 5 s (3 unanswered in a row → close 1011 `ping timeout`) → teardown on close.
+// Events update capacity and the file set; the only Request served is Ping.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "broker/scheduler/task.h"
+#include "common/async.h"
+#include "protocol/messenger.h"
+
+namespace wasimoff::broker {
+
+class ProviderRegistry;
+
+struct ProviderInfo {
+  std::string name = "anonymous";
+  std::string user_agent = "unknown";
+  std::string address;    // for display (X-Real-IP / X-Forwarded-For honoured)
+  std::string transport;  // "websocket" / "webtransport"
+};
+
+class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
+ public:
+  struct Timing {
+    std::chrono::milliseconds listing_timeout = std::chrono::seconds(10);
+    std::chrono::milliseconds ping_interval = std::chrono::seconds(5);
+    std::chrono::milliseconds ping_timeout = std::chrono::seconds(10);
+    int max_missed_pings = 3;
+  };
+
+  ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
+                  ProviderInfo info, ProviderRegistry& registry, Timing timing);
+  ~ProviderSession();
+
+  // Starts the session coroutine; the session keeps itself alive until it ends.
+  void start();
+  // Closes the connection (e.g. at Broker shutdown: kNormal, "broker shutting down").
+  void close(protocol::CloseCode code, std::string reason);
+
+  std::uint64_t id() const { return id_; }
+  const ProviderInfo& info() const { return info_; }
+  protocol::Messenger& messenger() { return *messenger_; }
+  bool registered() const { return registered_; }
+  bool closing() const { return messenger_->is_closed(); }
+
+  // Scheduler bookkeeping (scheduling.md §1). Only the Scheduler changes `active`.
+  std::uint32_t capacity() const { return capacity_; }
+  std::uint32_t announced_busy() const { return announced_busy_; }
+  std::uint32_t active = 0;
+  std::uint64_t last_assigned = 0;  // assignment counter value of the latest task (fairness)
+  bool has_free_slot() const { return active < capacity_; }
+  bool supports(TaskKind kind) const { return !unsupported_.count(kind); }
+  void mark_unsupported(TaskKind kind) { unsupported_.insert(kind); }
+  bool has_files(const std::vector<std::string>& refs) const;
+  std::size_t file_count() const { return files_.size(); }
+  std::optional<double> ping_average_ms() const { return ping_avg_ms_; }
+
+ private:
+  awaitable<void> run();
+  awaitable<void> ping_loop();
+  void on_event(const google::protobuf::Message& event);
+
+  std::uint64_t id_;
+  asio::any_io_executor ex_;
+  std::shared_ptr<protocol::Messenger> messenger_;
+  ProviderInfo info_;
+  ProviderRegistry& registry_;
+  Timing timing_;
+  bool registered_ = false;
+  std::uint32_t capacity_ = 0;
+  std::uint32_t announced_busy_ = 0;
+  std::unordered_set<std::string> files_;
+  std::unordered_set<TaskKind> unsupported_;
+  std::optional<double> ping_avg_ms_;
+};
+
+}  // namespace wasimoff::broker

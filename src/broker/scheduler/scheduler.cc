@@ -1,0 +1,336 @@
+#include "broker/scheduler/scheduler.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <cmath>
+
+#include "protocol/any_payload.h"
+
+namespace wasimoff::broker {
+
+using namespace asio::experimental::awaitable_operators;
+using Event = v1::Task::TraceEvent;
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds retry_delay(int attempt) {
+  double ms = 10.0 * std::pow(10.0, (attempt - 2) / 4.0);
+  return std::chrono::milliseconds(static_cast<long>(std::lround(ms)));
+}
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+v1::Task::Metadata* response_info(google::protobuf::Message& response, TaskKind kind) {
+  if (kind == TaskKind::kWasip1) return static_cast<v1::Task::Wasip1::Response&>(response).mutable_info();
+  return static_cast<v1::Task::Pyodide::Response&>(response).mutable_info();
+}
+
+bool has_response_info(const google::protobuf::Message& response, TaskKind kind) {
+  if (kind == TaskKind::kWasip1) return static_cast<const v1::Task::Wasip1::Response&>(response).has_info();
+  return static_cast<const v1::Task::Pyodide::Response&>(response).has_info();
+}
+
+void append_trace(v1::Task::Metadata& info, Event::EventType event) {
+  if (!info.has_trace()) return;
+  auto* e = info.mutable_trace()->add_events();
+  e->set_unixnano(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+  e->set_event(event);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
+                     SchedulerObserver observer)
+    : ex_(ex), registry_(registry), options_(options), observer_(std::move(observer)) {
+  registry_.on_change = [this] { kick(); };
+}
+
+std::size_t Scheduler::active() const { return active_.size(); }
+
+std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
+  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+  if (task->deadline && *task->deadline <= std::chrono::system_clock::now())
+    return RpcError{"deadline_exceeded", "deadline exceeded"};
+  if (task->immediate()) {
+    auto provider = select(*task);
+    if (!provider) return RpcError{"unavailable", "qos: no idle workers for immediate mode"};
+    task->admission_seq_ = next_admission_++;
+    task->trace(Event::BrokerQueueTask);
+    spawn_logged(ex_, watch_deadline(task), "task deadline");
+    assign(task, provider);
+    return std::nullopt;
+  }
+  if (queue_.size() >= options_.queue_size) return RpcError{"resource_exhausted", "queue full"};
+  task->admission_seq_ = next_admission_++;
+  task->trace(Event::BrokerQueueTask);
+  enqueue(task);
+  spawn_logged(ex_, watch_deadline(task), "task deadline");
+  kick();
+  return std::nullopt;
+}
+
+std::optional<RpcError> Scheduler::admit_all(const std::vector<std::shared_ptr<Task>>& tasks) {
+  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+  std::size_t queued = 0;
+  for (const auto& t : tasks)
+    if (!t->immediate()) ++queued;
+  if (queue_.size() + queued > options_.queue_size) return RpcError{"resource_exhausted", "queue full"};
+  for (const auto& t : tasks)
+    if (auto err = admit(t)) finish(t, *err);
+  return std::nullopt;
+}
+
+void Scheduler::enqueue(const std::shared_ptr<Task>& task) {
+  task->state_ = Task::State::kQueued;
+  queue_.insert(task);
+}
+
+void Scheduler::kick() {
+  if (dispatch_pending_) return;
+  dispatch_pending_ = true;
+  asio::post(ex_, [this] { dispatch(); });
+}
+
+void Scheduler::dispatch() {
+  dispatch_pending_ = false;
+  if (queue_.empty()) return;
+  auto free_slots = [this] {
+    for (const auto& p : registry_.registered())
+      if (!p->closing() && p->has_free_slot()) return true;
+    return false;
+  };
+  if (!free_slots()) return;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    auto provider = select(**it);
+    if (!provider) {
+      ++it;  // keeps its place; later tasks may still fit elsewhere
+      continue;
+    }
+    auto task = *it;
+    it = queue_.erase(it);
+    assign(task, provider);
+    if (!free_slots()) break;
+  }
+}
+
+std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
+  std::vector<ProviderSession*> candidates;
+  for (const auto& p : registry_.registered())
+    if (!p->closing() && p->has_free_slot() && p->supports(task.kind())) candidates.push_back(p.get());
+  if (candidates.empty()) return nullptr;
+  // The avoid list only applies while it leaves someone to choose.
+  std::vector<ProviderSession*> fresh;
+  for (auto* p : candidates)
+    if (!task.avoid_.count(p->id())) fresh.push_back(p);
+  auto& pool = fresh.empty() ? candidates : fresh;
+  std::vector<ProviderSession*> with_files;
+  for (auto* p : pool)
+    if (p->has_files(task.required_refs)) with_files.push_back(p);
+  auto& choice = with_files.empty() ? pool : with_files;
+  ProviderSession* best = nullptr;
+  double best_load = 0;
+  for (auto* p : choice) {
+    double load = static_cast<double>(p->active) / p->capacity();
+    if (!best || load < best_load || (load == best_load && p->last_assigned < best->last_assigned)) {
+      best = p;
+      best_load = load;
+    }
+  }
+  return best->shared_from_this();
+}
+
+bool Scheduler::any_candidate(Task& task) const { return select(task) != nullptr; }
+
+void Scheduler::assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider) {
+  task->state_ = Task::State::kActive;
+  active_.insert(task);
+  provider->active++;
+  provider->last_assigned = ++assignment_counter_;
+  task->holds_slot_ = true;
+  task->provider_ = provider;
+  int attempt = ++task->attempts_;
+  task->trace(Event::BrokerScheduleTask, fmt::format("attempt {}", attempt));
+  task->trace(Event::BrokerTransmitProviderTask, provider->info().name);
+  task->info().set_provider(provider->info().name);
+  if (task->deadline) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(task->deadline->time_since_epoch()).count();
+    *task->qos().mutable_deadline() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(ns);
+  }
+  if (observer_.scheduled) observer_.scheduled(seconds_since(task->accepted));
+  task->assigned_ = Clock::now();
+  spawn_logged(ex_, run_attempt(task, provider), "task attempt");
+}
+
+void Scheduler::release_slot(Task& task) {
+  if (!task.holds_slot_) return;
+  task.holds_slot_ = false;
+  if (auto p = task.provider_.lock()) {
+    if (p->active > 0) p->active--;
+  }
+  kick();
+}
+
+awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider) {
+  auto abandon = std::make_shared<OneShotEvent>(ex_);
+  task->abandon_attempt_ = abandon;
+  protocol::CallResult r =
+      co_await provider->messenger().call(task->request(), std::chrono::milliseconds(0), abandon.get());
+  release_slot(*task);
+  active_.erase(task);
+  if (task->state_ == Task::State::kDone) co_return;  // cancelled meanwhile: the answer is dropped
+  const std::string& name = provider->info().name;
+  if (!r.ok()) {
+    if (r.error.rfind("not implemented", 0) == 0) {
+      spdlog::info("provider {} does not run {} tasks; task {} goes back to the queue", name,
+                   kind_name(task->kind()), task->id());
+      provider->mark_unsupported(task->kind());
+      task->attempts_--;
+      enqueue(task);
+      kick();
+      co_return;
+    }
+    attempt_failed(task, name, r.error);
+    co_return;
+  }
+  std::unique_ptr<google::protobuf::Message> response;
+  if (task->kind() == TaskKind::kWasip1) response = std::make_unique<v1::Task::Wasip1::Response>();
+  else response = std::make_unique<v1::Task::Pyodide::Response>();
+  if (protocol::unpack_any(r.payload, response.get()) != protocol::UnpackStatus::kOk) {
+    attempt_failed(task, name, "unexpected response payload " + protocol::Messenger::describe_payload(r.payload));
+    co_return;
+  }
+  // Keep the provider's metadata (it carries its trace events) but the Broker's values win.
+  bool provider_info = has_response_info(*response, task->kind());
+  auto* info = response_info(*response, task->kind());
+  if (!provider_info || (task->tracing() && !info->has_trace())) *info = task->info();
+  info->set_id(task->info().id());
+  info->set_requester(task->info().requester());
+  info->set_provider(name);
+  if (task->info().has_reference()) info->set_reference(task->info().reference());
+  else info->clear_reference();
+  if (!task->tracing()) info->clear_trace();
+  append_trace(*info, Event::BrokerReceivedProviderResult);
+  registry_.record_completion(provider->id());
+  finish(task, std::nullopt, std::move(response));
+}
+
+void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,
+                               const std::string& error) {
+  task->attempt_errors_.push_back(fmt::format("attempt {} ({}): {}", task->attempts_, provider_name, error));
+  if (auto p = task->provider_.lock()) task->avoid_.insert(p->id());
+  spdlog::debug("task {}: attempt {} on {} failed: {}", task->id(), task->attempts_, provider_name, error);
+  if (task->attempts_ >= options_.max_attempts) {
+    std::string message;
+    for (const auto& e : task->attempt_errors_) message += (message.empty() ? "" : "\n") + e;
+    task->trace(Event::BrokerError, message);
+    finish(task, RpcError{"unavailable", message});
+    return;
+  }
+  int next = task->attempts_ + 1;
+  if (observer_.retry) observer_.retry(next);
+  task->state_ = Task::State::kBackoff;
+  backoff_.insert(task);
+  spawn_logged(ex_, backoff_then_requeue(task, retry_delay(next)), "task back-off");
+}
+
+awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task, std::chrono::milliseconds delay) {
+  co_await (sleep_for(delay) || task->stop_timers_.wait());
+  backoff_.erase(task);
+  if (task->state_ != Task::State::kBackoff) co_return;
+  if (task->immediate()) {
+    if (auto provider = select(*task)) assign(task, provider);
+    else finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+    co_return;
+  }
+  enqueue(task);
+  kick();
+}
+
+awaitable<void> Scheduler::watch_deadline(std::shared_ptr<Task> task) {
+  if (!task->deadline) co_return;
+  auto left = *task->deadline - std::chrono::system_clock::now();
+  co_await (sleep_for(std::chrono::duration_cast<Clock::duration>(left)) || task->stop_timers_.wait());
+  if (task->state_ == Task::State::kDone || task->stop_timers_.is_set()) co_return;
+  cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+}
+
+void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome) {
+  switch (task->state_) {
+    case Task::State::kDone:
+      return;
+    case Task::State::kQueued:
+      queue_.erase(task);
+      break;
+    case Task::State::kBackoff:
+      backoff_.erase(task);
+      break;
+    case Task::State::kActive:
+      if (auto provider = task->provider_.lock()) {
+        spawn_logged(ex_, send_cancel(task, provider, reason), "task cancel");
+      } else if (task->abandon_attempt_) {
+        task->abandon_attempt_->set();
+      }
+      break;
+    case Task::State::kAdmitting:
+      break;
+  }
+  finish(task, std::move(outcome));
+}
+
+awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider,
+                                       std::string reason) {
+  v1::Task::Cancel cancel;
+  cancel.set_id(task->id());
+  cancel.set_reason(reason);
+  // The slot stays taken until the task's own Response, the Cancel's Response, or the grace
+  // period, whichever comes first (scheduling.md §6).
+  auto abandon = task->abandon_attempt_;
+  if (abandon)
+    co_await (provider->messenger().call(cancel, options_.cancel_grace) || abandon->wait());
+  else
+    co_await provider->messenger().call(cancel, options_.cancel_grace);
+  release_slot(*task);
+  if (abandon) abandon->set();
+}
+
+void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+                       std::unique_ptr<google::protobuf::Message> response) {
+  if (task->state_ == Task::State::kDone) return;
+  bool was_assigned = task->attempts_ > 0;
+  task->state_ = Task::State::kDone;
+  task->stop_timers_.set();
+  queue_.erase(task);
+  backoff_.erase(task);
+  bool ok = !error.has_value();
+  if (error) {
+    if (task->info().has_trace() && error->code != "unavailable") task->trace(Event::BrokerError, error->message);
+    task->error_ = std::move(error);
+  } else {
+    task->response_ = std::move(response);
+  }
+  if (observer_.completed) observer_.completed(ok, seconds_since(task->accepted));
+  if (was_assigned && observer_.execution) observer_.execution(ok, seconds_since(task->assigned_));
+  task->done_.set();
+}
+
+void Scheduler::shutdown(const std::string& reason) {
+  shutting_down_ = true;
+  std::vector<std::shared_ptr<Task>> all(queue_.begin(), queue_.end());
+  all.insert(all.end(), backoff_.begin(), backoff_.end());
+  all.insert(all.end(), active_.begin(), active_.end());
+  for (auto& t : all) {
+    if (t->state_ == Task::State::kActive && t->abandon_attempt_) t->abandon_attempt_->set();
+    finish(t, RpcError{"unavailable", reason});
+  }
+}
+
+}  // namespace wasimoff::broker

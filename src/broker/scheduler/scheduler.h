@@ -1,0 +1,104 @@
+// The Broker's scheduler (scheduling.md): a bounded priority queue, a dispatcher that assigns
+// tasks to registered providers with free slots (file affinity, fair tie-breaking), retries of
+// transport-level failures with back-off, deadlines, and cancellation.
+//
+// Threading: everything runs on the loop. One dispatcher owns the queue and every provider's
+// active counter; nothing is locked, nothing is held across I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/providers/provider_registry.h"
+#include "broker/scheduler/task.h"
+
+namespace wasimoff::broker {
+
+// Hooks into the metrics (http-api.md §7); all optional.
+struct SchedulerObserver {
+  std::function<void(double seconds)> scheduled;                 // accepted → assigned
+  std::function<void(bool ok, double seconds)> completed;         // accepted → done
+  std::function<void(bool ok, double seconds)> execution;         // last assignment → done
+  std::function<void(int attempt)> retry;                         // attempt 2…10
+};
+
+class Scheduler {
+ public:
+  struct Options {
+    std::size_t queue_size = 2048;
+    int max_attempts = 10;
+    std::chrono::milliseconds cancel_grace = std::chrono::seconds(10);  // slot held after Task.Cancel
+  };
+
+  Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
+            SchedulerObserver observer = {});
+
+  // Next task or job id from the global counter ("1", "2", …).
+  std::string next_id() { return std::to_string(next_id_++); }
+
+  // Admission steps 3–6 of scheduling.md §2 for a task whose metadata and files are already
+  // set (steps 1–2 are the API layer's). On error nothing is scheduled.
+  std::optional<RpcError> admit(const std::shared_ptr<Task>& task);
+  // Jobs: admits every task or none (queue room is checked for all non-immediate tasks first).
+  std::optional<RpcError> admit_all(const std::vector<std::shared_ptr<Task>>& tasks);
+
+  // Cancels a task in any state (no-op when done). `outcome` is what the waiting client gets;
+  // `reason` goes into Task.Cancel for an active task.
+  void cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome);
+
+  // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown).
+  void shutdown(const std::string& reason);
+
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t dispatching() const { return backoff_.size(); }
+  std::size_t active() const;
+
+ private:
+  struct QueueOrder {
+    bool operator()(const std::shared_ptr<Task>& a, const std::shared_ptr<Task>& b) const {
+      if (a->priority() != b->priority()) return a->priority();
+      return a->admission_seq_ < b->admission_seq_;
+    }
+  };
+
+  void kick();  // schedules one dispatch() soon (coalesced)
+  void dispatch();
+  std::shared_ptr<ProviderSession> select(Task& task) const;
+  bool any_candidate(Task& task) const;
+  void assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider);
+  awaitable<void> run_attempt(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider);
+  awaitable<void> watch_deadline(std::shared_ptr<Task> task);
+  awaitable<void> backoff_then_requeue(std::shared_ptr<Task> task, std::chrono::milliseconds delay);
+  awaitable<void> send_cancel(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider,
+                              std::string reason);
+  void attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,
+                      const std::string& error);
+  void release_slot(Task& task);
+  void enqueue(const std::shared_ptr<Task>& task);
+  void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+              std::unique_ptr<google::protobuf::Message> response = nullptr);
+
+  asio::any_io_executor ex_;
+  ProviderRegistry& registry_;
+  Options options_;
+  SchedulerObserver observer_;
+  std::set<std::shared_ptr<Task>, QueueOrder> queue_;
+  std::set<std::shared_ptr<Task>> active_;  // assigned, waiting for the provider
+  std::set<std::shared_ptr<Task>> backoff_;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t next_admission_ = 1;
+  std::uint64_t assignment_counter_ = 0;
+  bool dispatch_pending_ = false;
+  bool shutting_down_ = false;
+};
+
+// Back-off before attempt `attempt` (2…10): 10 ms × 10^((attempt−2)/4).
+std::chrono::milliseconds retry_delay(int attempt);
+
+}  // namespace wasimoff::broker

@@ -1,0 +1,84 @@
+// A task as the Broker tracks it from admission to completion (scheduling.md §1).
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/async.h"
+#include "wasimoff/v1/messages.pb.h"
+
+namespace wasimoff::broker {
+
+class ProviderSession;
+
+enum class TaskKind { kWasip1, kPyodide };
+std::string_view kind_name(TaskKind kind);
+
+// An RPC-level failure with its Connect code (http-api.md §4.2), e.g. {"not_found", "file not
+// found in storage: x"}.
+struct RpcError {
+  std::string code;
+  std::string message;
+};
+
+class Task {
+ public:
+  enum class State { kAdmitting, kQueued, kBackoff, kActive, kDone };
+
+  // `request` is a Task.Wasip1.Request or Task.Pyodide.Request with resolved files.
+  Task(asio::any_io_executor ex, TaskKind kind, std::unique_ptr<google::protobuf::Message> request);
+
+  TaskKind kind() const { return kind_; }
+  const std::string& id() const { return info().id(); }
+  google::protobuf::Message& request() { return *request_; }
+  v1::Task::Metadata& info();
+  const v1::Task::Metadata& info() const;
+  v1::Task::QoS& qos();              // creates the QoS message if absent
+  const v1::Task::QoS& qos() const;  // the default instance if absent
+  bool tracing() const { return info().has_trace(); }
+  // Appends a Broker trace event when tracing was requested.
+  void trace(v1::Task::TraceEvent::EventType event, std::string details = {});
+
+  // Admission inputs, set by the API layer before Scheduler::admit().
+  std::vector<std::string> required_refs;  // canonical sha256 refs of binary/rootfs given by ref
+  std::optional<std::chrono::system_clock::time_point> deadline;  // effective deadline
+  std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  bool priority() const { return qos().priority(); }
+  bool immediate() const { return qos().immediate(); }
+
+  // Outcome: exactly one of `error` / `response` once done() is set.
+  OneShotEvent& done() { return done_; }
+  const std::optional<RpcError>& error() const { return error_; }
+  // Task.Wasip1.Response or Task.Pyodide.Response with the Broker's metadata.
+  std::unique_ptr<google::protobuf::Message>& response() { return response_; }
+
+ private:
+  friend class Scheduler;
+
+  TaskKind kind_;
+  std::unique_ptr<google::protobuf::Message> request_;
+  OneShotEvent done_;
+  std::optional<RpcError> error_;
+  std::unique_ptr<google::protobuf::Message> response_;
+
+  // Scheduler state (owned by the Scheduler, on the loop).
+  State state_ = State::kAdmitting;
+  std::uint64_t admission_seq_ = 0;
+  int attempts_ = 0;
+  std::vector<std::string> attempt_errors_;
+  std::set<std::uint64_t> avoid_;  // provider ids that failed an attempt
+  std::weak_ptr<ProviderSession> provider_;  // provider of the current attempt
+  bool holds_slot_ = false;
+  std::chrono::steady_clock::time_point assigned_;
+  std::shared_ptr<OneShotEvent> abandon_attempt_;  // set to stop waiting for the provider
+  OneShotEvent stop_timers_;                       // ends the deadline and back-off waits
+};
+
+}  // namespace wasimoff::broker
