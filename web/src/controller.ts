@@ -86,7 +86,10 @@ export class Controller {
       log: addLog,
     });
     addLog("info", `provider ${state.id}, broker ${o.broker}, storage ${backend.name}, ${state.capacity} cores`);
-    window.addEventListener("pagehide", () => this.pool.dispose());
+    window.addEventListener("pagehide", () => {
+      this.connection.closeNow();
+      this.pool.dispose();
+    });
     return true;
   }
 

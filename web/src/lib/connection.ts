@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { Backoff } from "./backoff";
 import { Messenger, errorText } from "./messenger";
 import { webtransportUrl, websocketUrl, type Options } from "./options";
-import { EnvelopeSchema, Envelope_MessageType, pack } from "./proto";
+import { EnvelopeSchema, Envelope_MessageType, pack, type Event_ProviderResources } from "./proto";
 import type { Provider } from "./provider";
 import type { CloseInfo, Transport, TransportKind } from "./transport";
 import { WebSocketTransport } from "./websocket_transport";
@@ -47,6 +47,7 @@ export class Connection {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff();
+  private firstResources: Event_ProviderResources | undefined;
 
   constructor(
     private readonly opts: Options,
@@ -86,6 +87,13 @@ export class Connection {
     await this.loop;
   }
 
+  /** Page is going away: close at once (no grace period), so the Broker sees a normal close. */
+  closeNow(): void {
+    this.stopped = true;
+    this.wake?.();
+    this.transport?.close(1000, "bye!");
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       let upSince = 0;
@@ -109,11 +117,14 @@ export class Connection {
           },
           t.kind === "webtransport" ? 2n : 1n,
         );
-        this.provider.attach(m);
-        if (t.kind === "websocket") this.provider.announceResources();
+        this.provider.attach(m, t.kind === "webtransport" ? this.firstResources : undefined);
+        this.provider.announceResources(); // WebSocket: the first message; WebTransport: only if changed
         const info: CloseInfo = await m.run();
         this.provider.detach();
         this.transport = undefined;
+        // Nobody can receive the results any more (the Broker retries those tasks elsewhere):
+        // free the workers for the next connection.
+        this.provider.cancelAll("connection lost");
         this.hooks.log(info.code === 1000 ? "info" : "warn", `connection closed: ${info.code}${info.reason ? " " + info.reason : ""}`);
       } catch (e) {
         this.hooks.log("warn", `connect failed: ${errorText(e)}`);
@@ -149,10 +160,11 @@ export class Connection {
           : undefined;
       if (why === undefined) {
         try {
+          this.firstResources = this.provider.resources();
           const first = create(EnvelopeSchema, {
             sequence: 1n,
             type: Envelope_MessageType.Event,
-            payload: pack(this.provider.resources()),
+            payload: pack(this.firstResources),
           });
           const url = webtransportUrl(transportUrl!, this.id, o.token);
           return await WebTransportTransport.connect(url, certhash ? parseCertHash(certhash) : undefined, first);

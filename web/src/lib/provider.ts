@@ -61,6 +61,7 @@ export class Provider {
   private readonly compiling = new Map<string, Promise<WebAssembly.Module>>();
   private readonly running = new Map<string, Running>();
   private localIds = 0;
+  private lastResources = "";
   verbose = false;
 
   constructor(
@@ -79,17 +80,26 @@ export class Provider {
     return create(Event_ProviderResourcesSchema, { concurrency: this.pool.size, tasks: this.pool.busy });
   }
 
-  attach(m: Messenger): void {
+  /**
+   * Starts sending Events on `m`. `announced` = the ProviderResources already sent on this
+   * connection (WebTransport writes it while opening the stream), so it is not repeated.
+   */
+  attach(m: Messenger, announced?: Event_ProviderResources): void {
     this.messenger = m;
+    this.lastResources = announced ? `${announced.concurrency}/${announced.tasks}` : "";
   }
 
   detach(): void {
     this.messenger = undefined;
   }
 
-  /** Call whenever pool size or busy count changed. */
+  /** Call whenever pool size or busy count may have changed; sends only actual changes. */
   announceResources(): void {
-    this.send(this.resources());
+    const r = this.resources();
+    const key = `${r.concurrency}/${r.tasks}`;
+    if (!this.messenger || key === this.lastResources) return;
+    this.lastResources = key;
+    this.send(r);
   }
 
   filesChanged(added: string[], removed: string[]): void {
