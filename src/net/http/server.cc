@@ -165,13 +165,11 @@ class Connection final : public ConnectionBase,
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
   awaitable<void> run() {
-    // The watchdogs' callbacks hold the connection weakly: a watchdog must not keep it alive.
-    std::weak_ptr<Connection> weak = this->shared_from_this();
-    auto expire = [weak] {
-      if (auto self = weak.lock()) self->close_socket();
-    };
-    spawn_logged(ex_, read_dog_.run(expire), "http read watchdog");
-    spawn_logged(ex_, write_dog_.run(expire), "http write watchdog");
+    // The watchdog coroutines keep the connection alive (their timers live in it); finish()
+    // stops them when the connection ends.
+    auto self = this->shared_from_this();
+    spawn_logged(ex_, hold(self, read_dog_.run([this] { close_socket(); })), "http read watchdog");
+    spawn_logged(ex_, hold(self, write_dog_.run([this] { close_socket(); })), "http write watchdog");
     if constexpr (kTls) {
       read_dog_.arm(server_->options.handshake_timeout);
       error_code ec;
