@@ -21,6 +21,8 @@ export interface Sample {
 
 /** Log lines kept for display. */
 export const MAX_LOG_LINES = 500;
+/** Longer log texts (e.g. a Broker GenericMessage) are cut. */
+const MAX_LINE = 2000;
 /** Throughput history shown in the chart. */
 export const CHART_WINDOW_MS = 60_000;
 
@@ -57,6 +59,7 @@ export function addLog(level: LogLevel, text: string): void {
     return;
   }
   const d = new Date();
+  if (text.length > MAX_LINE) text = text.slice(0, MAX_LINE) + ` … (${text.length - MAX_LINE} more characters)`;
   state.log.push({ n: ++logCounter, time: d.toLocaleTimeString(undefined, { hour12: false }), level, text });
   if (state.log.length > MAX_LOG_LINES) state.log.splice(0, state.log.length - MAX_LOG_LINES);
   (level === "error" ? console.error : level === "warn" ? console.warn : console.log)(`[wasimoff] ${text}`);
