@@ -66,6 +66,7 @@ export class Controller {
         state.busy = busy;
         this.provider?.announceResources();
       },
+      (reason) => addLog("error", `workers fail to start (${reason}); check the browser console`),
     );
     this.provider = new Provider(this.pool, store, storageFetcher(o.broker, o.token), {
       log: addLog,

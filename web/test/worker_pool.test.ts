@@ -70,3 +70,39 @@ describe("WorkerPool", () => {
     pool.dispose();
   });
 });
+
+describe("WorkerPool with workers that cannot start", () => {
+  it("stops replacing them after repeated start failures and reports it once", () => {
+    const workers: WorkerLikeStub[] = [];
+    const broken: string[] = [];
+    const pool = new WorkerPool(
+      () => {
+        const w = new WorkerLikeStub();
+        workers.push(w);
+        return w;
+      },
+      () => {},
+      (r) => broken.push(r),
+    );
+    pool.resize(1);
+    for (let i = 0; i < 20 && workers.length > 0; i++) {
+      const w = workers[workers.length - 1];
+      if (w.dead) break;
+      w.onerror?.({ message: "failed to load worker script", preventDefault() {} } as unknown as ErrorEvent);
+    }
+    expect(workers.length).toBe(5);
+    expect(broken).toEqual(["worker crashed: failed to load worker script"]);
+    expect(pool.size).toBe(0);
+    expect(pool.view).toHaveLength(0);
+  });
+});
+
+class WorkerLikeStub {
+  onmessage: ((ev: MessageEvent) => void) | null = null;
+  onerror: ((ev: ErrorEvent) => void) | null = null;
+  dead = false;
+  postMessage(): void {}
+  terminate(): void {
+    this.dead = true;
+  }
+}

@@ -27,6 +27,8 @@ export interface Slot {
 interface SlotImpl extends Slot {
   worker: WorkerLike;
   retire: boolean;
+  /** The current worker has started (sent "ready" or a result). */
+  started: boolean;
   settle?: { resolve(m: Extract<WorkerMessage, { type: "result" }>): void; reject(e: Error): void };
 }
 
@@ -39,16 +41,24 @@ export class WorkerKilledError extends Error {
 }
 
 const MAX_WAITERS = 1024;
+/** Workers that fail before starting, in a row, before the pool stops replacing them. */
+const MAX_START_FAILURES = 5;
 
 export class WorkerPool {
   private slots: SlotImpl[] = [];
   private waiters: { resolve(s: Slot): void; reject(e: Error): void }[] = [];
   private nextId = 1;
   private wanted = 0;
+  private startFailures = 0;
 
+  /**
+   * @param onBroken  called once when workers keep failing to start (e.g. the worker script
+   *                  cannot be loaded); the pool then stops replacing them.
+   */
   constructor(
     private readonly factory: () => WorkerLike,
     private readonly onChange: (size: number, busy: number) => void = () => {},
+    private readonly onBroken: (reason: string) => void = () => {},
   ) {}
 
   /** Workers that count towards the announced concurrency (retiring ones excluded). */
@@ -170,7 +180,7 @@ export class WorkerPool {
   }
 
   private spawn(): SlotImpl {
-    const s: SlotImpl = { id: this.nextId++, busy: false, retire: false, worker: undefined as unknown as WorkerLike };
+    const s: SlotImpl = { id: this.nextId++, busy: false, retire: false, started: false, worker: undefined as unknown as WorkerLike };
     this.attach(s);
     this.slots.push(s);
     return s;
@@ -178,7 +188,12 @@ export class WorkerPool {
 
   private attach(s: SlotImpl): void {
     s.worker = this.factory();
+    s.started = false;
     s.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      if (!s.started) {
+        s.started = true;
+        this.startFailures = 0;
+      }
       if (ev.data?.type === "result" && s.settle) {
         const settle = s.settle;
         s.settle = undefined;
@@ -191,8 +206,19 @@ export class WorkerPool {
       ev.preventDefault?.();
       const settle = s.settle;
       s.settle = undefined;
-      this.replaceWorker(s);
-      settle?.reject(new WorkerKilledError(`worker crashed: ${ev.message || "unknown error"}`));
+      const reason = `worker crashed: ${ev.message || "unknown error"}`;
+      if (!s.started && ++this.startFailures >= MAX_START_FAILURES) {
+        // Replacing would fail the same way, forever: give up on this slot.
+        s.retire = true;
+        this.wanted = Math.max(0, this.wanted - 1);
+        if (!s.busy) this.remove(s);
+        else s.worker.terminate();
+        if (this.startFailures === MAX_START_FAILURES) this.onBroken(reason);
+        this.changed();
+      } else {
+        this.replaceWorker(s);
+      }
+      settle?.reject(new WorkerKilledError(reason));
     };
   }
 
