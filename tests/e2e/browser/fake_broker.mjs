@@ -1,7 +1,8 @@
 // A minimal stand-in for the Broker's provider side, enough to drive the page end to end before
 // the real Broker endpoints exist: serves the page (COOP/COEP), the discovery document, storage
-// downloads and the provider WebSocket. It negotiates the JSON subprotocol on purpose (the page
-// must speak both; JSON needs no protobuf library here). Envelopes follow protocol.md §4.2.
+// downloads and the provider WebSocket. It negotiates the JSON subprotocol by default (the page
+// must speak both; JSON needs no protobuf library here; protocol.md §4.2); with the protobuf
+// subprotocol it exchanges raw bytes (test vectors of protocol.md §5).
 import { createHash } from "node:crypto";
 import { WebSocketServer } from "ws";
 import { ISOLATION_HEADERS, startStaticServer } from "./static_server.mjs";
@@ -23,8 +24,14 @@ export class ProviderSession {
     this.eventWaiters = [];
     this.requests = [];
     this.closed = new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    /** Raw binary messages (hex) when the protobuf subprotocol was negotiated. */
+    this.binary = [];
     ws.on("message", (data, isBinary) => {
-      if (isBinary) throw new Error("binary message on a JSON connection");
+      if (isBinary) {
+        this.binary.push(Buffer.from(data).toString("hex"));
+        for (const w of [...this.eventWaiters]) w();
+        return;
+      }
       const env = JSON.parse(data.toString());
       if (env.type === "Response") {
         const p = this.pending.get(String(env.sequence ?? "0"));
@@ -48,6 +55,31 @@ export class ProviderSession {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${type}: no response within ${timeoutMs / 1000} s`)), timeoutMs);
       this.pending.set(sequence, (env) => (clearTimeout(t), resolve(env)));
+    });
+  }
+
+  /** Sends raw protobuf Envelope bytes (protobuf subprotocol only). */
+  sendBinary(hex) {
+    this.ws.send(Buffer.from(hex, "hex"), { binary: true });
+  }
+
+  /** Resolves with the first binary message (hex) matching pred. */
+  waitBinary(pred, timeoutMs = 30_000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = this.binary.find(pred);
+        if (m) {
+          clearTimeout(t);
+          this.eventWaiters = this.eventWaiters.filter((w) => w !== check);
+          resolve(m);
+        }
+      };
+      const t = setTimeout(() => {
+        this.eventWaiters = this.eventWaiters.filter((w) => w !== check);
+        reject(new Error(`no matching binary message within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.eventWaiters.push(check);
+      check();
     });
   }
 
@@ -77,10 +109,12 @@ export class ProviderSession {
 }
 
 /**
- * Starts the fake Broker on 127.0.0.1. `files` maps refs to bytes for /api/storage/<ref>.
+ * Starts the fake Broker on 127.0.0.1. `files` maps refs to bytes for /api/storage/<ref>;
+ * `codec` chooses the negotiated subprotocol ("json", default, or "protobuf").
  * Returns { url, sessions (async queue via nextSession()), close }.
  */
-export async function startFakeBroker({ root, files = new Map(), config = {} }) {
+export async function startFakeBroker({ root, files = new Map(), config = {}, codec = "json" }) {
+  const subprotocol = `wasimoff_provider_v1_${codec}`;
   const storageHits = [];
   const handler = (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
@@ -108,7 +142,7 @@ export async function startFakeBroker({ root, files = new Map(), config = {} }) 
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024 * 1024,
-    handleProtocols: (protocols) => (protocols.has("wasimoff_provider_v1_json") ? "wasimoff_provider_v1_json" : false),
+    handleProtocols: (protocols) => (protocols.has(subprotocol) ? subprotocol : false),
   });
   const queue = [];
   const waiters = [];

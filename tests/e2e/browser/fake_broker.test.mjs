@@ -134,6 +134,28 @@ try {
       expectEqual(closed, { code: 1000, reason: "bye!" });
       await waitInPage(page, () => window.wasimoff.state === "disconnected");
     });
+    await report.check("binary subprotocol: protobuf ProviderResources first, Listing and Ping answered", async () => {
+      const pb = await startFakeBroker({ root: args.dist, codec: "protobuf" });
+      const ctx = await browser.newContext();
+      try {
+        const p = await ctx.newPage();
+        await p.goto(`${pb.url}/#workers=1&id=pb`, { timeout: 30_000 });
+        const b = await pb.nextSession();
+        expectEqual(b.ws.protocol, "wasimoff_provider_v1_protobuf");
+        const resources = "0801100322340a2c" + Buffer.from("wasimoff/wasimoff.v1.Event.ProviderResources").toString("hex") + "120408011000";
+        expectEqual(await b.waitBinary(() => true), resources, "first message");
+        // protocol.md §5 vector 1 (Listing.Request seq 1) and vector 3 (Ping seq 2)
+        b.sendBinary("0801100122310a2f" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Request").toString("hex"));
+        b.sendBinary("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67");
+        const listing = "0801100222320a30" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Response").toString("hex");
+        await b.waitBinary((m) => m === listing, 10_000);
+        await b.waitBinary((m) => m === "08021002221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67", 10_000);
+        await waitInPage(p, () => window.wasimoff.connected);
+      } finally {
+        await ctx.close();
+        await pb.close();
+      }
+    });
     await report.check("no uncaught page errors", () => expectEqual(errors, []));
   });
 } catch (e) {
