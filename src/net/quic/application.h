@@ -21,7 +21,9 @@ class Application {
                               bool fin) = 0;
   // The peer reset its sending side of the stream (RESET_STREAM).
   virtual void on_stream_reset(std::int64_t stream_id, std::uint64_t app_error_code) = 0;
-  // The peer asked us to stop sending (STOP_SENDING); our side has been reset in response.
+  // The peer asked us to stop sending (STOP_SENDING); ngtcp2 reset our side in response. Noticed
+  // when we next try to write the stream (ngtcp2 0.12 has no callback for the frame itself), so
+  // the code is reported as 0.
   virtual void on_stop_sending(std::int64_t stream_id, std::uint64_t app_error_code) = 0;
   // The stream is fully closed in both directions and forgotten by QUIC.
   virtual void on_stream_closed(std::int64_t stream_id) = 0;

@@ -100,7 +100,7 @@ ngtcp2_callbacks Connection::callbacks(bool server) {
   cb.acked_stream_data_offset = &Connection::cb_acked;
   cb.stream_close = &Connection::cb_stream_close;
   cb.stream_reset = &Connection::cb_stream_reset;
-  cb.stream_stop_sending = &Connection::cb_stop_sending;
+  cb.stream_open = &Connection::cb_stream_open;
   cb.extend_max_stream_data = &Connection::cb_extend_max_stream_data;
   cb.rand = &Connection::cb_rand;
   cb.get_new_connection_id = &Connection::cb_get_new_cid;
@@ -481,8 +481,13 @@ void Connection::write() {
         continue;
       }
       if (nwrite == NGTCP2_ERR_STREAM_SHUT_WR || nwrite == NGTCP2_ERR_STREAM_NOT_FOUND) {
-        streams_[sid].shut = true;
+        // The peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM) or the stream is gone.
+        auto& q = streams_[sid];
+        const bool by_peer = !q.shut;
+        q.shut = true;
         pending_.erase(sid);
+        if (by_peer && app_) app_->on_stop_sending(sid, 0);
+        if (state_ != State::kOpen) return;
         continue;
       }
       if (nwrite == NGTCP2_ERR_WRITE_MORE) {
@@ -577,6 +582,12 @@ int Connection::cb_stream_close(ngtcp2_conn*, uint32_t, int64_t sid, uint64_t, v
     self->streams_.erase(it);
   }
   self->pending_.erase(sid);
+  if (self->is_remote_stream(sid)) {
+    if (sid & 0x2)
+      ngtcp2_conn_extend_max_streams_uni(self->conn_, 1);
+    else
+      ngtcp2_conn_extend_max_streams_bidi(self->conn_, 1);
+  }
   if (self->app_) self->app_->on_stream_closed(sid);
   return 0;
 }
@@ -588,12 +599,9 @@ int Connection::cb_stream_reset(ngtcp2_conn*, int64_t sid, uint64_t, uint64_t co
   return 0;
 }
 
-int Connection::cb_stop_sending(ngtcp2_conn* conn, int64_t sid, uint64_t code, void* user, void*) {
-  auto* self = static_cast<Connection*>(user);
-  if (auto it = self->streams_.find(sid); it != self->streams_.end()) it->second.shut = true;
-  self->pending_.erase(sid);
-  ngtcp2_conn_shutdown_stream_write(conn, sid, code);
-  if (self->app_) self->app_->on_stop_sending(sid, code);
+int Connection::cb_stream_open(ngtcp2_conn*, int64_t, void*) {
+  // Registered so that ngtcp2 counts every remote stream as opened; credit for a new stream is
+  // then always returned by us in cb_stream_close (ngtcp2 0.12 does not do it automatically).
   return 0;
 }
 

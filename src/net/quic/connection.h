@@ -170,8 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                              void* stream_user);
   static int cb_stream_reset(ngtcp2_conn*, int64_t sid, uint64_t final_size, uint64_t code,
                              void* user, void* stream_user);
-  static int cb_stop_sending(ngtcp2_conn*, int64_t sid, uint64_t code, void* user,
-                             void* stream_user);
+  static int cb_stream_open(ngtcp2_conn*, int64_t sid, void* user);
   static int cb_extend_max_stream_data(ngtcp2_conn*, int64_t sid, uint64_t max_data, void* user,
                                        void* stream_user);
   static void cb_rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*);
