@@ -1,0 +1,139 @@
+// wasimoff-worker: one sandboxed task executor process of the native provider (provider.md §3.2).
+//
+// Started by the supervisor's WorkerPool (never by users):
+//   wasimoff-worker --channel-fd 3 [--data-limit <bytes>] [--parent-pid <pid>] [--no-seccomp]
+// It hardens itself, says Hello on the channel, then loops: read one RunRequest, load the
+// compiled module (kept loaded), run the task in a fresh instance, write one RunReply. A clean
+// EOF on the channel ends the process with status 0; any protocol error ends it with status 2.
+#include <fcntl.h>
+#include <unistd.h>
+#include <wasm-rt.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "provider/worker/frame.h"
+#include "provider/worker/module_loader.h"
+#include "provider/worker/sandbox.h"
+#include "provider/worker/task_runner.h"
+#include "provider/worker/worker.pb.h"
+
+namespace {
+
+using namespace wasimoff::worker;
+
+struct Args {
+  int channel_fd = 3;
+  std::uint64_t data_limit = 0;
+  pid_t parent_pid = 0;
+  bool seccomp = true;
+};
+
+[[noreturn]] void usage(const char* msg) {
+  std::fprintf(stderr, "wasimoff-worker: %s\n(this program is started by wasimoff-provider)\n",
+               msg);
+  std::exit(2);
+}
+
+std::uint64_t number(const char* s) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (errno || !end || *end) usage("bad number");
+  return v;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage("missing option value");
+      return argv[++i];
+    };
+    if (arg == "--channel-fd") {
+      a.channel_fd = static_cast<int>(number(value()));
+    } else if (arg == "--data-limit") {
+      a.data_limit = number(value());
+    } else if (arg == "--parent-pid") {
+      a.parent_pid = static_cast<pid_t>(number(value()));
+    } else if (arg == "--no-seccomp") {
+      a.seccomp = false;
+    } else {
+      usage("unknown option");
+    }
+  }
+  return a;
+}
+
+// Resident set size from /proc/self/statm (opened before the seccomp filter goes on).
+std::uint64_t rss_bytes(int statm_fd) {
+  if (statm_fd < 0) return 0;
+  char buf[128];
+  ssize_t n = pread(statm_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = parse(argc, argv);
+  try {
+    HardeningOptions h;
+    h.channel_fd = args.channel_fd;
+    h.data_limit = args.data_limit;
+    h.parent_pid = args.parent_pid;
+    harden_process(h);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wasimoff-worker: hardening failed: %s\n", e.what());
+    return 2;
+  }
+  wasm_rt_init();
+  int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+  try {
+    Hello hello;
+    hello.set_pid(static_cast<std::uint32_t>(getpid()));
+    hello.set_abi(kWorkerAbi);
+    write_all(args.channel_fd, encode_frame(hello));
+
+    ModuleLoader loader;
+    bool filtered = false;
+    std::string body;
+    while (read_frame(args.channel_fd, &body)) {
+      RunRequest request;
+      if (!request.ParseFromString(body)) {
+        std::fprintf(stderr, "wasimoff-worker: undecodable request\n");
+        return 2;
+      }
+      body.clear();
+      body.shrink_to_fit();
+      RunReply reply;
+      try {
+        const LoadedModule& module = loader.load(request.module_path());
+        if (args.seccomp && !filtered) {
+          install_seccomp_filter();  // after the first dlopen, before any guest code runs
+          filtered = true;
+        }
+        reply = run_task(module, request);
+      } catch (const ModuleLoadError& e) {
+        reply.mutable_response()->set_error(e.what());
+      }
+      reply.set_rss_bytes(rss_bytes(statm));
+      write_all(args.channel_fd, encode_frame(reply));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wasimoff-worker: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

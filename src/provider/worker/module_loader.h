@@ -1,0 +1,53 @@
+// Keeps compiled modules (.so files from the engine's cache) loaded in a worker process, so a
+// task costs one instantiation and never a dlopen (provider.md §3.2). At most `max_loaded`
+// modules stay loaded; the least recently used one is dlclose'd beyond that.
+#pragma once
+
+#include <wasm-rt.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <stdexcept>
+#include <string>
+
+#include "provider/wasi/instance.h"
+
+namespace wasimoff::worker {
+
+struct LoadedModule {
+  std::string path;
+  void* handle = nullptr;
+  std::size_t instance_size = 0;
+  std::uint32_t initial_pages = 0;
+  void (*instantiate)(void* instance, Z_wasi_snapshot_preview1_instance_t* wasi) = nullptr;
+  void (*free_instance)(void* instance) = nullptr;
+  void (*start)(void* instance) = nullptr;
+  wasm_rt_memory_t* (*memory)(void* instance) = nullptr;
+};
+
+// A module that cannot be loaded; what() is the full `unsupported module: …` text.
+class ModuleLoadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ModuleLoader {
+ public:
+  explicit ModuleLoader(std::size_t max_loaded = 32) : max_loaded_(max_loaded) {}
+  ~ModuleLoader();
+  ModuleLoader(const ModuleLoader&) = delete;
+  ModuleLoader& operator=(const ModuleLoader&) = delete;
+
+  // The loaded module for `path` (dlopen + init on first use). Requires wasm_rt_init() to have
+  // run. Throws ModuleLoadError. The reference is valid until the next load().
+  const LoadedModule& load(const std::string& path);
+
+  std::size_t loaded() const { return modules_.size(); }
+
+ private:
+  std::size_t max_loaded_;
+  std::list<LoadedModule> modules_;  // most recently used first
+};
+
+}  // namespace wasimoff::worker
