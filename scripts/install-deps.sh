@@ -51,8 +51,9 @@ else
 fi
 
 # npm packages: the web page and the browser tests, from their lockfiles.
-for dir in web tests/e2e; do
-  if [[ -f "$dir/package-lock.json" ]]; then
+for lock in web/package-lock.json tests/e2e/*/package-lock.json; do
+  dir=$(dirname "$lock")
+  if [[ -f "$lock" ]]; then
     stamp="$dir/node_modules/.install-stamp"
     if [[ ! -f "$stamp" || "$dir/package-lock.json" -nt "$stamp" ]]; then
       echo "install-deps: npm ci in $dir"

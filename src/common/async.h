@@ -7,13 +7,17 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
+#include <optional>
+#include <variant>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -63,12 +67,35 @@ inline awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
 }
 
 // Runs the blocking callable `fn` on `pool` and resumes the caller on its own executor with the
-// result (exceptions are rethrown in the caller).
+// result (exceptions are rethrown in the caller). `fn` and the result live in this coroutine's
+// frame, so nothing is copied into a detached lambda coroutine (GCC 12 mishandles captures of
+// coroutine lambdas spawned with co_spawn: it destroyed them twice here).
 template <typename Fn>
-auto offload(asio::thread_pool& pool, Fn fn) -> awaitable<std::invoke_result_t<Fn>> {
-  using R = std::invoke_result_t<Fn>;
-  co_return co_await asio::co_spawn(
-      pool, [fn = std::move(fn)]() mutable -> awaitable<R> { co_return fn(); }, asio::use_awaitable);
+auto offload(asio::thread_pool& pool, Fn fn) -> awaitable<std::invoke_result_t<Fn&>> {
+  using R = std::invoke_result_t<Fn&>;
+  using Stored = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+  std::optional<Stored> value;
+  std::exception_ptr error;
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&](auto handler) {
+        asio::post(pool, [&, handler = std::move(handler)]() mutable {
+          try {
+            if constexpr (std::is_void_v<R>) {
+              fn();
+              value.emplace();
+            } else {
+              value.emplace(fn());
+            }
+          } catch (...) {
+            error = std::current_exception();
+          }
+          auto resume_on = asio::get_associated_executor(handler);
+          asio::post(resume_on, std::move(handler));
+        });
+      },
+      asio::use_awaitable);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<R>) co_return std::move(*value);
 }
 
 // Runs `work` while keeping `owner` alive. Use this instead of a capturing lambda coroutine:

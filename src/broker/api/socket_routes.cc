@@ -1,0 +1,124 @@
+#include "broker/api/socket_routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "common/strings.h"
+#include "protocol/messenger.h"
+
+namespace wasimoff::broker {
+
+namespace {
+
+// Answers requests that cannot become a WebSocket (protocol.md §6, last check).
+std::optional<http::Response> check_upgrade(http::UpgradeContext& up) {
+  namespace bhttp = boost::beast::http;
+  if (up.request.method != "GET" && up.request.method != "HEAD") {
+    auto r = http::Response::text(405, "method not allowed");
+    r.headers.set("Allow", "GET");
+    return r;
+  }
+  if (!up.raw.count(bhttp::field::upgrade)) {
+    auto r = http::Response::text(426, "this endpoint needs a WebSocket upgrade");
+    r.headers.set("Upgrade", "websocket");
+    return r;
+  }
+  if (!boost::beast::websocket::is_upgrade(up.raw) || up.raw[bhttp::field::sec_websocket_key].empty() ||
+      up.raw[bhttp::field::sec_websocket_version] != "13")
+    return http::Response::text(400, "invalid WebSocket upgrade request");
+  return std::nullopt;
+}
+
+std::string error_text(const RpcError& e) { return e.code + ": " + e.message; }
+
+}  // namespace
+
+std::string display_address(const http::Request& request) {
+  if (auto xff = request.header("X-Forwarded-For")) {
+    auto first = trim(split(*xff, ',').front());
+    if (!first.empty()) return std::string(first);
+  }
+  if (auto real = request.header("X-Real-IP"); real && !trim(*real).empty()) return std::string(trim(*real));
+  return request.remote;
+}
+
+void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
+                         TaskService& tasks) {
+  std::string remote = transport->remote_address();
+  protocol::Messenger::Options mo;
+  mo.name = "client " + remote;
+  mo.disconnect_error = "client disconnected";
+  auto messenger = std::make_shared<protocol::Messenger>(ex, std::move(transport), mo);
+  // Tasks hold the messenger's closed() event as their "client gone" signal; the messenger lives
+  // as long as a handler coroutine or the reader holds it.
+  std::weak_ptr<protocol::Messenger> weak = messenger;
+  auto client = [weak, remote]() {
+    ClientContext c;
+    c.requester = remote;
+    if (auto m = weak.lock()) c.gone = &m->closed();
+    return c;
+  };
+  using protocol::Reply;
+  messenger->serve<v1::Task::Wasip1::Request>([&tasks, client, weak](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
+    auto keep = weak.lock();
+    auto out = co_await tasks.run_wasip1(std::move(req), client());
+    if (out.error) co_return Reply::fail(error_text(*out.error));
+    co_return Reply::with(std::move(out.response));
+  });
+  messenger->serve<v1::Task::Wasip1::JobRequest>([&tasks, client, weak](v1::Task::Wasip1::JobRequest& req) -> awaitable<Reply> {
+    auto keep = weak.lock();
+    auto out = co_await tasks.run_wasip1_job(std::move(req), client());
+    if (out.error) co_return Reply::fail(error_text(*out.error));
+    co_return Reply::with(std::move(out.response));
+  });
+  messenger->serve<v1::Task::Pyodide::Request>([&tasks, client, weak](v1::Task::Pyodide::Request& req) -> awaitable<Reply> {
+    auto keep = weak.lock();
+    auto out = co_await tasks.run_pyodide(std::move(req), client());
+    if (out.error) co_return Reply::fail(error_text(*out.error));
+    co_return Reply::with(std::move(out.response));
+  });
+  messenger->serve<v1::Filesystem::Upload::Request>([&tasks](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
+    auto out = co_await tasks.upload(std::move(req));
+    if (out.error) co_return Reply::fail(error_text(*out.error));
+    co_return Reply::with(std::move(out.response));
+  });
+  messenger->serve<v1::Ping>([](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
+  messenger->on_event([remote](const google::protobuf::Message& m) {
+    spdlog::debug("client {}: ignoring event {}", remote, m.GetDescriptor()->full_name());
+  });
+  messenger->start();
+  spdlog::debug("client socket {} opened", remote);
+}
+
+void register_socket_routes(http::HttpServer& server, SocketRoutesOptions options) {
+  server.add_upgrade_route(
+      "/api/provider/ws", [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
+        const auto& req = up.request;
+        if (!options.access.provider_ok(req)) co_return AccessPolicy::unauthorized();
+        auto ua = req.header("User-Agent");
+        if (!ua || trim(*ua).empty()) co_return http::Response::text(400, "no user-agent");
+        if (!options.access.origin_allowed(req)) co_return http::Response::text(403, "origin not allowed");
+        if (auto bad = check_upgrade(up)) co_return bad;
+        ProviderInfo info;
+        info.name = truncate_utf8(req.query_param("id").value_or(""), 128);
+        if (info.name.empty()) info.name = "anonymous";
+        info.user_agent = std::string(trim(*ua));
+        info.address = display_address(req);
+        info.transport = "websocket";
+        auto transport = co_await websocket::accept(up, options.transport);
+        if (transport) options.registry.connect(std::move(transport), std::move(info));
+        co_return std::nullopt;
+      });
+  server.add_upgrade_route(
+      "/api/client/ws", [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
+        if (!options.access.client_ok(up.request)) co_return AccessPolicy::unauthorized();
+        if (auto bad = check_upgrade(up)) co_return bad;
+        auto ex = co_await asio::this_coro::executor;
+        auto transport = co_await websocket::accept(up, options.transport);
+        if (transport) serve_client_socket(ex, std::move(transport), options.tasks);
+        co_return std::nullopt;
+      });
+}
+
+}  // namespace wasimoff::broker

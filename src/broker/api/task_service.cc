@@ -1,0 +1,335 @@
+#include "broker/api/task_service.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "common/file_ref.h"
+
+namespace wasimoff::broker {
+
+using namespace asio::experimental::awaitable_operators;
+using Event = v1::Task::TraceEvent;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+void append_trace(v1::Task::Metadata& info, Event::EventType event) {
+  if (!info.has_trace()) return;
+  auto* e = info.mutable_trace()->add_events();
+  e->set_unixnano(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+  e->set_event(event);
+}
+
+// Collects problems; the first one decides the code (scheduling.md §10).
+struct Problems {
+  std::optional<RpcError> first;
+  std::string joined;
+  void add(const RpcError& e) {
+    if (!first) first = e;
+    joined += (joined.empty() ? "" : "; ") + e.message;
+  }
+  std::optional<RpcError> result() const {
+    if (!first) return std::nullopt;
+    return RpcError{first->code, joined};
+  }
+};
+
+RpcError invalid(std::string message) { return {"invalid_argument", std::move(message)}; }
+
+}  // namespace
+
+void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task) {
+  if (!task.has_binary() && parent.has_binary()) *task.mutable_binary() = parent.binary();
+  if (!task.has_rootfs() && parent.has_rootfs()) *task.mutable_rootfs() = parent.rootfs();
+  if (!task.has_stdin() && parent.has_stdin()) task.set_stdin(parent.stdin());
+  if (task.args().empty()) *task.mutable_args() = parent.args();
+  if (task.envs().empty()) *task.mutable_envs() = parent.envs();
+  if (task.artifacts().empty()) *task.mutable_artifacts() = parent.artifacts();
+}
+
+std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
+                                                  std::vector<std::string>& refs) const {
+  const char* what = role == FileRole::kBinary ? "binary" : "rootfs";
+  std::string_view expected = role == FileRole::kBinary ? kMediaWasm : kMediaZip;
+  bool has_blob = !file.blob().empty(), has_ref = !file.ref().empty();
+  if (has_blob && has_ref) return invalid(std::string(what) + ": use either blob or ref, not both");
+  if (!has_blob && !has_ref) return invalid(std::string(what) + ": file needs a blob or a ref");
+  if (has_blob) {
+    auto sniffed = sniff_media(file.blob());
+    if (sniffed != expected)
+      return invalid(role == FileRole::kBinary ? "binary is not a WebAssembly module"
+                                               : "rootfs is not a ZIP archive");
+    if (file.has_media() && !file.media().empty() && !is_media(file.media(), expected))
+      return invalid(std::string(what) + ": media type " + file.media() + " does not match the content");
+    file.set_media(std::string(expected));
+    return std::nullopt;
+  }
+  auto info = options_.storage.resolve(file.ref());
+  if (!info) return RpcError{"not_found", "file not found in storage: " + file.ref()};
+  if (info->media != expected)
+    return invalid(std::string(what) + " " + file.ref() + " is not " +
+                   (role == FileRole::kBinary ? "a WebAssembly module" : "a ZIP archive"));
+  file.set_ref(info->ref);
+  file.set_media(info->media);
+  refs.push_back(info->ref);
+  return std::nullopt;
+}
+
+std::optional<RpcError> TaskService::resolve_wasip1(v1::Task::Wasip1::Params& params,
+                                                    std::vector<std::string>& refs) const {
+  Problems problems;
+  if (!params.has_binary()) problems.add(invalid("binary is required"));
+  else if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs)) problems.add(*e);
+  if (params.has_rootfs())
+    if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
+  return problems.result();
+}
+
+v1::Task::Metadata TaskService::make_info(const v1::Task::Metadata& client_info, std::string id,
+                                          const std::string& requester) const {
+  v1::Task::Metadata info;
+  info.set_id(std::move(id));
+  info.set_requester(requester);
+  if (client_info.has_reference()) info.set_reference(client_info.reference());
+  if (client_info.has_trace()) *info.mutable_trace() = client_info.trace();
+  return info;
+}
+
+std::optional<SystemTime> TaskService::effective_deadline(const v1::Task::QoS& qos,
+                                                          const std::optional<SystemTime>& client) const {
+  std::optional<SystemTime> d = client;
+  auto consider = [&](SystemTime t) {
+    if (!d || t < *d) d = t;
+  };
+  if (qos.has_deadline())
+    consider(SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+        std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(qos.deadline())))));
+  if (options_.task_timeout.count() > 0)
+    consider(std::chrono::system_clock::now() + options_.task_timeout);
+  return d;
+}
+
+awaitable<std::optional<RpcError>> TaskService::submit(const std::shared_ptr<Task>& task,
+                                                       ClientContext& client) {
+  if (auto err = options_.scheduler.admit(task)) co_return err;
+  if (client.gone) co_await (task->done().wait() || client.gone->wait());
+  else co_await task->done().wait();
+  if (!task->done().is_set())
+    options_.scheduler.cancel(task, "context canceled", RpcError{"canceled", "context canceled"});
+  co_return task->error();
+}
+
+awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(v1::Task::Wasip1::Request request,
+                                                                          ClientContext client) {
+  RpcOutcome<v1::Task::Wasip1::Response> out;
+  auto ex = co_await asio::this_coro::executor;
+  *request.mutable_info() = make_info(request.info(), options_.scheduler.next_id(), client.requester);
+  append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
+  std::vector<std::string> refs;
+  if (!request.has_params()) {
+    out.error = invalid("params is required");
+    co_return out;
+  }
+  if (auto err = resolve_wasip1(*request.mutable_params(), refs)) {
+    out.error = err;
+    co_return out;
+  }
+  auto deadline = effective_deadline(request.qos(), client.deadline);
+  auto task = std::make_shared<Task>(ex, TaskKind::kWasip1,
+                                     std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
+  task->required_refs = std::move(refs);
+  task->deadline = deadline;
+  if ((out.error = co_await submit(task, client))) co_return out;
+  out.response = std::move(static_cast<v1::Task::Wasip1::Response&>(*task->response()));
+  append_trace(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
+  co_return out;
+}
+
+awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(v1::Task::Pyodide::Request request,
+                                                                           ClientContext client) {
+  RpcOutcome<v1::Task::Pyodide::Response> out;
+  auto ex = co_await asio::this_coro::executor;
+  *request.mutable_info() = make_info(request.info(), options_.scheduler.next_id(), client.requester);
+  append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
+  if (!request.has_params()) {
+    out.error = invalid("params is required");
+    co_return out;
+  }
+  auto& params = *request.mutable_params();
+  std::vector<std::string> refs;
+  Problems problems;
+  if (params.run_case() == v1::Task::Pyodide::Params::RUN_NOT_SET)
+    problems.add(invalid("params needs a script or a pickle"));
+  if (params.has_rootfs())
+    if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
+  if (auto err = problems.result()) {
+    out.error = err;
+    co_return out;
+  }
+  auto deadline = effective_deadline(request.qos(), client.deadline);
+  auto task = std::make_shared<Task>(ex, TaskKind::kPyodide,
+                                     std::make_unique<v1::Task::Pyodide::Request>(std::move(request)));
+  task->required_refs = std::move(refs);
+  task->deadline = deadline;
+  if ((out.error = co_await submit(task, client))) co_return out;
+  out.response = std::move(static_cast<v1::Task::Pyodide::Response&>(*task->response()));
+  append_trace(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
+  co_return out;
+}
+
+awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job(
+    v1::Task::Wasip1::JobRequest request, ClientContext client) {
+  RpcOutcome<v1::Task::Wasip1::JobResponse> out;
+  auto ex = co_await asio::this_coro::executor;
+  if (request.tasks().empty()) {
+    out.error = invalid("job has no tasks");
+    co_return out;
+  }
+  if (static_cast<std::size_t>(request.tasks_size()) > options_.queue_size) {
+    out.error = invalid("job too large: " + std::to_string(request.tasks_size()) + " tasks, queue size is " +
+                        std::to_string(options_.queue_size));
+    co_return out;
+  }
+  std::string job_id = options_.scheduler.next_id();
+  v1::Task::Metadata job_info = make_info(request.info(), job_id, client.requester);
+  // Job-level bounds: the client's deadline and the job's qos.deadline fail the whole call.
+  std::optional<SystemTime> job_deadline = client.deadline;
+  if (request.qos().has_deadline()) {
+    SystemTime d(std::chrono::duration_cast<SystemTime::duration>(
+        std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(request.qos().deadline()))));
+    if (!job_deadline || d < *job_deadline) job_deadline = d;
+  }
+  if (job_deadline && *job_deadline <= std::chrono::system_clock::now()) {
+    out.error = RpcError{"deadline_exceeded", "deadline exceeded"};
+    co_return out;
+  }
+
+  const int n = request.tasks_size();
+  std::vector<std::shared_ptr<Task>> tasks(static_cast<std::size_t>(n));
+  std::vector<std::optional<std::string>> early_errors(static_cast<std::size_t>(n));
+  std::vector<v1::Task::Metadata> infos(static_cast<std::size_t>(n));
+  std::vector<std::shared_ptr<Task>> admissible;
+  for (int i = 0; i < n; ++i) {
+    auto idx = static_cast<std::size_t>(i);
+    v1::Task::Wasip1::Request task_request;
+    auto& params = *task_request.mutable_params();
+    params = std::move(*request.mutable_tasks(i));
+    if (request.has_parent()) inherit_params(request.parent(), params);
+    if (request.has_qos()) *task_request.mutable_qos() = request.qos();
+    auto* info = task_request.mutable_info();
+    info->set_id(job_id + "/" + std::to_string(i));
+    info->set_requester(client.requester);
+    if (request.info().has_reference()) info->set_reference(request.info().reference());
+    if (request.info().has_trace()) {
+      info->mutable_trace()->set_created(request.info().trace().created());
+      append_trace(*info, Event::BrokerReceivedClientRequest);
+    }
+    infos[idx] = *info;
+    std::vector<std::string> refs;
+    if (auto err = resolve_wasip1(params, refs)) {
+      early_errors[idx] = err->message;
+      continue;
+    }
+    auto task = std::make_shared<Task>(ex, TaskKind::kWasip1,
+                                       std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)));
+    task->required_refs = std::move(refs);
+    // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
+    task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
+    tasks[idx] = task;
+    admissible.push_back(task);
+  }
+  if (auto err = options_.scheduler.admit_all(admissible)) {
+    out.error = err;
+    co_return out;
+  }
+
+  // Wait for every task; the client leaving or the job deadline cancels what is left.
+  bool gone = false, expired = false;
+  for (auto& t : admissible) {
+    if (t->done().is_set()) continue;
+    auto left = job_deadline ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   *job_deadline - std::chrono::system_clock::now())
+                             : std::chrono::steady_clock::duration::max() / 2;
+    if (client.gone) co_await (t->done().wait() || client.gone->wait() || sleep_for(left));
+    else co_await (t->done().wait() || sleep_for(left));
+    if (t->done().is_set()) continue;
+    gone = client.gone && client.gone->is_set();
+    expired = !gone;
+    break;
+  }
+  if (gone || expired) {
+    RpcError outcome = gone ? RpcError{"canceled", "context canceled"} : RpcError{"deadline_exceeded", "deadline exceeded"};
+    for (auto& t : admissible) options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
+    out.error = outcome;
+    co_return out;
+  }
+
+  *out.response.mutable_info() = job_info;
+  for (int i = 0; i < n; ++i) {
+    auto idx = static_cast<std::size_t>(i);
+    auto* r = out.response.add_tasks();
+    if (early_errors[idx]) {
+      *r->mutable_info() = infos[idx];
+      r->set_error(*early_errors[idx]);
+      continue;
+    }
+    auto& t = tasks[idx];
+    if (t->error()) {
+      *r->mutable_info() = t->info();
+      r->set_error(t->error()->message);
+    } else {
+      *r = std::move(static_cast<v1::Task::Wasip1::Response&>(*t->response()));
+    }
+    append_trace(*r->mutable_info(), Event::BrokerTransmitClientResponse);
+  }
+  co_return out;
+}
+
+awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(v1::Filesystem::Upload::Request request) {
+  RpcOutcome<v1::Filesystem::Upload::Response> out;
+  if (!request.has_upload() || !request.upload().has_blob()) {
+    out.error = invalid("upload.blob is required");
+    co_return out;
+  }
+  auto& file = *request.mutable_upload();
+  if (file.blob().size() > options_.max_upload_size) {
+    out.error = RpcError{"resource_exhausted", "file too large"};
+    co_return out;
+  }
+  auto sniffed = sniff_media(file.blob());
+  if (!sniffed || (file.has_media() && !file.media().empty() && !is_media(file.media(), *sniffed))) {
+    out.error = invalid("unsupported filetype");
+    co_return out;
+  }
+  std::optional<std::string> alias;
+  if (!file.ref().empty()) {
+    if (auto ref = normalize_ref(file.ref())) {
+      if (*ref != make_ref(file.blob())) {
+        out.error = invalid("hash mismatch");
+        co_return out;
+      }
+    } else if (auto why = check_alias(file.ref())) {
+      out.error = invalid("invalid name: " + *why);
+      co_return out;
+    } else {
+      alias = file.ref();
+    }
+  }
+  try {
+    auto& storage = options_.storage;
+    auto info = co_await offload(options_.pool, [&storage, bytes = std::move(*file.mutable_blob()), alias]() mutable {
+      return storage.store(std::move(bytes), alias ? std::optional<std::string_view>(*alias) : std::nullopt);
+    });
+    out.response.set_ref(info.ref);
+  } catch (const std::exception& e) {
+    spdlog::error("upload: storing failed: {}", e.what());
+    out.error = RpcError{"internal", "inserting file in storage failed"};
+  }
+  co_return out;
+}
+
+}  // namespace wasimoff::broker

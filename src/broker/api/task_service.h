@@ -1,0 +1,77 @@
+// The task entry point shared by every client API (Connect, CGI, client WebSocket): metadata,
+// validation and file resolution (scheduling.md §10–11), effective deadline (§7), admission, and
+// waiting for the outcome while watching for the client going away.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "broker/scheduler/scheduler.h"
+#include "broker/storage/file_storage.h"
+#include "common/async.h"
+
+namespace wasimoff::broker {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// What a caller knows about its client.
+struct ClientContext {
+  std::string requester;               // remote "ip:port"
+  std::optional<SystemTime> deadline;  // e.g. from Connect-Timeout-Ms
+  OneShotEvent* gone = nullptr;        // fires when the client disconnects
+};
+
+// Result of one RPC: exactly one of `error` / `response`.
+template <typename Response>
+struct RpcOutcome {
+  std::optional<RpcError> error;
+  Response response;
+};
+
+class TaskService {
+ public:
+  struct Options {
+    FileStorage& storage;
+    Scheduler& scheduler;
+    asio::thread_pool& pool;
+    std::size_t queue_size;
+    std::uint64_t max_upload_size;
+    std::chrono::milliseconds task_timeout{0};  // zero = none
+  };
+
+  explicit TaskService(Options options) : options_(options) {}
+
+  awaitable<RpcOutcome<v1::Task::Wasip1::Response>> run_wasip1(v1::Task::Wasip1::Request request,
+                                                               ClientContext client);
+  awaitable<RpcOutcome<v1::Task::Pyodide::Response>> run_pyodide(v1::Task::Pyodide::Request request,
+                                                                 ClientContext client);
+  awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> run_wasip1_job(v1::Task::Wasip1::JobRequest request,
+                                                                      ClientContext client);
+  awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> upload(v1::Filesystem::Upload::Request request);
+
+  // Validates and resolves `params` in place (binary required for Wasip1); returns the problems
+  // joined by "; " with the code of the first, and fills `required_refs`.
+  std::optional<RpcError> resolve_wasip1(v1::Task::Wasip1::Params& params,
+                                         std::vector<std::string>& required_refs) const;
+
+ private:
+  enum class FileRole { kBinary, kRootfs };
+  std::optional<RpcError> resolve_file(v1::File& file, FileRole role, std::vector<std::string>& refs) const;
+  v1::Task::Metadata make_info(const v1::Task::Metadata& client_info, std::string id,
+                               const std::string& requester) const;
+  std::optional<SystemTime> effective_deadline(const v1::Task::QoS& qos,
+                                               const std::optional<SystemTime>& client) const;
+  // Admits `task` and waits for its outcome; the client going away cancels it. Returns the
+  // RPC-level error, if any (otherwise task->response() holds the answer).
+  awaitable<std::optional<RpcError>> submit(const std::shared_ptr<Task>& task, ClientContext& client);
+
+  Options options_;
+};
+
+// Copies every *unset* field of `parent` into `task` whole (scheduling.md §9 inheritance).
+void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task);
+
+}  // namespace wasimoff::broker

@@ -1,0 +1,214 @@
+#include "broker/broker_app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "broker/api/access_policy.h"
+#include "broker/api/cgi_route.h"
+#include "broker/api/connect_routes.h"
+#include "broker/api/ops_routes.h"
+#include "broker/api/socket_routes.h"
+#include "broker/api/storage_routes.h"
+#include "broker/api/task_service.h"
+#include "broker/metrics/broker_metrics.h"
+#include "broker/providers/provider_registry.h"
+#include "broker/scheduler/scheduler.h"
+#include "broker/storage/open_storage.h"
+#include "common/build_info.h"
+#include "net/http/server.h"
+#include "net/http/static_files.h"
+#include "net/tls/certificate_store.h"
+#include "net/tls/ssl_context.h"
+
+namespace wasimoff::broker {
+
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+std::unique_ptr<FileStorage> open_configured_storage(const BrokerConfig& config) {
+  try {
+    return open_storage(config.filestorage);
+  } catch (const std::exception& e) {
+    throw ConfigError("WASIMOFF_FILESTORAGE", config.filestorage, e.what());
+  }
+}
+
+tls::CertificateStore::Options certificate_options(const BrokerConfig& config) {
+  tls::CertificateStore::Options o;
+  o.quic_cert_file = config.quic_cert;
+  o.quic_key_file = config.quic_key;
+  o.http_cert_file = config.http_cert;
+  o.http_key_file = config.http_key;
+  if (!config.transport_url.host.empty()) o.extra_hosts.push_back(config.transport_url.host);
+  return o;
+}
+
+}  // namespace
+
+struct BrokerApp::Impl {
+  Impl(asio::io_context& io, BrokerConfig cfg)
+      : io(io),
+        config(std::move(cfg)),
+        pool(2),
+        certificates(certificate_options(config)),
+        storage(open_configured_storage(config)),
+        metrics(std::make_shared<metrics::BrokerMetrics>()),
+        access(config.client_token, config.provider_token, config.allowed_origins),
+        registry(io.get_executor()),
+        scheduler(io.get_executor(), registry,
+                  Scheduler::Options{static_cast<std::size_t>(config.queue_size)}, observer()),
+        tasks(TaskService::Options{*storage, scheduler, pool, static_cast<std::size_t>(config.queue_size),
+                                   config.max_upload_size, config.task_timeout}) {
+    metrics->set_queue_source([this] {
+      return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
+    });
+    metrics->set_provider_source([this] {
+      return metrics::BrokerMetrics::ProviderStats{registry.registered().size(), registry.total_capacity()};
+    });
+    build_routes();
+    http::ServerOptions so;
+    so.name = "http";
+    so.host = config.http_listen.host;
+    so.port = config.http_listen.port;
+    // The server's own cap on any request body; routes apply their stricter limits.
+    so.max_body_size = std::max(config.max_upload_size, config.max_message_size) + (64u << 10);
+    so.server_header = "wasimoff-broker/" + std::string(build_version());
+    so.observe = [m = metrics](std::string_view method, unsigned status, double s) {
+      m->observe_http(method, status, s);
+    };
+    if (config.http_tls()) {
+      so.tls_context = [this] { return ssl_contexts.get(certificates.http_or_quic()); };
+    }
+    http = std::make_unique<http::HttpServer>(io, router, so);
+    websocket::TransportOptions wso;
+    wso.max_message_size = config.max_message_size;
+    register_socket_routes(*http, SocketRoutesOptions{registry, tasks, access, wso});
+  }
+
+  SchedulerObserver observer() {
+    SchedulerObserver o;
+    auto m = metrics;
+    o.scheduled = [m](double s) { m->task_scheduled(s); };
+    o.completed = [m](bool ok, double s) { m->task_completed(ok, s); };
+    o.execution = [m](bool ok, double s) { m->task_execution(ok, s); };
+    o.retry = [m](int attempt) { m->task_retry(attempt); };
+    return o;
+  }
+
+  void build_routes() {
+    OpsRoutes::Options ops;
+    ops.metrics_enabled = config.metrics;
+    ops.metrics = metrics;
+    ops.debug_enabled = config.debug;
+    ops.debug_state = [this] { return debug_state(); };
+    ops.transport_url = config.transport_url.text;
+    ops.certhash = [this]() -> std::optional<std::string> {
+      auto pair = certificates.quic();
+      if (!pair || !pair->ephemeral) return std::nullopt;
+      return pair->certhash;
+    };
+    register_ops_routes(router, ops);
+    register_storage_routes(router, StorageRoutes::Options{*storage, pool, config.max_upload_size, access});
+    register_connect_routes(router, ConnectRoutesOptions{tasks, access, config.max_message_size});
+    register_cgi_route(router, CgiRouteOptions{tasks, access, config.max_upload_size});
+    // Everything else under /api/ is 404, never a static file; the rest is the static page.
+    router.add("GET,POST,PUT,DELETE,PATCH,OPTIONS", "/api/*",
+               [](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
+                 co_return http::Response::text(404, "not found");
+               });
+    router.set_fallback(http::make_static_files_handler(http::StaticFilesOptions{config.static_files, &pool}));
+  }
+
+  std::string debug_state() const {
+    boost::json::object state;
+    boost::json::array providers;
+    for (const auto& p : registry.registered()) {
+      boost::json::object o;
+      o["name"] = p->info().name;
+      o["address"] = p->info().address;
+      o["useragent"] = p->info().user_agent;
+      o["transport"] = p->info().transport;
+      o["capacity"] = p->capacity();
+      o["active"] = p->active;
+      o["busy"] = p->announced_busy();
+      o["files"] = p->file_count();
+      if (auto ping = p->ping_average_ms()) o["ping_ms"] = *ping;
+      else o["ping_ms"] = nullptr;
+      providers.push_back(std::move(o));
+    }
+    state["providers"] = std::move(providers);
+    state["queue"] = scheduler.queued();
+    state["backoff"] = scheduler.dispatching();
+    state["active"] = scheduler.active();
+    return boost::json::serialize(state);
+  }
+
+  asio::io_context& io;
+  BrokerConfig config;
+  asio::thread_pool pool;
+  tls::CertificateStore certificates;
+  tls::ServerSslContexts ssl_contexts;
+  std::unique_ptr<FileStorage> storage;
+  std::shared_ptr<metrics::BrokerMetrics> metrics;
+  AccessPolicy access;
+  ProviderRegistry registry;
+  Scheduler scheduler;
+  TaskService tasks;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> http;
+};
+
+BrokerApp::BrokerApp(asio::io_context& io, BrokerConfig config)
+    : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+
+BrokerApp::~BrokerApp() {
+  impl_->pool.join();
+}
+
+void BrokerApp::start() {
+  auto& d = *impl_;
+  for (const auto& line : describe_effective_config(d.config)) spdlog::info("config: {}", line);
+  if (!d.config.static_files_explicit && !std::filesystem::is_directory(d.config.static_files))
+    spdlog::warn("the browser provider page is not built ({} is missing): static routes answer 404",
+                 d.config.static_files);
+  for (const auto& o : d.config.allowed_origins)
+    if (o == "*") spdlog::warn("WASIMOFF_ALLOWED_ORIGINS=* accepts every origin");
+  d.http->start();
+  d.registry.start();
+  if (d.certificates.quic() && d.certificates.quic()->ephemeral)
+    d.certificates.start_rotation(d.io.get_executor());
+  for (const auto& url : listen_urls()) spdlog::info("listening on {}", url);
+  if (auto pair = d.certificates.quic(); pair && pair->ephemeral)
+    spdlog::info("ephemeral QUIC certificate, certhash {}", pair->certhash);
+  spdlog::info("wasimoff-broker {} ({}) ready", build_version(), build_revision());
+}
+
+std::vector<std::string> BrokerApp::listen_urls() const {
+  std::vector<std::string> out;
+  std::string scheme = impl_->config.http_tls() ? "https" : "http";
+  for (const auto& ep : impl_->http->local_endpoints()) {
+    std::string host = http::format_endpoint(ep);
+    out.push_back(scheme + "://" + host);
+  }
+  return out;
+}
+
+void BrokerApp::reload_certificates() {
+  if (impl_->certificates.reload()) spdlog::info("certificates reloaded");
+}
+
+awaitable<void> BrokerApp::shutdown(std::chrono::milliseconds grace) {
+  auto& d = *impl_;
+  spdlog::info("shutting down");
+  d.certificates.stop_rotation();
+  d.scheduler.shutdown("broker shutting down");
+  auto half = grace / 2;
+  co_await (d.registry.close_all("broker shutting down", half) && d.http->shutdown(grace - half));
+  spdlog::info("shutdown complete");
+}
+
+}  // namespace wasimoff::broker

@@ -1,0 +1,110 @@
+// wasimoff-broker: configured only through WASIMOFF_* environment variables (and .env /
+// config.env); see `wasimoff-broker --help` and docs/configuration.md.
+//
+// Exit status: 0 after --help/--version or a graceful shutdown, 1 for runtime failures (e.g. a
+// port in use), 2 for configuration errors and unknown arguments.
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "broker/broker_app.h"
+#include "broker/config/broker_config.h"
+#include "common/build_info.h"
+#include "common/logging.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace wasimoff;
+
+std::vector<std::string> environment_names() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    names.emplace_back(kv.substr(0, kv.find('=')));
+  }
+  return names;
+}
+
+int run() {
+  broker::LoadedConfig loaded;
+  try {
+    broker::load_broker_env_files();
+    loaded = broker::load_broker_config(
+        [](std::string_view name) -> std::optional<std::string> {
+          const char* v = std::getenv(std::string(name).c_str());
+          if (!v) return std::nullopt;
+          return std::string(v);
+        },
+        environment_names());
+  } catch (const broker::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  setup_logging("wasimoff-broker", loaded.config.debug);
+  if (loaded.config.debug) spdlog::debug("pid {}", getpid());
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
+
+  asio::io_context io(1);
+  std::unique_ptr<broker::BrokerApp> app;
+  try {
+    app = std::make_unique<broker::BrokerApp>(io, loaded.config);
+  } catch (const broker::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::critical("startup failed: {}", e.what());
+    return 1;
+  }
+  try {
+    app->start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  bool stopping = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      app->reload_certificates();
+    } else if (stopping) {
+      spdlog::warn("second signal: exiting immediately");
+      std::_Exit(1);
+    } else {
+      stopping = true;
+      asio::co_spawn(io, app->shutdown(), [&](std::exception_ptr) { io.stop(); });
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << broker::broker_help_text();
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "wasimoff-broker " << build_version() << " (" << build_revision() << ")\n";
+      return 0;
+    }
+    std::cerr << "wasimoff-broker: unknown argument '" << arg << "'\n"
+              << "usage: wasimoff-broker [-h|--help] [--version]\n"
+              << "The broker is configured through WASIMOFF_* environment variables; see --help.\n";
+    return 2;
+  }
+  return run();
+}
