@@ -487,7 +487,6 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     limit_is_deadline = true;
   }
   asio::steady_timer timer(s->ex, limit);
-  std::int64_t posted = 0;
   auto max_reply = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(worker::kMaxFrameSize, s->options.output_limit + (16u << 20)));
   auto exchange = [&]() -> awaitable<std::optional<std::string>> {
@@ -495,11 +494,11 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     co_await asio::async_write(*w->channel, asio::buffer(frame),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return std::nullopt;
-    posted = unix_nanos(std::chrono::system_clock::now());
+    add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker,
+              unix_nanos(std::chrono::system_clock::now()));
     co_return co_await read_frame(*w->channel, max_reply);
   };
   auto outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
-  add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker, posted);
 
   if (outcome.index() == 1) {
     s->release(w, false, 0);
