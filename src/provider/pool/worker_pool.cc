@@ -490,12 +490,13 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
   auto max_reply = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(worker::kMaxFrameSize, s->options.output_limit + (16u << 20)));
   auto exchange = [&]() -> awaitable<std::optional<std::string>> {
+    // Stamped before writing: the worker may read and stamp event 34 before we resume.
+    std::int64_t posted = unix_nanos(std::chrono::system_clock::now());
     boost::system::error_code ec;
     co_await asio::async_write(*w->channel, asio::buffer(frame),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return std::nullopt;
-    add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker,
-              unix_nanos(std::chrono::system_clock::now()));
+    add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker, posted);
     co_return co_await read_frame(*w->channel, max_reply);
   };
   auto outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
