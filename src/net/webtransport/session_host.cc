@@ -188,8 +188,10 @@ void SessionHost::end_session(std::string reason,
   }
   if (s.channel) s.channel->on_ended(reason);
   spdlog::debug("[webtransport] session {} ended: {}", s.connect_stream, reason);
-  if (h3 && !h3->closed())
+  if (h3 && !h3->closed()) {
+    closing_ = true;
     spawn_logged(h3->quic().executor(), close_connection_soon(h3), "webtransport close");
+  }
 }
 
 awaitable<void> SessionHost::close_connection_soon(std::shared_ptr<h3::ServerConnection> h3) {
@@ -204,6 +206,7 @@ awaitable<void> SessionHost::close_connection_soon(std::shared_ptr<h3::ServerCon
     if (acked) break;
     co_await sleep_for(std::chrono::milliseconds(20));
   }
+  closing_ = false;
   if (!h3->closed()) h3->close_when_idle();
 }
 

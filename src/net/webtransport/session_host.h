@@ -45,7 +45,8 @@ class SessionHost : public h3::Extension,
   void on_datagram(std::span<const std::uint8_t> data) override;
   void on_shutdown() override;
   void on_closed(std::string_view reason) override;
-  bool busy() const override { return session_ && !session_->ended; }
+  // Live, or ended but still waiting for its CLOSE capsule / FINs to be acknowledged.
+  bool busy() const override { return session_ && (!session_->ended || closing_); }
 
   // MessageStreamHost
   void write_message_bytes(std::string bytes) override;
@@ -75,6 +76,7 @@ class SessionHost : public h3::Extension,
   std::shared_ptr<const SessionPolicy> policy_;
   std::optional<Session> session_;
   std::uint64_t dropped_datagrams_ = 0;
+  bool closing_ = false;
 };
 
 }  // namespace wasimoff::webtransport

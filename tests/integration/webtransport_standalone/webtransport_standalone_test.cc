@@ -1,7 +1,9 @@
 // Drives wt_test_server (a child process on 127.0.0.1) with our HTTP/3 and WebTransport
 // clients: ordinary requests, sessions and Envelope round trips, large messages, many concurrent
 // requests, and hostile input after which the server must keep serving others.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,6 +16,7 @@
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -26,7 +29,10 @@
 #include "net/tls/certificate.h"
 #include "net/webtransport/client.h"
 #include "net/webtransport/draft.h"
+#include "net/webtransport/capsule.h"
 #include "net/webtransport/error_code.h"
+#include "net/webtransport/message_framing.h"
+#include "protocol/codec.h"
 
 namespace wasimoff {
 namespace {
@@ -330,6 +336,229 @@ TEST_F(WebTransportStandalone, OversizedEnvelopeClosesTheSessionWith1009) {
     co_await t2->send(envelope(2, "after"));
     auto back = co_await t2->receive();
     EXPECT_TRUE(back && back->sequence() == 2u);
+  });
+}
+
+}  // namespace
+}  // namespace wasimoff
+
+namespace wasimoff {
+namespace {
+
+// Reads one datagram with a timeout; "" when none arrived.
+std::string receive_with_timeout(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{0, static_cast<suseconds_t>(timeout.count() * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[2048];
+  const auto n = recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+int udp_socket_to(std::uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  return fd;
+}
+
+int stat_value(const std::string& json, const std::string& key) {
+  auto p = json.find("\"" + key + "\":");
+  return p == std::string::npos ? -1 : std::stoi(json.substr(p + key.size() + 3));
+}
+
+TEST_F(WebTransportStandalone, AnswersUnknownVersionsAndUnknownConnectionsThenIgnoresGarbage) {
+  const int fd = udp_socket_to(server_->port());
+  std::mt19937 rng(42);
+  auto random_bytes = [&](std::size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+  };
+  // A long header with an unknown version gets a Version Negotiation packet listing QUIC v1.
+  std::string vn_probe = "\xc0\x1a\x2a\x3a\x4a";
+  vn_probe += '\x08' + random_bytes(8) + '\x08' + random_bytes(8);
+  vn_probe += std::string(1200 - vn_probe.size(), '\0');
+  send(fd, vn_probe.data(), vn_probe.size(), 0);
+  auto vn = receive_with_timeout(fd, 2000ms);
+  ASSERT_GE(vn.size(), 7u + 16u + 4u) << "no Version Negotiation packet";
+  EXPECT_TRUE(vn[0] & 0x80);
+  EXPECT_EQ(vn.substr(1, 4), std::string(4, '\0'));
+  EXPECT_NE(vn.find(std::string("\x00\x00\x00\x01", 4)), std::string::npos);
+  // A short-header packet for an unknown connection gets a (smaller) stateless reset.
+  std::string short_pkt = "\x40" + random_bytes(18) + random_bytes(60);
+  send(fd, short_pkt.data(), short_pkt.size(), 0);
+  auto reset = receive_with_timeout(fd, 2000ms);
+  EXPECT_GE(reset.size(), 21u) << "no stateless reset";
+  EXPECT_LT(reset.size(), short_pkt.size());
+  // Garbage of every kind.
+  for (int i = 0; i < 600; ++i) {
+    std::string g = random_bytes(1 + rng() % 1400);
+    if (i % 3 == 0) g[0] = static_cast<char>(0xc0 | (g[0] & 0x0f));  // long header
+    if (i % 3 == 1) g[0] = static_cast<char>(0x40 | (g[0] & 0x3f));  // short header
+    send(fd, g.data(), g.size(), 0);
+  }
+  close(fd);
+  run([&](asio::any_io_executor) -> awaitable<void> {
+    auto c = co_await h3_connect(*server_);
+    auto r = co_await c->fetch(get("/hello"), 10s);
+    EXPECT_EQ(r.status, 200u);
+    c->close();
+  });
+}
+
+TEST_F(WebTransportStandalone, RefusesExtraStreamsOfASessionAndKeepsTheFirst) {
+  run([&](asio::any_io_executor) -> awaitable<void> {
+    auto c = co_await h3_connect(*server_);
+    std::vector<std::pair<std::int64_t, std::uint64_t>> resets;
+    std::string echoed;
+    std::int64_t message = -1;
+    h3::ClientConnection::Hooks hooks;
+    hooks.reset = [&](std::int64_t sid, std::uint64_t code) { resets.emplace_back(sid, code); };
+    hooks.raw_data = [&](std::int64_t sid, std::span<const std::uint8_t> d, bool) {
+      if (sid == message) echoed.append(reinterpret_cast<const char*>(d.data()), d.size());
+      c->consume(sid, d.size());
+    };
+    c->set_hooks(hooks);
+    auto req = get("/transport?token=secret");
+    for (const auto& f : webtransport::draft::connect_fields()) req.headers.add(f.name, f.value);
+    auto [connect_sid, status] = co_await c->connect_extended(req, "webtransport", 10s);
+    EXPECT_EQ(status, 200u);
+    std::string header;
+    h3::append_varint(header, 0x41);
+    h3::append_varint(header, static_cast<std::uint64_t>(connect_sid));
+    message = *c->open_raw_bidi(header);
+    const std::string framed = webtransport::frame_message(
+        protocol::encode(envelope(5, "first stream"), protocol::Codec::kBinary));
+    c->send_raw(message, framed, false);
+    auto extra = *c->open_raw_bidi(header);
+    c->send_raw(extra, "more", false);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while ((resets.empty() || echoed.size() < framed.size()) && std::chrono::steady_clock::now() < deadline)
+      co_await sleep_for(20ms);
+    EXPECT_FALSE(resets.empty()) << "the extra stream was not refused";
+    if (!resets.empty()) {
+      EXPECT_EQ(resets[0].first, extra);
+      EXPECT_EQ(resets[0].second, webtransport::to_h3_error(0));
+    }
+    EXPECT_EQ(echoed, framed);
+    c->close();
+  });
+}
+
+TEST_F(WebTransportStandalone, ClientGoingAwaySetsPeerGone) {
+  run([&](asio::any_io_executor) -> awaitable<void> {
+    auto c = co_await h3_connect(*server_);
+    const int before = stat_value((co_await c->fetch(get("/stats"), 10s)).body, "peer_gone");
+    try {
+      co_await c->fetch(get("/slow"), 300ms);  // times out and resets the stream
+      ADD_FAILURE() << "/slow answered";
+    } catch (const std::exception&) {
+    }
+    int after = before;
+    for (int i = 0; i < 100 && after == before; ++i) {
+      co_await sleep_for(20ms);
+      after = stat_value((co_await c->fetch(get("/stats"), 10s)).body, "peer_gone");
+    }
+    EXPECT_EQ(after, before + 1);
+    c->close();
+  });
+}
+
+TEST_F(WebTransportStandalone, ClosesTheQuicConnectionSoonAfterTheSessionEnds) {
+  run([&](asio::any_io_executor) -> awaitable<void> {
+    // Behave like Chromium: CLOSE capsule + FIN, then never send CONNECTION_CLOSE. The server
+    // must close the QUIC connection itself within about a second.
+    auto c = co_await h3_connect(*server_);
+    bool closed = false;
+    h3::ClientConnection::Hooks hooks;
+    hooks.closed = [&](std::string_view) { closed = true; };
+    hooks.raw_data = [&](std::int64_t sid, std::span<const std::uint8_t> d, bool) { c->consume(sid, d.size()); };
+    c->set_hooks(hooks);
+    auto req = get("/transport?token=secret");
+    for (const auto& f : webtransport::draft::connect_fields()) req.headers.add(f.name, f.value);
+    auto [connect_sid, status] = co_await c->connect_extended(req, "webtransport", 10s);
+    EXPECT_EQ(status, 200u);
+    std::string header;
+    h3::append_varint(header, 0x41);
+    h3::append_varint(header, static_cast<std::uint64_t>(connect_sid));
+    auto message = *c->open_raw_bidi(header);
+    c->send_raw(message, webtransport::frame_message(protocol::encode(envelope(1, "x"), protocol::Codec::kBinary)), false);
+    co_await sleep_for(100ms);
+    c->send_data(connect_sid, webtransport::encode_close_capsule(0, "bye!"), true);
+    const auto start = std::chrono::steady_clock::now();
+    while (!closed && std::chrono::steady_clock::now() - start < 3s) co_await sleep_for(10ms);
+    EXPECT_TRUE(closed) << "the server kept the connection open";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  });
+}
+
+// Certificates from files, verified by a CA file instead of a hash; orderly shutdown.
+class WebTransportWithFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = "/tmp/wt_files_" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    auto pair = tls::generate_ephemeral_certificate({"localhost"});
+    std::ofstream(dir_ + "/cert.pem") << pair.cert_pem;
+    std::ofstream(dir_ + "/key.pem") << pair.key_pem;
+    auto other = tls::generate_ephemeral_certificate();
+    std::ofstream(dir_ + "/other.pem") << other.cert_pem;
+    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
+        "--cert", dir_ + "/cert.pem", "--key", dir_ + "/key.pem", "--origin", "https://example.test"});
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  webtransport::ClientOptions options(std::string ca) {
+    webtransport::ClientOptions o;
+    o.url = "https://localhost:" + std::to_string(server_->port()) + "/transport?id=native";
+    o.ca_file = std::move(ca);
+    o.origin = "https://example.test";
+    o.timeout = 10s;
+    return o;
+  }
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(WebTransportWithFiles, VerifiesAgainstACaFileAndChecksOrigin) {
+  run([&](asio::any_io_executor ex) -> awaitable<void> {
+    auto t = co_await webtransport::connect(ex, options(dir_ + "/cert.pem"));
+    co_await t->send(envelope(1, "via CA"));
+    auto back = co_await t->receive();
+    EXPECT_TRUE(back && back->error() == "via CA");
+    try {
+      co_await webtransport::connect(ex, options(dir_ + "/other.pem"));
+      ADD_FAILURE() << "an untrusted certificate was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("not trusted"), std::string::npos) << e.what();
+    }
+    auto wrong_origin = options(dir_ + "/cert.pem");
+    wrong_origin.origin = "https://evil.test";
+    try {
+      co_await webtransport::connect(ex, wrong_origin);
+      ADD_FAILURE() << "a disallowed origin was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("status 403"), std::string::npos) << e.what();
+    }
+  });
+}
+
+TEST_F(WebTransportWithFiles, ShutdownClosesSessionsWithCodeZeroAndExits) {
+  run([&](asio::any_io_executor ex) -> awaitable<void> {
+    auto t = co_await webtransport::connect(ex, options(dir_ + "/cert.pem"));
+    co_await t->send(envelope(1, "before shutdown"));
+    co_await t->receive();
+    std::thread killer([&] { EXPECT_EQ(server_->terminate(10s), 0); });
+    auto end = co_await t->receive();
+    killer.join();
+    EXPECT_FALSE(end);
+    EXPECT_NE(t->end_reason().find("peer closed: 0 server shutting down"), std::string::npos)
+        << t->end_reason();
   });
 }
 

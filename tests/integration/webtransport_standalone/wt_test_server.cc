@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
 
   asio::io_context io;
   int peer_gone = 0, sessions = 0;
+  webtransport::Server* server_ptr = nullptr;
   http::Router router;
   router.add("GET", "/hello",
              [](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
@@ -82,9 +83,11 @@ int main(int argc, char** argv) {
              });
   router.add(
       "GET", "/stats", [&](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
-        co_return http::Response::json(200, "{\"peer_gone\":" + std::to_string(peer_gone) +
-                                                ",\"sessions\":" + std::to_string(sessions) + "}");
-      });
+        const std::size_t connections = server_ptr ? server_ptr->connection_count() : 0;
+    co_return http::Response::json(200, "{\"peer_gone\":" + std::to_string(peer_gone) +
+                                            ",\"sessions\":" + std::to_string(sessions) +
+                                            ",\"connections\":" + std::to_string(connections) + "}");
+  });
   if (!page.empty()) {
     router.add("GET", "/", [&](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
       std::ifstream in(page);
@@ -132,6 +135,7 @@ int main(int argc, char** argv) {
         "echo session");
   };
   webtransport::Server server(io, opts);
+  server_ptr = &server;
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -144,10 +148,10 @@ int main(int argc, char** argv) {
   signals.async_wait([&](boost::system::error_code, int) {
     spawn_logged(
         io.get_executor(),
-        [&]() -> awaitable<void> {
+        [](webtransport::Server& server, asio::io_context& io) -> awaitable<void> {
           co_await server.shutdown();
           io.stop();
-        }(),
+        }(server, io),
         "shutdown");
   });
   io.run();
