@@ -72,7 +72,9 @@ std::string Url::authority() const {
   return h + ":" + std::to_string(port);
 }
 
-std::string Url::origin() const { return scheme + "://" + authority(); }
+std::string Url::origin() const {
+  return scheme + "://" + authority();
+}
 
 struct HttpClient::Impl {
   Impl(asio::any_io_executor ex, Url url, ClientOptions options)
@@ -107,7 +109,9 @@ struct HttpClient::Impl {
     error_code ec;
     auto results = co_await resolver.async_resolve(url.host, std::to_string(url.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) throw HttpClientError(std::string(what) + ": cannot resolve " + url.host + ": " + ec.message());
+    if (ec)
+      throw HttpClientError(std::string(what) + ": cannot resolve " + url.host + ": " +
+                            ec.message());
     auto stream = std::make_unique<beast::tcp_stream>(ex);
     stream->expires_after(options.connect_timeout);
     co_await stream->async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
@@ -123,8 +127,10 @@ struct HttpClient::Impl {
         ssl_ctx->set_verify_mode(asio::ssl::verify_none);
       } else {
         ssl_ctx->set_verify_mode(asio::ssl::verify_peer);
-        if (!options.ca_file.empty()) ssl_ctx->load_verify_file(options.ca_file);
-        else ssl_ctx->set_default_verify_paths();
+        if (!options.ca_file.empty())
+          ssl_ctx->load_verify_file(options.ca_file);
+        else
+          ssl_ctx->set_default_verify_paths();
       }
     }
     secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ssl_ctx);
@@ -175,11 +181,17 @@ HttpClient::HttpClient(asio::any_io_executor ex, std::string origin, ClientOptio
   impl_ = std::make_unique<Impl>(std::move(ex), std::move(*url), std::move(options));
 }
 
-HttpClient::~HttpClient() { impl_->close(); }
+HttpClient::~HttpClient() {
+  impl_->close();
+}
 
-void HttpClient::close() { impl_->close(); }
+void HttpClient::close() {
+  impl_->close();
+}
 
-const Url& HttpClient::url() const { return impl_->url; }
+const Url& HttpClient::url() const {
+  return impl_->url;
+}
 
 awaitable<ClientResponse> HttpClient::request(std::string method, std::string target,
                                               Headers headers, std::string body) {
@@ -204,8 +216,13 @@ awaitable<ClientResponse> HttpClient::request(std::string method, std::string ta
     bool reused = d.connected();
     if (!reused) co_await d.connect(what);
     error_code ec;
-    ClientResponse res = d.plain ? co_await d.exchange(*d.plain, req, what, ec)
-                                 : co_await d.exchange(*d.secure, req, what, ec);
+    // Not a ?: expression: GCC 12 miscompiles co_await inside the conditional operator
+    // (the result was destroyed twice).
+    ClientResponse res;
+    if (d.plain)
+      res = co_await d.exchange(*d.plain, req, what, ec);
+    else
+      res = co_await d.exchange(*d.secure, req, what, ec);
     if (!ec) co_return res;
     d.close();
     bool stale = reused && (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||

@@ -1,0 +1,131 @@
+#include "provider/link/broker_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/json.hpp>
+#include <random>
+
+#include "common/strings.h"
+#include "net/http/client.h"
+#include "net/websocket/websocket_transport.h"
+
+namespace wasimoff::provider {
+
+using namespace asio::experimental::awaitable_operators;
+using protocol::CloseCode;
+
+BrokerLink::BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler,
+                       cache::FileCache& cache, pool::WorkerPool& pool)
+    : ex_(ex), options_(std::move(options)), handler_(handler), cache_(cache), pool_(pool), stop_requested_(ex) {
+  pool_.on_change([this](std::size_t, std::size_t) { announce_resources(); });
+  cache_.on_change([this](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
+    if (!messenger_ || messenger_->is_closed()) return;
+    v1::Event::FileSystemUpdate update;
+    for (const auto& a : added) update.add_added(a);
+    for (const auto& r : removed) update.add_removed(r);
+    messenger_->send_event(update);
+  });
+}
+
+void BrokerLink::announce_resources() {
+  if (!messenger_ || messenger_->is_closed()) return;
+  v1::Event::ProviderResources res;
+  res.set_concurrency(draining_ ? 0 : static_cast<std::uint32_t>(pool_.size()));
+  res.set_tasks(static_cast<std::uint32_t>(pool_.busy()));
+  messenger_->send_event(res);
+}
+
+void BrokerLink::stop() {
+  if (++stop_calls_ > 1) {
+    spdlog::warn("second stop request: cancelling running tasks");
+    handler_.cancel_all("provider shutting down");
+  }
+  stop_requested_.set();
+}
+
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
+  auto origin = http::Url::parse(options_.broker);
+  if (!origin) throw std::runtime_error("invalid broker URL: " + options_.broker);
+  std::string query = "?id=" + percent_encode(options_.name);
+  if (!options_.token.empty()) query += "&token=" + percent_encode(options_.token);
+  if (options_.transport == "webtransport")
+    throw std::runtime_error("WebTransport is not available in this build yet; use --transport websocket");
+  // auto: WebTransport would be tried first via /api/broker/v1/config once the QUIC client lands;
+  // the WebSocket endpoint works with every broker.
+  std::string ws_url = std::string(origin->tls() ? "wss://" : "ws://") + origin->authority() + "/api/provider/ws" + query;
+  websocket::ConnectOptions co;
+  co.subprotocols = {std::string(websocket::kProtobufSubprotocol)};
+  co.headers.set("User-Agent", options_.user_agent);
+  if (!options_.token.empty()) co.headers.set("Authorization", "Bearer " + options_.token);
+  co.ca_file = options_.ca_file;
+  co.insecure = options_.insecure;
+  co_return co_await websocket::connect(ex_, ws_url, co);
+}
+
+awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport) {
+  protocol::Messenger::Options mo;
+  mo.name = "broker";
+  mo.disconnect_error = "broker disconnected";
+  messenger_ = std::make_shared<protocol::Messenger>(ex_, std::move(transport), mo);
+  handler_.serve(*messenger_);
+  messenger_->on_event([](const google::protobuf::Message& m) {
+    if (auto* c = dynamic_cast<const v1::Event::ClusterInfo*>(&m)) {
+      spdlog::info("cluster: {} providers", c->providers());
+    } else if (auto* t = dynamic_cast<const v1::Event::Throughput*>(&m)) {
+      spdlog::debug("throughput: {:.1f} tasks/s overall, {:.1f} yours", t->overall(), t->yours());
+    } else if (auto* g = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {
+      spdlog::info("broker says: {}", g->message());
+    }
+  });
+  messenger_->start();
+  // First message on the channel: our resources (protocol.md §9).
+  announce_resources();
+  co_await (messenger_->closed().wait() || stop_requested_.wait());
+  if (!messenger_->is_closed()) {
+    // Graceful stop: take no new tasks, let running ones finish, then say goodbye.
+    draining_ = true;
+    announce_resources();
+    spdlog::info("stopping: waiting for {} running task(s)", handler_.running());
+    auto until = std::chrono::steady_clock::now() + options_.drain_timeout;
+    while (handler_.running() > 0 && !messenger_->is_closed() && std::chrono::steady_clock::now() < until)
+      co_await sleep_for(std::chrono::milliseconds(50));
+    if (handler_.running() > 0) handler_.cancel_all("provider shutting down");
+    co_await messenger_->flush(std::chrono::seconds(2));
+    messenger_->close(CloseCode::kNormal, "bye!");
+  }
+  spdlog::info("disconnected from broker: {}", messenger_->close_reason());
+  messenger_.reset();
+}
+
+awaitable<int> BrokerLink::run() {
+  std::mt19937 rng(std::random_device{}());
+  auto backoff = options_.backoff_min;
+  while (!stop_requested_.is_set()) {
+    std::string error;
+    auto started = std::chrono::steady_clock::now();
+    try {
+      auto transport = co_await connect();
+      spdlog::info("connected to {} via {} as {}", options_.broker, transport->kind(), options_.name);
+      co_await serve(std::move(transport));
+      if (stop_requested_.is_set()) co_return 0;
+      error = "connection lost";
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!options_.retry) {
+      spdlog::error("{} (--no-retry: giving up)", error);
+      co_return 1;
+    }
+    if (std::chrono::steady_clock::now() - started >= options_.backoff_reset) backoff = options_.backoff_min;
+    // Full jitter within [backoff/2, backoff].
+    std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
+    std::chrono::milliseconds wait(dist(rng));
+    spdlog::warn("{}; reconnecting in {:.1f} s", error, wait.count() / 1000.0);
+    co_await (sleep_for(wait) || stop_requested_.wait());
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  }
+  co_return 0;
+}
+
+}  // namespace wasimoff::provider

@@ -1,0 +1,60 @@
+// The native provider's connection to the Broker (provider.md §3.1, protocol.md §9): connect over
+// WebSocket (or WebTransport), announce ProviderResources on connect and on every change, send
+// FileSystemUpdate for cache changes, serve the Broker's Requests through TaskHandler, and
+// reconnect with capped exponential back-off and jitter.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/async.h"
+#include "provider/link/task_handler.h"
+
+namespace wasimoff::provider {
+
+struct LinkOptions {
+  std::string broker = "http://localhost:4080";  // Broker HTTP origin
+  std::string transport = "auto";                // auto | webtransport | websocket
+  std::string name;                              // ?id=
+  std::string token;                             // provider token
+  std::string user_agent;
+  std::string ca_file;     // TLS verification for https:// brokers (system store when empty)
+  bool insecure = false;   // skip TLS verification (self-signed test brokers)
+  bool retry = true;       // false: --no-retry
+  std::chrono::milliseconds backoff_min = std::chrono::seconds(1);
+  std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
+  std::chrono::milliseconds backoff_reset = std::chrono::seconds(60);
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+};
+
+class BrokerLink {
+ public:
+  BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler, cache::FileCache& cache,
+             pool::WorkerPool& pool);
+
+  // Connects and serves until stop() (returns 0) or, with retry off, until the first connection
+  // failure or loss (returns 1).
+  awaitable<int> run();
+
+  // Graceful stop: announce concurrency 0, let running tasks finish (up to drain_timeout), close
+  // normally. A second call cancels running tasks at once.
+  void stop();
+
+ private:
+  awaitable<std::unique_ptr<protocol::Transport>> connect();
+  awaitable<void> serve(std::unique_ptr<protocol::Transport> transport);
+  void announce_resources();
+
+  asio::any_io_executor ex_;
+  LinkOptions options_;
+  TaskHandler& handler_;
+  cache::FileCache& cache_;
+  pool::WorkerPool& pool_;
+  std::shared_ptr<protocol::Messenger> messenger_;
+  OneShotEvent stop_requested_;
+  bool draining_ = false;
+  int stop_calls_ = 0;
+};
+
+}  // namespace wasimoff::provider

@@ -1,0 +1,47 @@
+// What the native provider answers to the Broker's Requests (protocol.md §9), independent of
+// the connection: tasks (file resolution → compile → worker pool), Task.Cancel, Listing, Probe
+// and Upload. Registered on each new Messenger by BrokerLink.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "provider/cache/file_cache.h"
+#include "provider/engine/module_compiler.h"
+#include "provider/pool/worker_pool.h"
+#include "protocol/messenger.h"
+
+namespace wasimoff::provider {
+
+class TaskHandler {
+ public:
+  TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, engine::ModuleCompiler& compiler,
+              pool::WorkerPool& pool);
+
+  // Serves every Request type a provider must answer on `messenger`.
+  void serve(protocol::Messenger& messenger);
+
+  // Runs one Wasip1 task. A required input file that cannot be obtained is an Envelope error
+  // (Reply::fail) so the Broker retries elsewhere; everything else is a Response.
+  awaitable<protocol::Reply> run_wasip1(v1::Task::Wasip1::Request& request);
+
+  // Stops the task with this id (idempotent).
+  void cancel(const std::string& id, const std::string& reason);
+  // Cancels every running task (e.g. the provider is being killed).
+  void cancel_all(const std::string& reason);
+  std::size_t running() const { return running_.size(); }
+
+ private:
+  awaitable<cache::FileLease> fetch(const v1::File& file, const char* role);
+
+  asio::any_io_executor ex_;
+  cache::FileCache& cache_;
+  engine::ModuleCompiler& compiler_;
+  pool::WorkerPool& pool_;
+  // Cancel tokens of running tasks by task id (ids are unique per Broker; a repeated id simply
+  // shares the token).
+  std::multimap<std::string, std::shared_ptr<pool::CancelToken>> running_;
+};
+
+}  // namespace wasimoff::provider

@@ -1,0 +1,184 @@
+// wasimoff-provider: the native provider (provider.md §3). Connects to a Broker, runs WASI
+// tasks compiled ahead of time with wasm2c in sandboxed worker processes.
+//
+// Exit status: 0 after a graceful stop, 1 on connection failure with --no-retry, 2 on bad
+// arguments.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "common/build_info.h"
+#include "common/env_config.h"
+#include "common/logging.h"
+#include "common/strings.h"
+#include "net/http/client.h"
+#include "provider/link/broker_link.h"
+
+namespace fs = std::filesystem;
+using namespace wasimoff;
+
+namespace {
+
+std::string default_storage_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/wasimoff";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/wasimoff";
+  return "/tmp/wasimoff-provider";
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || !*buf) return "provider";
+  return buf;
+}
+
+std::string user_agent() {
+  utsname u{};
+  uname(&u);
+  return "wasimoff-provider/" + std::string(build_version()) + " (linux; " + u.machine + "; wasm2c)";
+}
+
+struct Options {
+  provider::LinkOptions link;
+  std::size_t workers = 0;
+  std::string storage = default_storage_dir();
+  std::string cache_size = "2GiB";
+  std::string memory_limit = "1GiB";
+  std::string timeout;
+  std::string cc = "cc";
+  bool verbose = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.link.name = hostname();
+  CLI::App app{"wasimoff-provider: runs WebAssembly (WASI preview 1) tasks for a wasimoff Broker.\n"
+               "Modules are compiled ahead of time with wasm2c and run in sandboxed worker processes."};
+  app.add_option("--broker", o.link.broker, "Broker HTTP origin (storage, discovery, WebSocket)")
+      ->capture_default_str();
+  app.add_option("--transport", o.link.transport, "auto | webtransport | websocket")
+      ->check(CLI::IsMember({"auto", "webtransport", "websocket"}))
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "concurrency announced to the Broker (default: online CPUs)");
+  app.add_option("--name", o.link.name, "provider name (default: hostname)")->capture_default_str();
+  app.add_option("--token", o.link.token, "provider token (WASIMOFF_PROVIDER_TOKEN of the Broker)");
+  app.add_option("--storage", o.storage, "file and compiled-module cache directory")->capture_default_str();
+  app.add_option("--cache-size", o.cache_size, "LRU cap of the file cache")->capture_default_str();
+  app.add_option("--memory-limit", o.memory_limit, "linear-memory limit per task")->capture_default_str();
+  app.add_option("--timeout", o.timeout, "wall-clock limit per task, e.g. 90s or 5m (default: none)");
+  app.add_option("--cc", o.cc, "C compiler for the ahead-of-time compilation")->capture_default_str();
+  app.add_option("--ca-file", o.link.ca_file, "CA certificates for an https:// Broker (default: system store)");
+  app.add_flag("--insecure", o.link.insecure, "do not verify the Broker's TLS certificate (testing only)");
+  bool no_retry = false;
+  app.add_flag("--no-retry", no_retry, "exit 1 when the Broker cannot be reached or the connection drops");
+  app.add_flag("-v,--verbose", o.verbose, "debug logging");
+  app.set_version_flag("--version", "wasimoff-provider " + std::string(build_version()) + " (" +
+                                        std::string(build_revision()) + ")");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  o.link.retry = !no_retry;
+  o.link.user_agent = user_agent();
+  auto fail_arg = [](const std::string& option, const std::string& reason) {
+    std::cerr << "wasimoff-provider: " << option << ": " << reason << "\n";
+    return 2;
+  };
+  auto cache_size = env::parse_size(o.cache_size);
+  if (!cache_size.ok()) return fail_arg("--cache-size", cache_size.error());
+  auto memory_limit = env::parse_size(o.memory_limit, 64 << 10);
+  if (!memory_limit.ok()) return fail_arg("--memory-limit", memory_limit.error());
+  std::optional<std::chrono::milliseconds> timeout;
+  if (!o.timeout.empty()) {
+    auto t = env::parse_duration(o.timeout);
+    if (!t.ok()) return fail_arg("--timeout", t.error());
+    if (t.value().count() > 0) timeout = t.value();
+  }
+  if (!http::Url::parse(o.link.broker)) return fail_arg("--broker", "not an http(s) URL: " + o.link.broker);
+  if (o.workers == 0) o.workers = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  o.link.name = truncate_utf8(o.link.name, 128);
+
+  setup_logging("wasimoff-provider", o.verbose);
+  std::error_code ec;
+  fs::create_directories(o.storage, ec);
+  if (ec) {
+    spdlog::critical("cannot create storage directory {}: {}", o.storage, ec.message());
+    return 1;
+  }
+
+  asio::io_context io(1);
+  asio::thread_pool threads(2);
+  auto broker = o.link.broker;
+  auto token = o.link.token;
+  auto link_options = o.link;
+  http::ClientOptions fetch_options;
+  fetch_options.ca_file = o.link.ca_file;
+  fetch_options.insecure = o.link.insecure;
+  fetch_options.user_agent = o.link.user_agent;
+  auto ex = io.get_executor();
+  cache::FileCache files(
+      ex, threads, cache::FileCacheOptions{fs::path(o.storage) / "files", cache_size.value()},
+      [ex, broker, token, fetch_options](std::string ref) -> awaitable<std::string> {
+        http::Headers headers;
+        if (!token.empty()) headers.set("Authorization", "Bearer " + token);
+        auto res = co_await http::fetch(ex, "GET", broker + "/api/storage/" + ref, headers, {}, fetch_options);
+        if (res.status != 200) throw std::runtime_error("HTTP " + std::to_string(res.status) + " " + std::string(trim(res.body)));
+        if (auto served = res.headers.get("x-wasimoff-ref"); served && *served != ref)
+          throw std::runtime_error("broker served " + std::string(*served) + " for " + ref);
+        co_return std::move(res.body);
+      });
+  engine::CompilerOptions compiler_options;
+  compiler_options.cache_dir = fs::path(o.storage) / "compiled";
+  compiler_options.cc = o.cc;
+  engine::ModuleCompiler compiler(ex, threads, compiler_options);
+  pool::PoolOptions pool_options;
+  pool_options.worker_path = pool::default_worker_path();
+  pool_options.workers = o.workers;
+  pool_options.memory_limit = memory_limit.value();
+  pool_options.timeout = timeout;
+  pool::WorkerPool workers(ex, pool_options);
+  provider::TaskHandler handler(ex, files, compiler, workers);
+  provider::BrokerLink link(ex, link_options, handler, files, workers);
+
+  int exit_code = 0;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& e, int) {
+    if (e) return;
+    link.stop();
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        co_await files.open();
+        spdlog::info("wasimoff-provider {} ({}): {} workers, cache {} ({} files)", build_version(),
+                     build_revision(), o.workers, o.storage, files.refs().size());
+        exit_code = co_await link.run();
+        co_await workers.shutdown();
+        signals.cancel();
+      },
+      [&](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::critical("{}", ex.what());
+          }
+          exit_code = 1;
+        }
+        io.stop();
+      });
+  io.run();
+  threads.join();
+  return exit_code;
+}
