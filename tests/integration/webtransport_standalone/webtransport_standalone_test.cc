@@ -3,8 +3,8 @@
 // requests, and hostile input after which the server must keep serving others.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,9 +27,9 @@
 #include "net/h3/error_codes.h"
 #include "net/h3/varint.h"
 #include "net/tls/certificate.h"
+#include "net/webtransport/capsule.h"
 #include "net/webtransport/client.h"
 #include "net/webtransport/draft.h"
-#include "net/webtransport/capsule.h"
 #include "net/webtransport/error_code.h"
 #include "net/webtransport/message_framing.h"
 #include "protocol/codec.h"
@@ -436,7 +436,8 @@ TEST_F(WebTransportStandalone, RefusesExtraStreamsOfASessionAndKeepsTheFirst) {
     auto extra = *c->open_raw_bidi(header);
     c->send_raw(extra, "more", false);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while ((resets.empty() || echoed.size() < framed.size()) && std::chrono::steady_clock::now() < deadline)
+    while ((resets.empty() || echoed.size() < framed.size()) &&
+           std::chrono::steady_clock::now() < deadline)
       co_await sleep_for(20ms);
     EXPECT_FALSE(resets.empty()) << "the extra stream was not refused";
     if (!resets.empty()) {
@@ -475,7 +476,9 @@ TEST_F(WebTransportStandalone, ClosesTheQuicConnectionSoonAfterTheSessionEnds) {
     bool closed = false;
     h3::ClientConnection::Hooks hooks;
     hooks.closed = [&](std::string_view) { closed = true; };
-    hooks.raw_data = [&](std::int64_t sid, std::span<const std::uint8_t> d, bool) { c->consume(sid, d.size()); };
+    hooks.raw_data = [&](std::int64_t sid, std::span<const std::uint8_t> d, bool) {
+      c->consume(sid, d.size());
+    };
     c->set_hooks(hooks);
     auto req = get("/transport?token=secret");
     for (const auto& f : webtransport::draft::connect_fields()) req.headers.add(f.name, f.value);
@@ -485,7 +488,10 @@ TEST_F(WebTransportStandalone, ClosesTheQuicConnectionSoonAfterTheSessionEnds) {
     h3::append_varint(header, 0x41);
     h3::append_varint(header, static_cast<std::uint64_t>(connect_sid));
     auto message = *c->open_raw_bidi(header);
-    c->send_raw(message, webtransport::frame_message(protocol::encode(envelope(1, "x"), protocol::Codec::kBinary)), false);
+    c->send_raw(
+        message,
+        webtransport::frame_message(protocol::encode(envelope(1, "x"), protocol::Codec::kBinary)),
+        false);
     co_await sleep_for(100ms);
     c->send_data(connect_sid, webtransport::encode_close_capsule(0, "bye!"), true);
     const auto start = std::chrono::steady_clock::now();
@@ -506,8 +512,9 @@ class WebTransportWithFiles : public ::testing::Test {
     std::ofstream(dir_ + "/key.pem") << pair.key_pem;
     auto other = tls::generate_ephemeral_certificate();
     std::ofstream(dir_ + "/other.pem") << other.cert_pem;
-    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
-        "--cert", dir_ + "/cert.pem", "--key", dir_ + "/key.pem", "--origin", "https://example.test"});
+    server_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--cert", dir_ + "/cert.pem", "--key", dir_ + "/key.pem",
+                                 "--origin", "https://example.test"});
   }
   void TearDown() override {
     server_.reset();

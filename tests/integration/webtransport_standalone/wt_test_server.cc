@@ -3,8 +3,8 @@
 // run the orderly shutdown and exit 0.
 //
 // Routes: GET /hello, POST /echo (echoes the body), GET /file (streams --file as a FileRange),
-// GET /slow (waits until the client goes away, at most 30 s), GET /stats (peer-gone count and
-// sessions seen), and for the browser test GET / (a page) when --page is given.
+// GET /slow (waits until the client goes away, at most 30 s), GET /stats (peer-gone count,
+// sessions seen, open QUIC connections).
 #include <CLI/CLI.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,7 +22,7 @@ using namespace wasimoff;
 
 int main(int argc, char** argv) {
   CLI::App app{"WebTransport test server"};
-  std::string host, cert, key, path = "/transport", token, file, page, allowed_origin;
+  std::string host, cert, key, path = "/transport", token, file, allowed_origin;
   std::uint16_t port = 0;
   std::uint64_t max_message = 1 << 20, max_body = 4 << 20;
   bool debug = false;
@@ -36,7 +36,6 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-size", max_message);
   app.add_option("--max-body", max_body);
   app.add_option("--file", file, "file served by GET /file");
-  app.add_option("--page", page, "HTML served by GET /");
   app.add_flag("--debug", debug);
   CLI11_PARSE(app, argc, argv);
   setup_logging("wt_test_server", debug);
@@ -84,22 +83,11 @@ int main(int argc, char** argv) {
   router.add(
       "GET", "/stats", [&](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
         const std::size_t connections = server_ptr ? server_ptr->connection_count() : 0;
-    co_return http::Response::json(200, "{\"peer_gone\":" + std::to_string(peer_gone) +
-                                            ",\"sessions\":" + std::to_string(sessions) +
-                                            ",\"connections\":" + std::to_string(connections) + "}");
-  });
-  if (!page.empty()) {
-    router.add("GET", "/", [&](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
-      std::ifstream in(page);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      http::Response resp;
-      resp.headers.set("Content-Type", "text/html; charset=utf-8");
-      resp.body = ss.str();
-      co_return resp;
-    });
-  }
-
+        co_return http::Response::json(200, "{\"peer_gone\":" + std::to_string(peer_gone) +
+                                                ",\"sessions\":" + std::to_string(sessions) +
+                                                ",\"connections\":" + std::to_string(connections) +
+                                                "}");
+      });
   webtransport::ServerOptions opts;
   opts.listen_host = host;
   opts.port = port;
