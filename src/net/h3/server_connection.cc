@@ -541,7 +541,7 @@ awaitable<void> ServerConnection::serve(std::int64_t sid, std::shared_ptr<Reques
   request_finished();
 }
 
-awaitable<bool> ServerConnection::send_flow(std::int64_t sid, std::string_view chunk) {
+awaitable<bool> ServerConnection::send_flow(std::int64_t sid) {
   // Back-pressure: wait until the stream's unacknowledged bytes drop below the bound.
   auto last_progress = std::chrono::steady_clock::now();
   std::size_t last_buffered = conn_->buffered(sid);
@@ -560,7 +560,6 @@ awaitable<bool> ServerConnection::send_flow(std::int64_t sid, std::string_view c
     }
   }
   if (closed_ || (state && state->gone)) co_return false;
-  (void)chunk;
   co_return true;
 }
 
@@ -569,7 +568,7 @@ awaitable<bool> ServerConnection::write_body(std::int64_t sid, const http::Body&
   auto send_span = [&](const char* data, std::size_t size) -> awaitable<bool> {
     for (std::size_t off = 0; off < size; off += kBodyChunk) {
       const std::size_t n = std::min(kBodyChunk, size - off);
-      if (!co_await send_flow(sid, {data + off, n})) co_return false;
+      if (!co_await send_flow(sid)) co_return false;
       const bool last = off + n == size;
       conn_->send(sid, encode_frame(frame::kData, {data + off, n}), last);
       if (last) fin_sent = true;
@@ -594,7 +593,7 @@ awaitable<bool> ServerConnection::write_body(std::int64_t sid, const http::Body&
       ok = false;
       break;
     }
-    if (!co_await send_flow(sid, {})) {
+    if (!co_await send_flow(sid)) {
       ok = false;
       break;
     }

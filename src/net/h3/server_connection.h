@@ -148,7 +148,8 @@ class ServerConnection : public quic::Application,
   void dispatch_pending_connects();
   awaitable<void> serve(std::int64_t sid, std::shared_ptr<RequestState> state);
   awaitable<bool> write_body(std::int64_t sid, const http::Body& body, bool& fin_sent);
-  awaitable<bool> send_flow(std::int64_t sid, std::string_view chunk);
+  // Waits until the stream's send buffer is below the bound; false when the response should stop.
+  awaitable<bool> send_flow(std::int64_t sid);
   void request_finished();
   void abandon_undispatched(RequestState& state);
 
