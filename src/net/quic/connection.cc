@@ -480,8 +480,18 @@ void Connection::write() {
         pending_.erase(sid);
         continue;
       }
-      if (nwrite == NGTCP2_ERR_STREAM_SHUT_WR || nwrite == NGTCP2_ERR_STREAM_NOT_FOUND) {
-        // The peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM) or the stream is gone.
+      if (nwrite == NGTCP2_ERR_STREAM_NOT_FOUND) {
+        // Written to after QUIC forgot the stream (closed or reset): drop the data.
+        if (auto it = streams_.find(sid); it != streams_.end()) {
+          total_buffered_ -=
+              std::min<std::size_t>(total_buffered_, it->second.queued - it->second.acked);
+          streams_.erase(it);
+        }
+        pending_.erase(sid);
+        continue;
+      }
+      if (nwrite == NGTCP2_ERR_STREAM_SHUT_WR) {
+        // The peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM), or we reset it.
         auto& q = streams_[sid];
         const bool by_peer = !q.shut;
         q.shut = true;
