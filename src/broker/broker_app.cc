@@ -18,10 +18,12 @@
 #include "broker/scheduler/scheduler.h"
 #include "broker/storage/open_storage.h"
 #include "common/build_info.h"
+#include "common/strings.h"
 #include "net/http/server.h"
 #include "net/http/static_files.h"
 #include "net/tls/certificate_store.h"
 #include "net/tls/ssl_context.h"
+#include "net/webtransport/server.h"
 
 namespace wasimoff::broker {
 
@@ -83,10 +85,48 @@ struct BrokerApp::Impl {
     if (config.http_tls()) {
       so.tls_context = [this] { return ssl_contexts.get(certificates.http_or_quic()); };
     }
+    // Every TCP response advertises HTTP/3, which serves the same router (http-api.md §1).
+    so.common_headers = [this](http::Headers& h) {
+      if (quic_port) h.set("Alt-Svc", "h3=\":" + std::to_string(quic_port) + "\"; ma=2592000");
+    };
     http = std::make_unique<http::HttpServer>(io, router, so);
+    quic = std::make_unique<webtransport::Server>(io, quic_options(so));
     websocket::TransportOptions wso;
     wso.max_message_size = config.max_message_size;
     register_socket_routes(*http, SocketRoutesOptions{registry, tasks, access, wso});
+  }
+
+  webtransport::ServerOptions quic_options(const http::ServerOptions& tcp) {
+    webtransport::ServerOptions wo;
+    wo.listen_host = config.quic_listen.host;
+    wo.port = config.quic_listen.port;
+    wo.certificate = [this] { return certificates.quic(); };
+    wo.session_path = config.transport_url.path;
+    wo.max_message_size = config.max_message_size;
+    wo.max_request_body = tcp.max_body_size;
+    wo.router = &router;
+    wo.server_header = tcp.server_header;
+    wo.observe = tcp.observe;
+    // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
+    // the QUIC authority differ in port).
+    wo.authorize = [this](const http::Request& connect) -> unsigned {
+      if (!access.provider_ok(connect)) return 401;
+      if (auto origin = connect.header("origin");
+          origin && !access.origin_allowed_host_only(*origin, connect.authority))
+        return 403;
+      return 200;
+    };
+    wo.on_session = [this](std::unique_ptr<protocol::Transport> transport, const http::Request& connect) {
+      ProviderInfo info;
+      info.name = truncate_utf8(connect.query_param("id").value_or(""), 128);
+      if (info.name.empty()) info.name = "anonymous";
+      auto ua = connect.header("user-agent");
+      info.user_agent = ua && !ua->empty() ? std::string(*ua) : "unknown";
+      info.address = display_address(connect);
+      info.transport = "webtransport";
+      registry.connect(std::move(transport), std::move(info));
+    };
+    return wo;
   }
 
   SchedulerObserver observer() {
@@ -160,6 +200,8 @@ struct BrokerApp::Impl {
   TaskService tasks;
   http::Router router;
   std::unique_ptr<http::HttpServer> http;
+  std::unique_ptr<webtransport::Server> quic;
+  std::uint16_t quic_port = 0;  // set once the QUIC listener serves
 };
 
 BrokerApp::BrokerApp(asio::io_context& io, BrokerConfig config)
@@ -178,6 +220,8 @@ void BrokerApp::start() {
   for (const auto& o : d.config.allowed_origins)
     if (o == "*") spdlog::warn("WASIMOFF_ALLOWED_ORIGINS=* accepts every origin");
   d.http->start();
+  d.quic->start();
+  d.quic_port = d.quic->port();
   d.registry.start();
   if (d.certificates.quic() && d.certificates.quic()->ephemeral)
     d.certificates.start_rotation(d.io.get_executor());
@@ -194,6 +238,10 @@ std::vector<std::string> BrokerApp::listen_urls() const {
     std::string host = http::format_endpoint(ep);
     out.push_back(scheme + "://" + host);
   }
+  if (impl_->quic_port)
+    out.push_back("quic://" + (impl_->config.quic_listen.host.empty() ? "[::]" : impl_->config.quic_listen.host) +
+                  ":" + std::to_string(impl_->quic_port) + " (HTTP/3, WebTransport at " +
+                  impl_->config.transport_url.path + ")");
   return out;
 }
 
@@ -207,7 +255,9 @@ awaitable<void> BrokerApp::shutdown(std::chrono::milliseconds grace) {
   d.certificates.stop_rotation();
   d.scheduler.shutdown("broker shutting down");
   auto half = grace / 2;
-  co_await (d.registry.close_all("broker shutting down", half) && d.http->shutdown(grace - half));
+  d.quic_port = 0;  // stop advertising HTTP/3
+  co_await (d.registry.close_all("broker shutting down", half) && d.http->shutdown(grace - half) &&
+            d.quic->shutdown());
   spdlog::info("shutdown complete");
 }
 

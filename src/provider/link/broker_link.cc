@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "net/http/client.h"
+#include "net/webtransport/client.h"
 #include "net/websocket/websocket_transport.h"
 
 namespace wasimoff::provider {
@@ -44,15 +45,31 @@ void BrokerLink::stop() {
   stop_requested_.set();
 }
 
-awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_webtransport(const std::string& query) {
+  // Discovery (http-api.md §8): the URL and, for an ephemeral certificate, its hash. Fetched
+  // before every connection because the certificate rotates.
+  http::ClientOptions co;
+  co.ca_file = options_.ca_file;
+  co.insecure = options_.insecure;
+  co.user_agent = options_.user_agent;
+  co.connect_timeout = std::chrono::seconds(10);
+  co.io_timeout = std::chrono::seconds(10);
+  auto res = co_await http::fetch(ex_, "GET", options_.broker + "/api/broker/v1/config", {}, {}, co);
+  if (res.status != 200) throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
+  auto doc = boost::json::parse(res.body).as_object();
+  if (!doc.contains("transport") || !doc.at("transport").is_string())
+    throw std::runtime_error("broker config has no WebTransport URL");
+  webtransport::ClientOptions wo;
+  wo.url = std::string(doc.at("transport").as_string()) + query;
+  if (doc.contains("certhash") && doc.at("certhash").is_string())
+    wo.certhash = std::string(doc.at("certhash").as_string());
+  wo.ca_file = options_.ca_file;
+  wo.user_agent = options_.user_agent;
+  co_return co_await webtransport::connect(ex_, wo);
+}
+
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_websocket(const std::string& query) {
   auto origin = http::Url::parse(options_.broker);
-  if (!origin) throw std::runtime_error("invalid broker URL: " + options_.broker);
-  std::string query = "?id=" + percent_encode(options_.name);
-  if (!options_.token.empty()) query += "&token=" + percent_encode(options_.token);
-  if (options_.transport == "webtransport")
-    throw std::runtime_error("WebTransport is not available in this build yet; use --transport websocket");
-  // auto: WebTransport would be tried first via /api/broker/v1/config once the QUIC client lands;
-  // the WebSocket endpoint works with every broker.
   std::string ws_url = std::string(origin->tls() ? "wss://" : "ws://") + origin->authority() + "/api/provider/ws" + query;
   websocket::ConnectOptions co;
   co.subprotocols = {std::string(websocket::kProtobufSubprotocol)};
@@ -61,6 +78,23 @@ awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
   co.ca_file = options_.ca_file;
   co.insecure = options_.insecure;
   co_return co_await websocket::connect(ex_, ws_url, co);
+}
+
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
+  if (!http::Url::parse(options_.broker)) throw std::runtime_error("invalid broker URL: " + options_.broker);
+  std::string query = "?id=" + percent_encode(options_.name);
+  if (!options_.token.empty()) query += "&token=" + percent_encode(options_.token);
+  if (options_.transport == "websocket") co_return co_await connect_websocket(query);
+  if (options_.transport == "webtransport") co_return co_await connect_webtransport(query);
+  // auto: WebTransport when the broker offers it, otherwise (or on any failure) WebSocket.
+  std::string why;
+  try {
+    co_return co_await connect_webtransport(query);
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  spdlog::info("WebTransport unavailable ({}), using WebSocket", why);
+  co_return co_await connect_websocket(query);
 }
 
 awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport) {

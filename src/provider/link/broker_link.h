@@ -43,6 +43,8 @@ class BrokerLink {
 
  private:
   awaitable<std::unique_ptr<protocol::Transport>> connect();
+  awaitable<std::unique_ptr<protocol::Transport>> connect_webtransport(const std::string& query);
+  awaitable<std::unique_ptr<protocol::Transport>> connect_websocket(const std::string& query);
   awaitable<void> serve(std::unique_ptr<protocol::Transport> transport);
   void announce_resources();
 
