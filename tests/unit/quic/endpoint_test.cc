@@ -80,8 +80,9 @@ struct Fixture {
 
   // Connects a client pinned to `certhash` and waits for the handshake (or failure).
   awaitable<std::pair<std::shared_ptr<Client>, std::shared_ptr<ClientApp>>> connect(
-      std::string certhash) {
+      std::string certhash, std::string alpn = "h3") {
     ClientOptions o;
+    o.alpn = std::move(alpn);
     o.host = "127.0.0.1";
     o.port = endpoint->port();
     o.verification.certhash = std::move(certhash);
@@ -153,6 +154,18 @@ TEST(Endpoint, NewHandshakesUseTheRotatedCertificateWhileOldConnectionsLive) {
     EXPECT_EQ(co_await f.echo(*c3, *a3, "new certificate"), "new certificate");
     c1->connection().close(0, "");
     c3->connection().close(0, "");
+  });
+}
+
+TEST(Endpoint, RejectsHandshakesWithoutTheH3Alpn) {
+  Fixture f;
+  f.run([&]() -> awaitable<void> {
+    auto [client, app] = co_await f.connect(f.current->certhash, "h2");
+    EXPECT_FALSE(app->ready);
+    EXPECT_TRUE(app->closed);
+    auto [ok_client, ok_app] = co_await f.connect(f.current->certhash);
+    EXPECT_TRUE(ok_app->ready);
+    ok_client->connection().close(0, "");
   });
 }
 
