@@ -13,7 +13,7 @@ PACKAGES=(
   libcli11-dev libssl-dev libgnutls28-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
   libzip-dev libsqlite3-dev libseccomp-dev
   # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev curl
+  googletest libgtest-dev libgmock-dev libbenchmark-dev curl openssl
   # WebAssembly: wasm2c runtime (native provider) and the toolchain for examples/
   wabt clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
   libc++abi-14-dev-wasm32 binaryen
