@@ -86,7 +86,7 @@ ChildProcess::ChildProcess(Options options) {
   if (!options.stdin_data.empty()) {
     const char* p = options.stdin_data.data();
     std::size_t left = options.stdin_data.size();
-    signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGPIPE, SIG_IGN);  // the C function, not ChildProcess::signal
     while (left > 0) {
       auto n = write(in_pipe[1], p, left);
       if (n <= 0) break;
