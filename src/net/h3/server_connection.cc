@@ -618,11 +618,14 @@ void ServerConnection::on_stream_reset(std::int64_t sid, std::uint64_t code) {
   if (s.kind == Kind::kControl || s.kind == Kind::kQpackEncoder || s.kind == Kind::kQpackDecoder)
     return fail(error::kClosedCriticalStream, "peer reset a critical stream");
   if (s.request) {
+    // A response that is complete (e.g. our early 413, after which the client resets its
+    // upload) is left to finish; one still being produced is cancelled.
+    const bool responding = !s.request->finished;
     s.request->gone = true;
     s.request->ctx.peer_gone().set();
     abandon_undispatched(*s.request);
     s.kind = Kind::kIgnored;
-    reset_stream(sid, error::kRequestCancelled);
+    if (responding) reset_stream(sid, error::kRequestCancelled);
     progress_.notify();
   }
 }
