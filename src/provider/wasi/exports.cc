@@ -105,30 +105,31 @@ constexpr char type_code() {
 
 template <typename R, typename... A>
 constexpr bool matches(R (*)(Instance*, A...), std::string_view name) {
-  const wasimoff::wasi::Signature* s = wasimoff::wasi::find_signature(name);
-  if (!s) return false;
+  std::size_t i = wasimoff::wasi::signature_index(name);
+  if (i == wasimoff::wasi::kSignatures.size()) return false;
+  const wasimoff::wasi::Signature& s = wasimoff::wasi::kSignatures[i];
   const char params[sizeof...(A) + 1] = {type_code<A>()..., '\0'};
-  if (s->params != std::string_view(params, sizeof...(A))) return false;
+  if (s.params != std::string_view(params, sizeof...(A))) return false;
   if constexpr (std::is_void_v<R>)
-    return s->results.empty();
+    return s.results.empty();
   else
-    return std::is_same_v<R, u32> && s->results == "i";
+    return std::is_same_v<R, u32> && s.results == "i";
 }
 
-#define WASI_ALL(X)                                                                              \
-  X(args_get)                                                                                    \
-  X(args_sizes_get) X(environ_get) X(environ_sizes_get) X(clock_res_get) X(clock_time_get)       \
-      X(fd_advise) X(fd_allocate) X(fd_close) X(fd_datasync) X(fd_fdstat_get)                    \
-          X(fd_fdstat_set_flags) X(fd_fdstat_set_rights) X(fd_filestat_get)                      \
-              X(fd_filestat_set_size) X(fd_filestat_set_times) X(fd_pread) X(fd_prestat_get)     \
-                  X(fd_prestat_dir_name) X(fd_pwrite) X(fd_read) X(fd_readdir) X(fd_renumber)    \
-                      X(fd_seek) X(fd_sync) X(fd_tell) X(fd_write) X(path_create_directory)      \
-                          X(path_filestat_get) X(path_filestat_set_times) X(path_link)           \
-                              X(path_open) X(path_readlink) X(path_remove_directory)             \
-                                  X(path_rename) X(path_symlink) X(path_unlink_file)             \
-                                      X(poll_oneoff) X(proc_exit) X(proc_raise) X(sched_yield)   \
-                                          X(random_get) X(sock_accept) X(sock_recv) X(sock_send) \
-                                              X(sock_shutdown)
+#define WASI_ALL(X)                                                                             \
+  X(args_get)                                                                                   \
+  X(args_sizes_get)                                                                             \
+  X(environ_get) X(environ_sizes_get) X(clock_res_get) X(clock_time_get) X(fd_advise)           \
+      X(fd_allocate) X(fd_close) X(fd_datasync) X(fd_fdstat_get) X(fd_fdstat_set_flags)         \
+          X(fd_fdstat_set_rights) X(fd_filestat_get) X(fd_filestat_set_size)                    \
+              X(fd_filestat_set_times) X(fd_pread) X(fd_prestat_get) X(fd_prestat_dir_name)     \
+                  X(fd_pwrite) X(fd_read) X(fd_readdir) X(fd_renumber) X(fd_seek) X(fd_sync)    \
+                      X(fd_tell) X(fd_write) X(path_create_directory) X(path_filestat_get)      \
+                          X(path_filestat_set_times) X(path_link) X(path_open) X(path_readlink) \
+                              X(path_remove_directory) X(path_rename) X(path_symlink)           \
+                                  X(path_unlink_file) X(poll_oneoff) X(proc_exit) X(proc_raise) \
+                                      X(sched_yield) X(random_get) X(sock_accept) X(sock_recv)  \
+                                          X(sock_send) X(sock_shutdown)
 
 #define WASI_CHECK(name)                                           \
   static_assert(matches(&Z_wasi_snapshot_preview1Z_##name, #name), \

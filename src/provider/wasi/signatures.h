@@ -68,11 +68,18 @@ inline constexpr std::array<Signature, 46> kSignatures{{
     {"sock_shutdown", "ii", "i"},
 }};
 
+// The index of `name` in kSignatures, or kSignatures.size(). (An index, not a pointer: GCC's
+// -fsanitize=undefined makes pointer comparisons non-constant in static_asserts.)
+constexpr std::size_t signature_index(std::string_view name) {
+  for (std::size_t i = 0; i < kSignatures.size(); ++i)
+    if (kSignatures[i].name == name) return i;
+  return kSignatures.size();
+}
+
 // The entry for `name`, or nullptr.
-constexpr const Signature* find_signature(std::string_view name) {
-  for (const Signature& s : kSignatures)
-    if (s.name == name) return &s;
-  return nullptr;
+inline const Signature* find_signature(std::string_view name) {
+  std::size_t i = signature_index(name);
+  return i < kSignatures.size() ? &kSignatures[i] : nullptr;
 }
 
 constexpr bool signature_names_unique() {
