@@ -7,11 +7,21 @@
 
 namespace wasimoff::testing {
 
-std::string broker_binary() { return WASIMOFF_TEST_BROKER_BIN; }
-std::string provider_binary() { return WASIMOFF_TEST_PROVIDER_BIN; }
-std::string client_binary() { return WASIMOFF_TEST_CLIENT_BIN; }
-std::string examples_dir() { return WASIMOFF_TEST_EXAMPLES_DIR; }
-std::string source_dir() { return WASIMOFF_TEST_SOURCE_DIR; }
+std::string broker_binary() {
+  return WASIMOFF_TEST_BROKER_BIN;
+}
+std::string provider_binary() {
+  return WASIMOFF_TEST_PROVIDER_BIN;
+}
+std::string client_binary() {
+  return WASIMOFF_TEST_CLIENT_BIN;
+}
+std::string examples_dir() {
+  return WASIMOFF_TEST_EXAMPLES_DIR;
+}
+std::string source_dir() {
+  return WASIMOFF_TEST_SOURCE_DIR;
+}
 
 BrokerProcess::BrokerProcess(std::map<std::string, std::string> env, bool wait_ready) {
   port_ = free_tcp_port();
@@ -23,8 +33,12 @@ BrokerProcess::BrokerProcess(std::map<std::string, std::string> env, bool wait_r
       {"WASIMOFF_FILESTORAGE", ":memory:"},
   };
   for (auto& [k, v] : env) full[k] = v;
-  if (full.count("WASIMOFF_HTTP_CERT") || full["WASIMOFF_HTTPS"] == "true") scheme_ = "https";
-  process_ = std::make_unique<ChildProcess>(ChildProcess::Options{{broker_binary()}, full, true, "", ""});
+  // find(), not operator[]: inserting an empty WASIMOFF_HTTPS would be a configuration error.
+  auto https = full.find("WASIMOFF_HTTPS");
+  if (full.count("WASIMOFF_HTTP_CERT") || (https != full.end() && https->second == "true"))
+    scheme_ = "https";
+  process_ =
+      std::make_unique<ChildProcess>(ChildProcess::Options{{broker_binary()}, full, true, "", ""});
   if (!wait_ready) return;
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < end) {
@@ -47,6 +61,8 @@ std::string BrokerProcess::url(const std::string& path) const {
   return scheme_ + "://127.0.0.1:" + std::to_string(port_) + path;
 }
 
-int BrokerProcess::stop() { return process_->stop(std::chrono::seconds(10)); }
+int BrokerProcess::stop() {
+  return process_->stop(std::chrono::seconds(10));
+}
 
 }  // namespace wasimoff::testing

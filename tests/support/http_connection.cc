@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -94,6 +95,7 @@ http::ClientResponse HttpConnection::read_response(bool head) {
 http::ClientResponse HttpConnection::read_headers_only() {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.header_limit(1u << 20);
+  parser.body_limit(boost::none);  // the body is read (or not) with read_some()
   auto ec = impl_->run([&](auto handler) {
     bhttp::async_read_header(impl_->stream, impl_->buffer, parser, handler);
   });
@@ -131,14 +133,30 @@ http::ClientResponse HttpConnection::request(const std::string& method, const st
   return read_response(method == "HEAD");
 }
 
-bool HttpConnection::closed_by_peer() {
+bool HttpConnection::closed_by_peer(std::optional<std::chrono::milliseconds> wait) {
   if (impl_->buffer.size() > 0) return false;
+  // Not through the tcp_stream's own timeout: that would close the socket when it expires, and
+  // a connection that stayed open must stay usable.
+  auto& socket = impl_->stream.socket();
+  impl_->stream.expires_never();
+  asio::steady_timer timer(impl_->io, wait.value_or(impl_->timeout));
   char byte[4096];
   std::size_t n = 0;
-  auto ec = impl_->run(
-      [&](auto handler) { impl_->stream.async_read_some(asio::buffer(byte), handler); }, &n);
-  if (ec == asio::error::eof || ec == asio::error::connection_reset) return true;
-  if (!ec && n > 0) {
+  error_code result = asio::error::would_block;
+  bool read_done = false;
+  socket.async_read_some(asio::buffer(byte), [&](error_code ec, std::size_t bytes) {
+    result = ec;
+    n = bytes;
+    read_done = true;
+    timer.cancel();
+  });
+  timer.async_wait([&](error_code) {
+    if (!read_done) socket.cancel();
+  });
+  impl_->io.restart();
+  impl_->io.run();
+  if (result == asio::error::eof || result == asio::error::connection_reset) return true;
+  if (!result && n > 0) {
     auto dst = impl_->buffer.prepare(n);
     std::memcpy(dst.data(), byte, n);
     impl_->buffer.commit(n);

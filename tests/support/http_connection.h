@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/http/client.h"
@@ -35,9 +36,10 @@ class HttpConnection {
   http::ClientResponse request(const std::string& method, const std::string& target,
                                const http::Headers& headers = {}, const std::string& body = {});
 
-  // True when the server closes the connection (EOF or reset) within the timeout, with no
-  // further response bytes; false when bytes arrive or the timeout passes.
-  bool closed_by_peer();
+  // True when the server closes the connection (EOF or reset) within `wait` (default: the
+  // connection's timeout), with no further response bytes; false when bytes arrive (they are
+  // kept for the next read) or the wait passes (the connection stays usable).
+  bool closed_by_peer(std::optional<std::chrono::milliseconds> wait = std::nullopt);
 
   // Local port of this connection (to tell connections apart).
   std::uint16_t local_port() const;
