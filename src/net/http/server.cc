@@ -169,7 +169,8 @@ class Connection final : public ConnectionBase,
     // stops them when the connection ends.
     auto self = this->shared_from_this();
     spawn_logged(ex_, hold(self, read_dog_.run([this] { close_socket(); })), "http read watchdog");
-    spawn_logged(ex_, hold(self, write_dog_.run([this] { close_socket(); })), "http write watchdog");
+    spawn_logged(ex_, hold(self, write_dog_.run([this] { close_socket(); })),
+                 "http write watchdog");
     if constexpr (kTls) {
       read_dog_.arm(server_->options.handshake_timeout);
       error_code ec;
@@ -224,9 +225,14 @@ class Connection final : public ConnectionBase,
         co_return;
       }
       error_code ec;
-      co_await incoming_.async_send(error_code{}, item, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || item->error_status) {
+      co_await incoming_.async_send(error_code{}, item,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {  // the processor is gone (connection ending)
         incoming_.close();
+        co_return;
+      }
+      if (item->error_status) {
+        co_await end_of_requests();
         co_return;
       }
       bool keep_alive = item->request->keep_alive();
@@ -238,10 +244,27 @@ class Connection final : public ConnectionBase,
           co_return;
         }
       } else if (!keep_alive) {
-        incoming_.close();
+        co_await end_of_requests();
         co_return;
       }
     }
+  }
+
+  // Tells the processor that no request follows. Not incoming_.close(): Asio's channel drops a
+  // buffered value on close(), which lost the last of several pipelined requests (e.g. the one
+  // with `Connection: close`). A null item queued behind it ends the processor instead.
+  awaitable<void> end_of_requests() {
+    error_code ec;
+    co_await incoming_.async_send(error_code{}, nullptr,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // The processor is ending: the reader may be blocked handing over a request (the channel
+  // holds one) or waiting for an upgrade decision; release it so the connection can finish.
+  void release_reader() {
+    incoming_.cancel();  // pending async_send completes with an error
+    incoming_.close();
+    resume_reader(false);
   }
 
   awaitable<void> wait_resume() {
@@ -268,9 +291,12 @@ class Connection final : public ConnectionBase,
     // Idle keep-alive timeout only applies while nothing is in flight; a running task keeps the
     // connection open indefinitely.
     auto arm_read = [&] {
-      if (started) read_dog_.arm(opt.io_timeout);
-      else if (busy_) read_dog_.disarm();
-      else read_dog_.arm(opt.idle_timeout);
+      if (started)
+        read_dog_.arm(opt.io_timeout);
+      else if (busy_)
+        read_dog_.disarm();
+      else
+        read_dog_.arm(opt.idle_timeout);
     };
     while (!parser.is_header_done()) {
       arm_read();
@@ -301,7 +327,8 @@ class Connection final : public ConnectionBase,
       } else if (ec == bhttp::error::body_limit) {
         item.error_status = 413;
         item.error_text = "request body too large";
-      } else if (started && &ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category() &&
+      } else if (started &&
+                 &ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category() &&
                  ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
         item.error_status = 400;
         item.error_text = "bad request: " + ec.message();
@@ -341,12 +368,16 @@ class Connection final : public ConnectionBase,
     for (;;) {
       error_code ec;
       auto item = co_await incoming_.async_receive(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !item) co_return;
+      if (ec || !item) {
+        release_reader();
+        co_return;
+      }
       set_busy(true);
       bool keep_going = co_await process(*item);
       set_busy(false);
       if (!keep_going || draining_ || peer_closed_) {
         if (!taken_) close_socket();
+        release_reader();
         co_return;
       }
     }
@@ -473,7 +504,8 @@ class Connection final : public ConnectionBase,
           break;
         }
         write_dog_.arm(server_->options.io_timeout);
-        co_await asio::async_write(*stream_, asio::buffer(chunk.data(), static_cast<std::size_t>(n)),
+        co_await asio::async_write(*stream_,
+                                   asio::buffer(chunk.data(), static_cast<std::size_t>(n)),
                                    asio::redirect_error(asio::use_awaitable, ec));
         off += static_cast<std::uint64_t>(n);
         left -= static_cast<std::uint64_t>(n);
@@ -509,7 +541,8 @@ awaitable<void> HttpServer::Impl::accept_loop(tcp::acceptor& acceptor) {
   auto self = shared_from_this();
   for (;;) {
     error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
@@ -532,7 +565,8 @@ awaitable<void> HttpServer::Impl::accept_loop(tcp::acceptor& acceptor) {
       // The SSL context must outlive the stream: the coroutine frame keeps both.
       spawn_logged(io.get_executor(), hold(ctx, hold(conn, conn->run())), "https connection");
     } else {
-      auto conn = std::make_shared<Connection<TcpStream>>(self, TcpStream(std::move(socket)), remote);
+      auto conn =
+          std::make_shared<Connection<TcpStream>>(self, TcpStream(std::move(socket)), remote);
       spawn_logged(io.get_executor(), hold(conn, conn->run()), "http connection");
     }
   }
@@ -580,14 +614,16 @@ void HttpServer::start() {
       acceptor->open(e.protocol(), ec);
       if (ec) return;
       acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-      if (e.address().is_v6() && opt.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+      if (e.address().is_v6() && opt.host.empty())
+        acceptor->set_option(asio::ip::v6_only(false), ec);
       acceptor->bind(e, ec);
       if (ec) return;
       acceptor->listen(asio::socket_base::max_listen_connections, ec);
     };
     listen_on(ep);
-    if (ec && opt.host.empty() && (ec == asio::error::address_family_not_supported ||
-                                   ec == boost::system::errc::address_not_available)) {
+    if (ec && opt.host.empty() &&
+        (ec == asio::error::address_family_not_supported ||
+         ec == boost::system::errc::address_not_available)) {
       // No IPv6 on this machine: fall back to IPv4 only.
       acceptor = std::make_unique<tcp::acceptor>(impl_->io);
       ec.clear();
@@ -613,7 +649,9 @@ std::vector<tcp::endpoint> HttpServer::local_endpoints() const {
   return out;
 }
 
-std::size_t HttpServer::connection_count() const { return impl_->connections.size(); }
+std::size_t HttpServer::connection_count() const {
+  return impl_->connections.size();
+}
 
 awaitable<void> HttpServer::shutdown(std::chrono::milliseconds grace) {
   impl_->draining = true;
