@@ -4,7 +4,6 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
-#include <filesystem>
 
 #include "broker/api/access_policy.h"
 #include "broker/api/cgi_route.h"
@@ -213,12 +212,9 @@ BrokerApp::~BrokerApp() {
 
 void BrokerApp::start() {
   auto& d = *impl_;
+  // The missing static directory and a lone "*" origin are among load_broker_config()'s
+  // warnings, which main() logs; they are not repeated here.
   for (const auto& line : describe_effective_config(d.config)) spdlog::info("config: {}", line);
-  if (!d.config.static_files_explicit && !std::filesystem::is_directory(d.config.static_files))
-    spdlog::warn("the browser provider page is not built ({} is missing): static routes answer 404",
-                 d.config.static_files);
-  for (const auto& o : d.config.allowed_origins)
-    if (o == "*") spdlog::warn("WASIMOFF_ALLOWED_ORIGINS=* accepts every origin");
   d.http->start();
   d.quic->start();
   d.quic_port = d.quic->port();

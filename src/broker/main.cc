@@ -46,20 +46,22 @@ int run() {
     return 2;
   }
   setup_logging("wasimoff-broker", loaded.config.debug);
-  if (loaded.config.debug) spdlog::debug("pid {}", getpid());
-  for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
 
   asio::io_context io(1);
   std::unique_ptr<broker::BrokerApp> app;
   try {
     app = std::make_unique<broker::BrokerApp>(io, loaded.config);
   } catch (const broker::ConfigError& e) {
+    // Opening the storage is still configuration checking: the error must be the only line
+    // on stderr (configuration.md §6), so the warnings below are logged only after this.
     std::cerr << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     spdlog::critical("startup failed: {}", e.what());
     return 1;
   }
+  if (loaded.config.debug) spdlog::debug("pid {}", getpid());
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
   try {
     app->start();
   } catch (const std::exception& e) {
