@@ -321,9 +321,12 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(v1::
   }
   try {
     auto& storage = options_.storage;
-    auto info = co_await offload(options_.pool, [&storage, bytes = std::move(*file.mutable_blob()), alias]() mutable {
+    // A named callable: GCC 12 destroys a capturing lambda written directly as an argument of a
+    // co_await'ed coroutine call twice.
+    auto store = [&storage, bytes = std::move(*file.mutable_blob()), alias]() mutable {
       return storage.store(std::move(bytes), alias ? std::optional<std::string_view>(*alias) : std::nullopt);
-    });
+    };
+    auto info = co_await offload(options_.pool, std::move(store));
     out.response.set_ref(info.ref);
   } catch (const std::exception& e) {
     spdlog::error("upload: storing failed: {}", e.what());
