@@ -201,6 +201,21 @@ TEST(ServerBehaviour, HeadHasHeadersButNoBody) {
   EXPECT_EQ(conn.request("GET", "/healthz").body, "OK\n");
 }
 
+TEST(ServerBehaviour, ChunkedRequestBody) {
+  BrokerProcess broker;
+  const std::string wasm = wasm_bytes(std::string(300, 'c'));  // 308 bytes = 0x134
+  HttpConnection conn(broker.port());
+  conn.send(
+      "POST /api/storage/upload?name=chunked.wasm HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n");
+  conn.send("8\r\n" + wasm.substr(0, 8) + "\r\n");
+  conn.send("12c\r\n" + wasm.substr(8) + "\r\n0\r\n\r\n");
+  auto r = conn.read_response();
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.body, ref_of(wasm) + "\n");
+  EXPECT_EQ(conn.request("GET", "/api/storage/chunked.wasm").body, wasm);
+}
+
 TEST(ServerBehaviour, ExpectContinue) {
   BrokerProcess broker;
   const std::string wasm = wasm_bytes("expect");

@@ -63,14 +63,33 @@ TEST(Tls, HttpsWithEphemeralCertificateMatchesCerthash) {
   EXPECT_EQ(http_get(broker.url("/healthz")).status, 200u);
 }
 
-TEST(Tls, HttpsWithLoadedQuicCertificateServesThatCertificate) {
+TEST(Tls, HttpsWithLoadedQuicCertificateServesThatCertificateAndReloadsIt) {
   TempDir dir;
-  auto quic = make_certificate(dir, "quic");
-  BrokerProcess broker(Env{{"WASIMOFF_HTTPS", "true"},
-                           {"WASIMOFF_QUIC_CERT", quic.cert},
-                           {"WASIMOFF_QUIC_KEY", quic.key}});
-  EXPECT_EQ(served_certificate_sha256(broker.port()), pem_certificate_sha256(quic.cert));
+  auto first = make_certificate(dir, "quic1");
+  auto second = make_certificate(dir, "quic2");
+  const std::string cert = dir.file("quic.crt"), key = dir.file("quic.key");
+  fs::copy_file(first.cert, cert);
+  fs::copy_file(first.key, key);
+  BrokerProcess broker(
+      Env{{"WASIMOFF_HTTPS", "true"}, {"WASIMOFF_QUIC_CERT", cert}, {"WASIMOFF_QUIC_KEY", key}});
+  EXPECT_EQ(served_certificate_sha256(broker.port()), pem_certificate_sha256(first.cert));
   EXPECT_EQ(config_certhash(broker), "");
+  // SIGHUP re-reads the QUIC pair; the TCP listener reuses it for new connections.
+  replace_file(second.cert, cert);
+  replace_file(second.key, key);
+  broker.process().signal(SIGHUP);
+  EXPECT_TRUE(wait_for_served(broker.port(), pem_certificate_sha256(second.cert)));
+  EXPECT_EQ(config_certhash(broker), "");
+}
+
+TEST(Tls, HttpCertificateTakesPrecedenceOverHttps) {
+  TempDir dir;
+  auto http_pair = make_certificate(dir, "http");
+  BrokerProcess broker(Env{{"WASIMOFF_HTTPS", "true"},
+                           {"WASIMOFF_HTTP_CERT", http_pair.cert},
+                           {"WASIMOFF_HTTP_KEY", http_pair.key}});
+  EXPECT_EQ(served_certificate_sha256(broker.port()), pem_certificate_sha256(http_pair.cert));
+  EXPECT_NE(served_certificate_sha256(broker.port()), config_certhash(broker));
 }
 
 TEST(Tls, PemFilesAndSighupReload) {
