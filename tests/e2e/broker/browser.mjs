@@ -1,0 +1,71 @@
+// Chromium for the tests against the real Broker. Reuses the provider page's browser-test folder
+// (tests/e2e/browser): its npm packages (playwright-core, installed by the CMake target
+// wasimoff_e2e_browser_deps) and its Reporter / wait helpers, so there is one lockfile.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { CHROMIUM } from "../browser/driver.mjs";
+
+export { Reporter, expectEqual, waitInPage, withDeadline } from "../browser/driver.mjs";
+
+const requireFromBrowserTests = createRequire(new URL("../browser/package.json", import.meta.url));
+
+/**
+ * Launches headless Debian Chromium (webtransport.md §8). `extraArgs` are appended, e.g. the
+ * SPKI allow-list for a PEM certificate. Never --disable-quic: WebTransport needs QUIC.
+ */
+export async function launchChromium(extraArgs = []) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium`);
+  const { chromium } = requireFromBrowserTests("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 60_000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      ...extraArgs,
+    ],
+  });
+}
+
+/**
+ * Opens the provider page served by the Broker at `brokerUrl` with the fragment options `fragment`
+ * (e.g. "autoconnect=yes&workers=2&id=tab") in a fresh context; collects uncaught page errors
+ * and console errors in `page.errors` / `page.consoleErrors`.
+ */
+export async function openProviderPage(browser, brokerUrl, fragment) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.consoleErrors = [];
+  page.on("pageerror", (e) => page.errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.consoleErrors.push(m.text());
+  });
+  await page.goto(`${brokerUrl}/#${fragment}`, { timeout: 30_000 });
+  return { context, page };
+}
+
+/** The page's status object (window.wasimoff) as plain data. */
+export function pageStatus(page) {
+  return page.evaluate(() => {
+    const w = window.wasimoff;
+    return {
+      ready: w.ready,
+      state: w.state,
+      connected: w.connected,
+      transport: w.transport,
+      workers: w.workers,
+      busy: w.busy,
+      providers: w.providers,
+      tasksDone: w.tasksDone,
+      tasksFailed: w.tasksFailed,
+      files: w.files,
+    };
+  });
+}
