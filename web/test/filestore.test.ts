@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FetchError, FileStore, MemoryBackend, storageFetcher } from "../src/lib/filestore";
 import { refOf } from "../src/lib/sha256";
 import { wasm } from "./helpers";
@@ -67,6 +67,22 @@ describe("FileStore", () => {
     expect(store.refs().sort()).toEqual([a, c].sort());
     expect(store.bytes).toBe(800);
     expect(await store.get(b)).toBeUndefined();
+  });
+
+  it("use() marks a held file as recently used without reading it", async () => {
+    const removed: string[] = [];
+    const backend = new MemoryBackend();
+    const store = new FileStore(backend, 1000, { added: () => {}, removed: (r) => removed.push(...r) });
+    const a = await store.put(new Uint8Array(400).fill(1));
+    const b = await store.put(new Uint8Array(400).fill(2));
+    const reads = vi.spyOn(backend, "read");
+    expect(store.use(a.toUpperCase().replace("SHA256:", "sha256:"))).toBe(true); // a is now more recent than b
+    expect(store.use("sha256:" + "0".repeat(64))).toBe(false);
+    expect(store.use("not a ref")).toBe(false);
+    await store.put(new Uint8Array(400).fill(3));
+    expect(removed).toEqual([b]);
+    expect(store.use(b)).toBe(false);
+    expect(reads).not.toHaveBeenCalled();
   });
 
   it("rejects uploads whose claimed ref does not match", async () => {

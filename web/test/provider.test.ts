@@ -1,6 +1,6 @@
 import { create, type Message } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FileStore, MemoryBackend, type Fetcher } from "../src/lib/filestore";
 import { Messenger } from "../src/lib/messenger";
 import {
@@ -40,6 +40,7 @@ class Harness {
   provider: Provider;
   pool: WorkerPool;
   store: FileStore;
+  backend = new MemoryBackend();
   fetches: string[] = [];
   events: Message[] = [];
   finished: { ok: boolean; detail: string }[] = [];
@@ -56,7 +57,7 @@ class Harness {
       if (!data) throw new Error("status 404");
       return data;
     };
-    this.store = new FileStore(new MemoryBackend(), 1 << 20, {
+    this.store = new FileStore(this.backend, 1 << 20, {
       added: (refs) => this.provider?.filesChanged(refs, []),
       removed: (refs) => this.provider?.filesChanged([], refs),
     });
@@ -137,6 +138,23 @@ describe("Provider (protocol.md §9)", () => {
     const updates = h.events.filter((e) => e.$typeName === Event_FileSystemUpdateSchema.typeName);
     expect(updates).toEqual([expect.objectContaining({ added: [HELLO_REF] })]);
     expect(h.finished.every((f) => f.ok)).toBe(true);
+  });
+
+  it("runs a cached compiled module without reading its binary again, while the file is held", async () => {
+    h = new Harness({ [HELLO_REF]: wasm("hello") });
+    const first = await h.task({ binary: create(FileSchema, { ref: HELLO_REF }) });
+    expect(first.res?.result.case).toBe("ok");
+    const reads = vi.spyOn(h.backend, "read");
+    const again = await h.task({ binary: create(FileSchema, { ref: HELLO_REF.toUpperCase().replace("SHA256:", "sha256:") }) });
+    expect(again.res?.result.case === "ok" && dec(again.res.result.value.stdout)).toBe("hello from WAT\n");
+    expect(reads).not.toHaveBeenCalled();
+    expect(h.fetches).toEqual([HELLO_REF]);
+    // Once the file was evicted the module cache is not trusted: the binary is obtained again.
+    await h.store.put(new Uint8Array(1 << 20).fill(9));
+    expect(h.store.has(HELLO_REF)).toBe(false);
+    const evicted = await h.task({ binary: create(FileSchema, { ref: HELLO_REF }) });
+    expect(evicted.res?.result.case === "ok" && evicted.res.result.value.status).toBe(7);
+    expect(h.fetches).toEqual([HELLO_REF, HELLO_REF]);
   });
 
   it("fails the call as a whole when the binary cannot be obtained", async () => {

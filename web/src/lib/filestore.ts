@@ -163,6 +163,17 @@ export class FileStore {
     return r !== undefined && this.index.has(r);
   }
 
+  /**
+   * Marks a held file as recently used without reading it (its compiled module is cached);
+   * false when the file is not held.
+   */
+  use(ref: string): boolean {
+    const r = normalizeRef(ref);
+    if (r === undefined || !this.index.has(r)) return false;
+    this.touch(r);
+    return true;
+  }
+
   /** The stored bytes, or undefined. Marks the ref as recently used. */
   async get(ref: string): Promise<Uint8Array | undefined> {
     const r = normalizeRef(ref);

@@ -221,18 +221,23 @@ export class Provider {
       mark(Ev.ProviderGetWorker);
 
       const params = req.params;
+      // A cached compiled module needs no read of the binary: reading it from OPFS for every
+      // task cost more main-thread time than running a small task.
+      const cached = this.cachedModule(params?.binary);
       let module: WebAssembly.Module;
       let rootfs: Uint8Array | undefined;
       try {
-        const bin = await this.resolveFile(params?.binary, "binary");
-        if (!bin) {
+        const bin = cached ? undefined : await this.resolveFile(params?.binary, "binary");
+        if (!cached && !bin) {
           this.pool.release(slot);
           return respond({ error: "unsupported module: task has no binary" });
         }
         rootfs = (await this.resolveFile(params?.rootfs, "rootfs"))?.data;
-        module = await this.compile(bin.ref, bin.data).catch((e) => {
-          throw new ModuleError(`unsupported module: ${errorText(e)}`);
-        });
+        module =
+          cached ??
+          (await this.compile(bin!.ref, bin!.data).catch((e) => {
+            throw new ModuleError(`unsupported module: ${errorText(e)}`);
+          }));
       } catch (e) {
         this.pool.release(slot);
         if (e instanceof ModuleError) return respond({ error: e.message });
@@ -322,6 +327,14 @@ export class Provider {
       this.hooks.log("warn", `${what} ${f.ref}: ${errorText(e)}`);
       throw new CallError(`${what} not found in storage: ${f.ref}`);
     }
+  }
+
+  /** The cached compiled module of a binary given by ref, if the store still holds that file. */
+  private cachedModule(f: PbFile | undefined): WebAssembly.Module | undefined {
+    if (!f || (f.blob && f.blob.length > 0) || !f.ref) return undefined;
+    const key = normalizeRef(f.ref);
+    if (key === undefined || !this.store.use(key)) return undefined;
+    return this.modules.get(key);
   }
 
   /** Compiled module for `ref`, from the LRU cache or compiled once (single-flight). */
