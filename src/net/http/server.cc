@@ -95,7 +95,9 @@ bool is_disconnect(const error_code& ec) {
          ec == asio::ssl::error::stream_truncated;
 }
 
-Request translate(const BeastRequest& raw, const std::string& remote, bool tls) {
+// Moves the body out of `raw` (uploads may be hundreds of MiB; a copy would double the peak
+// memory of every large request). The headers stay in `raw` for WebSocket handshakes.
+Request translate(BeastRequest& raw, const std::string& remote, bool tls) {
   Request r;
   r.method = std::string(raw.method_string());
   r.target = std::string(raw.target());
@@ -106,7 +108,7 @@ Request translate(const BeastRequest& raw, const std::string& remote, bool tls) 
   r.authority = std::string(raw[bhttp::field::host]);
   r.scheme = tls ? "https" : "http";
   r.version = raw.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  r.body = raw.body();
+  r.body = std::move(raw.body());
   r.remote = remote;
   return r;
 }
