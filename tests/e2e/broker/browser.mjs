@@ -35,18 +35,24 @@ export async function launchChromium(extraArgs = []) {
 
 /**
  * Opens the provider page served by the Broker at `brokerUrl` with the fragment options `fragment`
- * (e.g. "autoconnect=yes&workers=2&id=tab") in a fresh context; collects uncaught page errors
- * and console errors in `page.errors` / `page.consoleErrors`.
+ * (e.g. "autoconnect=yes&workers=2&id=tab") in a fresh context; collects uncaught page errors,
+ * console errors, the URLs of HTTP requests and of WebSockets it opened in `page.errors`,
+ * `page.consoleErrors`, `page.requests` and `page.websockets` (bounded).
  */
 export async function openProviderPage(browser, brokerUrl, fragment) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
   page.errors = [];
   page.consoleErrors = [];
-  page.on("pageerror", (e) => page.errors.push(e.message));
+  page.requests = [];
+  page.websockets = [];
+  const keep = (list, item) => list.length < 10_000 && list.push(item);
+  page.on("pageerror", (e) => keep(page.errors, e.message));
   page.on("console", (m) => {
-    if (m.type() === "error") page.consoleErrors.push(m.text());
+    if (m.type() === "error") keep(page.consoleErrors, m.text());
   });
+  page.on("request", (r) => keep(page.requests, `${r.method()} ${r.url()}`));
+  page.on("websocket", (ws) => keep(page.websockets, ws.url()));
   await page.goto(`${brokerUrl}/#${fragment}`, { timeout: 30_000 });
   return { context, page };
 }

@@ -174,11 +174,12 @@ export async function startBroker({ bin, dist, dir, env = {}, name = "broker" })
 }
 
 /**
- * Starts a native wasimoff-provider connected to `broker` (an http:// origin) with its own cache
- * directory. Returns {name, child, stop()}; wait for registration through the Broker's view.
+ * Starts a native wasimoff-provider connected to `broker` (an http:// origin) with the cache
+ * directory `storage` (default: its own under `dir`; a later provider may reuse one to skip the
+ * ahead-of-time compilation, which takes 2–20 s per module on a loaded machine). Returns
+ * {name, child, stop()}; wait for registration through the Broker's view.
  */
-export function startNativeProvider({ bin, broker, dir, name = "native", workers = 2, transport = "websocket" }) {
-  const storage = join(dir, `${name}-storage`);
+export function startNativeProvider({ bin, broker, dir, name = "native", workers = 2, transport = "websocket", storage = join(dir, `${name}-storage`) }) {
   mkdirSync(storage, { recursive: true });
   const argv = [bin, "--broker", broker, "--workers", String(workers), "--name", name, "--storage", storage, "--transport", transport];
   const child = new Child(name, argv, { env: { PATH: process.env.PATH, HOME: process.env.HOME ?? dir }, cwd: dir, logFile: join(dir, `${name}.log`) });

@@ -18,7 +18,7 @@ const report = new Reporter("browser-broker-mixed");
 
 let broker, native, browser;
 try {
-  await withDeadline(300_000, async () => {
+  await withDeadline(420_000, async () => {
     broker = await startBroker({ bin: args["broker-bin"], dist: args.dist, dir });
     const api = new BrokerApi(broker.url);
     console.log(`broker ${broker.url}, QUIC port ${broker.quicPort}; logs in ${dir}`);
@@ -35,7 +35,7 @@ try {
 
     let reference;
     await report.check(`native provider alone: the ${TASKS}-task reference job`, async () => {
-      reference = await api.runJob(job);
+      reference = await api.runJob(job, { timeoutMs: 240_000 }); // includes compiling both modules
       expectEqual(tasksPerProvider(reference), { native: TASKS }, "tasks per provider");
       writeFileSync(join(dir, "job-native.json"), JSON.stringify(reference, null, 1));
     });
@@ -82,7 +82,8 @@ try {
     });
 
     await report.check("a native provider rejoins and the tab leaves: the next job runs natively", async () => {
-      native = startNativeProvider({ bin: args["provider-bin"], broker: broker.url, dir, name: "native2", workers: 2 });
+      const storage = join(dir, "native-storage"); // the first provider's compiled modules
+      native = startNativeProvider({ bin: args["provider-bin"], broker: broker.url, dir, name: "native2", workers: 2, storage });
       await waitFor("native2 registered", async () => providersByName(await api.state()).native2?.capacity === 2, 30_000);
       await waitInPage(page, () => window.wasimoff.providers === 2, undefined, 15_000);
       await page.getByTestId("connect").click();

@@ -31,7 +31,7 @@ const report = new Reporter(`browser-broker-${mode}`);
 
 let broker, native, browser;
 try {
-  await withDeadline(330_000, async () => {
+  await withDeadline(420_000, async () => {
     const env = {};
     const chromiumArgs = [];
     if (mode === "pem") {
@@ -67,7 +67,7 @@ try {
     await report.check(`native provider alone runs the ${TASKS}-task job (the reference)`, async () => {
       native = startNativeProvider({ bin: args["provider-bin"], broker: broker.url, dir, name: "native", workers: 2 });
       await waitFor("native provider registered", async () => providersByName(await api.state()).native?.capacity === 2, 30_000);
-      reference = await api.runJob({ ...job, info: { reference: "native" } });
+      reference = await api.runJob({ ...job, info: { reference: "native" } }, { timeoutMs: 240_000 }); // includes the compilation
       writeFileSync(join(dir, "job-native.json"), JSON.stringify(reference, null, 1));
       expectEqual(tasksPerProvider(reference), { native: TASKS }, "tasks per provider");
       const failed = reference.tasks.filter((t) => t.error !== undefined || t.ok === undefined);
@@ -83,10 +83,14 @@ try {
     const logFrom = broker.child.lines.length;
     const { page } = await openProviderPage(browser, broker.url, fragment);
 
-    await report.check(`page connects over ${expectedTransport === "webtransport" ? "WebTransport" : "WebSocket"} (window.wasimoff)`, async () => {
+    await report.check(`page fetches the discovery document and connects over ${expectedTransport === "webtransport" ? "WebTransport" : "WebSocket"}`, async () => {
       await waitInPage(page, () => window.wasimoff.connected, undefined, 30_000);
       const st = await pageStatus(page);
       expectEqual([st.transport, st.workers, st.busy], [expectedTransport, 2, 0], "transport, workers, busy");
+      if (!page.requests.includes(`GET ${broker.url}/api/broker/v1/config`)) throw new Error(`no discovery request in ${page.requests.join(", ")}`);
+      // WebTransport runs must not have fallen back to WebSocket.
+      const sockets = expectedTransport === "websocket" ? [`ws://127.0.0.1:${broker.port}/api/provider/ws?id=${TAB}`] : [];
+      expectEqual(page.websockets, sockets, "WebSockets opened by the page");
     });
 
     await report.check("Broker registered the tab after its Listing answer (/debug/state, log)", async () => {
@@ -164,6 +168,15 @@ try {
         [TAB, 0, "fib(25) = 75025\n"],
         [TAB, 0, "fib(90) = 2880067194370816120\n"],
       ]);
+    });
+
+    await report.check("the tab answers the Broker's Ping (round-trip average in /debug/state)", async () => {
+      // The Broker pings every 5 s (protocol.md §8 step 5); the tab has been connected for longer.
+      const p = await waitFor("ping average", async () => {
+        const t = providersByName(await api.state())[TAB];
+        return t?.ping_ms !== null && t?.ping_ms !== undefined && t;
+      }, 15_000);
+      if (!(p.ping_ms >= 0)) throw new Error(`ping_ms ${p.ping_ms}`);
     });
 
     await report.check("screenshot: the page shows the connected state, the transport and the task count", async () => {
