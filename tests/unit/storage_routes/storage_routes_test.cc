@@ -485,6 +485,10 @@ TEST_F(StorageRoutesTest, DownloadPreflightIsPublic) {
 TEST_F(StorageRoutesTest, DownloadFromADirectoryStreamsTheBlobFile) {
   auto base = (fs::temp_directory_path() / "wasimoff-routes-XXXXXX").string();
   ASSERT_NE(::mkdtemp(base.data()), nullptr);
+  struct RemoveOnExit {
+    std::string dir;
+    ~RemoveOnExit() { fs::remove_all(dir); }
+  } cleanup{base};
   {
     DirectoryStorage directory(base);
     install(directory);
@@ -504,7 +508,6 @@ TEST_F(StorageRoutesTest, DownloadFromADirectoryStreamsTheBlobFile) {
     EXPECT_EQ(body_text(part), "on");
     EXPECT_EQ(header(part, "Content-Range"), "bytes 8-9/15");
   }
-  fs::remove_all(base);
 }
 
 TEST_F(StorageRoutesTest, DownloadReadFailureIs500) {
