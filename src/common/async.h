@@ -67,7 +67,11 @@ inline awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
 }
 
 // Runs the blocking callable `fn` on `pool` and resumes the caller on its own executor with the
-// result (exceptions are rethrown in the caller). `fn` and the result live in this coroutine's
+// result (exceptions are rethrown in the caller).
+//
+// Pass a *named* callable (`auto job = [..]{..}; co_await offload(pool, std::move(job));`):
+// GCC 12 destroys a capturing lambda (or any braced aggregate) written directly as a by-value
+// argument of a coroutine call inside a co_await expression twice. `fn` and the result live in this coroutine's
 // frame, so nothing is copied into a detached lambda coroutine (GCC 12 mishandles captures of
 // coroutine lambdas spawned with co_spawn: it destroyed them twice here).
 template <typename Fn>
