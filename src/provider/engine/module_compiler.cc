@@ -205,7 +205,13 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     fs::path dir = co_await offload(pool, std::move(mkdir_job));
     std::exception_ptr failure;
     try {
-      SpawnOptions validate = tool(argv(options.wasm_validate, "--disable-simd", wasm.string()));
+      // Work on a private copy: the caller's file (e.g. a cache entry) may go away meanwhile, and
+      // a vanished input must not be remembered as a broken module.
+      std::uint64_t max = options.max_module_bytes;
+      fs::path copy = dir / "module.wasm";
+      auto copy_job = [wasm, copy, max] { write_file(copy, read_file(wasm, max)); };
+      co_await offload(pool, std::move(copy_job));
+      SpawnOptions validate = tool(argv(options.wasm_validate, "--disable-simd", copy.string()));
       ProcessResult v = co_await run(std::move(validate));
       if (v.timed_out) throw UnsupportedModule("validation timed out");
       if (!v.status.success()) {
@@ -213,11 +219,10 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
         if (v.status.signaled || why.empty()) why = "wasm-validate " + v.status.describe();
         throw UnsupportedModule("invalid module: " + why);
       }
-      std::uint64_t max = options.max_module_bytes;
-      auto parse_job = [wasm, dir, max] {
+      auto parse_job = [copy, dir, max] {
         WasmModuleInfo info;
         try {
-          info = parse_wasm_module(read_file(wasm, max));
+          info = parse_wasm_module(read_file(copy, max));
         } catch (const WasmParseError& e) {
           throw UnsupportedModule(std::string("invalid module: ") + e.what());
         }
@@ -226,7 +231,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
         write_file(dir / "glue.c", glue_source(info.memories.front().initial_pages));
       };
       co_await offload(pool, std::move(parse_job));
-      SpawnOptions translate = tool(argv(options.wasm2c, wasm.string(), "--module-name=task", "-o",
+      SpawnOptions translate = tool(argv(options.wasm2c, copy.string(), "--module-name=task", "-o",
                                          (dir / "task.c").string()),
                                     dir);
       ProcessResult w = co_await run(std::move(translate));

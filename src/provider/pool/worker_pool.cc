@@ -119,6 +119,7 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(std::size_t, std::size_t)> callback;
   milliseconds backoff{0};
   bool respawn_pending = false;
+  std::string last_start_error;  // why the most recent start failed (cleared on success)
 
   void notify() {
     if (callback) callback(target, busy);
@@ -144,11 +145,21 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     return false;
   }
 
+  // No worker can come soon: none is ready or starting and the last start failed.
+  bool hopeless() const {
+    if (last_start_error.empty()) return false;
+    for (const auto& w : workers)
+      if (!w->retiring) return false;
+    return true;
+  }
+
   void remove(const std::shared_ptr<Worker>& w) { workers.remove(w); }
 
+  // Starts workers until `target` are alive or starting. co_spawn runs start() inline up to its
+  // first suspension, so a spawn that fails at once has already scheduled the back-off here:
+  // the loop must re-check respawn_pending or it would spin.
   void top_up() {
-    if (closing || respawn_pending) return;
-    while (active() < target) spawn_one();
+    while (!closing && !respawn_pending && active() < target) spawn_one();
   }
 
   void spawn_one() {
@@ -170,6 +181,7 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
 
   void start_failed(const std::shared_ptr<Worker>& w, const std::string& why) {
     spdlog::warn("worker {} failed to start: {}", w->id, why);
+    last_start_error = why;
     w->retiring = true;
     if (w->proc) w->proc->kill(SIGKILL);
     if (!any_ready()) fail_waiters("no worker available: " + why);
@@ -252,6 +264,7 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     }
     w->ready = true;
     backoff = milliseconds(0);
+    last_start_error.clear();
     hand_over(w);
     notify();
   }
@@ -439,6 +452,7 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     w->state = Worker::State::kBusy;
   } else {
     if (task.immediate) co_return fail("qos: no idle workers for immediate mode");
+    if (s->hopeless()) co_return fail("no worker available: " + s->last_start_error);
     if (s->waiters.size() >= s->options.max_waiting)
       co_return fail("provider overloaded: too many tasks waiting for a worker");
     auto waiter = std::make_shared<Waiter>(s->ex);

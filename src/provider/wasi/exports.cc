@@ -8,9 +8,14 @@
 // wasm_rt_trap() — only here, where no C++ object is alive, so the longjmp back to
 // wasm_rt_impl_try skips nothing that needs destruction. The runner then looks at
 // Context::stop_reason() before interpreting the trap code.
+//
+// Exceptions: the callers are C frames compiled without unwind tables, so no C++ exception may
+// leave these functions (it would terminate the worker). Allocation failures — plausible near
+// RLIMIT_DATA — become ENOMEM for the guest; anything else EIO.
 #include <wasm-rt.h>
 
 #include <cstdint>
+#include <new>
 #include <string_view>
 #include <type_traits>
 
@@ -22,9 +27,24 @@ using Instance = Z_wasi_snapshot_preview1_instance_t;
 using u32 = std::uint32_t;
 using u64 = std::uint64_t;
 
+namespace {
+
+template <typename Call>
+u32 guarded(Call call) noexcept {
+  try {
+    return static_cast<u32>(call());
+  } catch (const std::bad_alloc&) {
+    return wasimoff::wasi::err::kNomem;
+  } catch (...) {
+    return wasimoff::wasi::err::kIo;
+  }
+}
+
+}  // namespace
+
 #define WASI_FORWARD(name, params, args)                   \
   extern "C" u32 Z_wasi_snapshot_preview1Z_##name params { \
-    return static_cast<u32>(w->context->name args);        \
+    return guarded([&] { return w->context->name args; }); \
   }
 
 WASI_FORWARD(args_get, (Instance * w, u32 a, u32 b), (a, b))
@@ -81,7 +101,7 @@ WASI_FORWARD(sock_shutdown, (Instance * w, u32 a, u32 b), (a, b))
 
 extern "C" u32 Z_wasi_snapshot_preview1Z_fd_write(Instance* w, u32 fd, u32 iovs, u32 n,
                                                   u32 nwritten) {
-  u32 r = w->context->fd_write(fd, iovs, n, nwritten);
+  u32 r = guarded([&] { return w->context->fd_write(fd, iovs, n, nwritten); });
   if (w->context->stop_reason() != wasimoff::wasi::StopReason::kNone)
     wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
   return r;
@@ -116,20 +136,20 @@ constexpr bool matches(R (*)(Instance*, A...), std::string_view name) {
     return std::is_same_v<R, u32> && s.results == "i";
 }
 
-#define WASI_ALL(X)                                                                             \
-  X(args_get)                                                                                   \
-  X(args_sizes_get)                                                                             \
-  X(environ_get) X(environ_sizes_get) X(clock_res_get) X(clock_time_get) X(fd_advise)           \
-      X(fd_allocate) X(fd_close) X(fd_datasync) X(fd_fdstat_get) X(fd_fdstat_set_flags)         \
-          X(fd_fdstat_set_rights) X(fd_filestat_get) X(fd_filestat_set_size)                    \
-              X(fd_filestat_set_times) X(fd_pread) X(fd_prestat_get) X(fd_prestat_dir_name)     \
-                  X(fd_pwrite) X(fd_read) X(fd_readdir) X(fd_renumber) X(fd_seek) X(fd_sync)    \
-                      X(fd_tell) X(fd_write) X(path_create_directory) X(path_filestat_get)      \
-                          X(path_filestat_set_times) X(path_link) X(path_open) X(path_readlink) \
-                              X(path_remove_directory) X(path_rename) X(path_symlink)           \
-                                  X(path_unlink_file) X(poll_oneoff) X(proc_exit) X(proc_raise) \
-                                      X(sched_yield) X(random_get) X(sock_accept) X(sock_recv)  \
-                                          X(sock_send) X(sock_shutdown)
+#define WASI_ALL(X)                                                                               \
+  X(args_get)                                                                                     \
+  X(args_sizes_get)                                                                               \
+  X(environ_get)                                                                                  \
+  X(environ_sizes_get) X(clock_res_get) X(clock_time_get) X(fd_advise) X(fd_allocate) X(fd_close) \
+      X(fd_datasync) X(fd_fdstat_get) X(fd_fdstat_set_flags) X(fd_fdstat_set_rights)              \
+          X(fd_filestat_get) X(fd_filestat_set_size) X(fd_filestat_set_times) X(fd_pread)         \
+              X(fd_prestat_get) X(fd_prestat_dir_name) X(fd_pwrite) X(fd_read) X(fd_readdir)      \
+                  X(fd_renumber) X(fd_seek) X(fd_sync) X(fd_tell) X(fd_write)                     \
+                      X(path_create_directory) X(path_filestat_get) X(path_filestat_set_times)    \
+                          X(path_link) X(path_open) X(path_readlink) X(path_remove_directory)     \
+                              X(path_rename) X(path_symlink) X(path_unlink_file) X(poll_oneoff)   \
+                                  X(proc_exit) X(proc_raise) X(sched_yield) X(random_get)         \
+                                      X(sock_accept) X(sock_recv) X(sock_send) X(sock_shutdown)
 
 #define WASI_CHECK(name)                                           \
   static_assert(matches(&Z_wasi_snapshot_preview1Z_##name, #name), \

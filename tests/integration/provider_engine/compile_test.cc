@@ -130,5 +130,24 @@ TEST(Compile, MissingCompilerIsAHostErrorNotAModuleError) {
   }
 }
 
+TEST(Compile, VanishedInputIsNotRememberedAsABrokenModule) {
+  TempDir cache;
+  EngineHarness h(default_pool_options(), cache.path());
+  fs::path real = fixture("hello");
+  std::string ref = make_ref(read_file(real));
+  EXPECT_THROW(
+      {
+        try {
+          h.await(h.compiler->compile(ref, cache.path() / "evicted.wasm"));
+        } catch (const engine::UnsupportedModule&) {
+          FAIL() << "a missing input file is not the module's fault";
+        }
+      },
+      std::runtime_error);
+  engine::CompiledModule m = h.await(h.compiler->compile(ref, real));
+  EXPECT_FALSE(m.cached);
+  EXPECT_TRUE(fs::is_regular_file(m.path));
+}
+
 }  // namespace
 }  // namespace wasimoff::testing

@@ -329,6 +329,18 @@ TEST(Pool, CorruptCompiledModuleIsAnErrorAndTheWorkerSurvives) {
   EXPECT_EQ(h.pool->workers_started(), 1u) << "a load failure does not cost the worker";
 }
 
+TEST(Pool, MissingWorkerBinaryFailsTasksInsteadOfHanging) {
+  pool::PoolOptions o = default_pool_options();
+  o.worker_path = "/nonexistent/wasimoff-worker";
+  EngineHarness h(o);
+  pool::TaskRun task;
+  task.module = h.compile("hello").path;
+  auto r = h.await(h.pool->run(std::move(task)));
+  ASSERT_TRUE(r.has_error());
+  EXPECT_THAT(r.error(),
+              StartsWith("no worker available: cannot execute /nonexistent/wasimoff-worker"));
+}
+
 TEST(Pool, IdleWorkerDeathIsRepairedAtOnce) {
   EngineHarness h;
   expect_serves(h);
