@@ -33,6 +33,7 @@ using std::chrono::milliseconds;
 constexpr milliseconds kRetireGrace{5000};  // a retired worker must exit within this
 constexpr milliseconds kCrashGrace{2000};   // wait for the exit status after EOF
 constexpr milliseconds kMaxBackoff{30000};
+constexpr std::size_t kMaxRememberedModules = 64;  // affinity hints per worker
 
 std::int64_t unix_nanos(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -248,6 +249,10 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
 
     asio::steady_timer timer(ex, options.start_timeout);
     auto r = co_await (read_frame(*w->channel, 4096) || timer.async_wait(asio::use_awaitable));
+    if (closing || w->retiring) {  // shut down or resized away while starting: not a failure
+      kill(w);
+      co_return;
+    }
     std::string why;
     worker::Hello hello;
     if (r.index() == 1) {
@@ -541,6 +546,7 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
   add_trace(task.trace, v1::Task::TraceEvent::ProviderWorkerPrepare, reply.prepared_unixnano());
   add_trace(task.trace, v1::Task::TraceEvent::ProviderWorkerExecute, reply.started_unixnano());
   add_trace(task.trace, v1::Task::TraceEvent::ProviderWorkerDone, reply.finished_unixnano());
+  if (w->modules.size() >= kMaxRememberedModules) w->modules.clear();
   w->modules.insert(module);
   s->release(w, true, reply.rss_bytes());
   response = std::move(*reply.mutable_response());
