@@ -70,7 +70,8 @@ export async function waitFor(what, fn, timeoutMs = 30_000, intervalMs = 100) {
 class Child {
   constructor(name, argv, { env, cwd, logFile }) {
     this.name = name;
-    this.lines = [];
+    this.lines = []; // the last 10 000–20 000 lines; `dropped` older ones were discarded
+    this.dropped = 0;
     this.exit = undefined;
     this.waiters = new Set();
     this.logFile = logFile;
@@ -95,7 +96,10 @@ class Child {
         partial[stream] = parts.pop();
         for (const l of parts) {
           this.lines.push(l);
-          if (this.lines.length > 20_000) this.lines.splice(0, 10_000);
+          if (this.lines.length > 20_000) {
+            this.lines.splice(0, 10_000);
+            this.dropped += 10_000;
+          }
         }
         this.notify();
       });
@@ -106,15 +110,23 @@ class Child {
     for (const w of [...this.waiters]) w();
   }
 
+  /** Number of lines logged so far: a `from` for waitLine() that skips everything until now. */
+  get lineCount() {
+    return this.dropped + this.lines.length;
+  }
+
   get running() {
     return this.exit === undefined;
   }
 
-  /** Resolves with the first kept line matching `re`; rejects on timeout or process exit. */
+  /**
+   * Resolves with the first kept line matching `re` from line number `from` (see lineCount) on;
+   * rejects on timeout or process exit.
+   */
   waitLine(re, timeoutMs = 15_000, from = 0) {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const line = this.lines.slice(from).find((l) => re.test(l));
+        const line = this.lines.slice(Math.max(0, from - this.dropped)).find((l) => re.test(l));
         if (line !== undefined) return done(() => resolve(line));
         if (!this.running) return done(() => reject(new Error(`${this.name} exited (${this.exit}) before logging ${re}; see ${this.logFile}`)));
       };

@@ -80,7 +80,7 @@ try {
 
     browser = await launchChromium(chromiumArgs);
     const fragment = `autoconnect=yes&workers=2&id=${TAB}${mode === "websocket" ? "&mode=websocket" : ""}`;
-    const logFrom = broker.child.lines.length;
+    const logFrom = broker.child.lineCount;
     const { page } = await openProviderPage(browser, broker.url, fragment);
 
     await report.check(`page fetches the discovery document and connects over ${expectedTransport === "webtransport" ? "WebTransport" : "WebSocket"}`, async () => {
@@ -193,7 +193,7 @@ try {
     });
 
     await report.check("disconnect: the Broker sees a normal close and unregisters the tab", async () => {
-      const from = broker.child.lines.length;
+      const from = broker.child.lineCount;
       await page.getByTestId("connect").click();
       await waitInPage(page, () => window.wasimoff.state === "disconnected", undefined, 20_000);
       // protocol.md §7: CLOSE_WEBTRANSPORT_SESSION code 0 "bye!"; §6: WebSocket 1000 "bye!".
