@@ -26,6 +26,20 @@ std::optional<std::pair<unsigned, std::string>> refused_upgrade(std::string_view
 
 }  // namespace
 
+void set_deadline_within(v1::Task::QoS* qos, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::system_clock::now() + timeout;
+  auto since_epoch =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  std::int64_t seconds = since_epoch.count() / 1'000'000'000;
+  std::int32_t nanos = static_cast<std::int32_t>(since_epoch.count() % 1'000'000'000);
+  if (qos->has_deadline()) {
+    const auto& d = qos->deadline();
+    if (d.seconds() < seconds || (d.seconds() == seconds && d.nanos() <= nanos)) return;
+  }
+  qos->mutable_deadline()->set_seconds(seconds);
+  qos->mutable_deadline()->set_nanos(nanos);
+}
+
 TaskSocket::TaskSocket(std::shared_ptr<protocol::Messenger> messenger, BrokerOptions options,
                        BrokerAddress address)
     : messenger_(std::move(messenger)),
@@ -98,11 +112,18 @@ awaitable<Resp> TaskSocket::call(const google::protobuf::Message& request) {
   throw envelope_error(error);
 }
 
+void TaskSocket::apply_timeout(v1::Task::QoS* qos) const {
+  if (!options_.task_timeout) return;
+  set_deadline_within(qos, *options_.task_timeout);
+}
+
 awaitable<v1::Task::Wasip1::Response> TaskSocket::run(v1::Task::Wasip1::Request request) {
+  apply_timeout(request.mutable_qos());
   co_return co_await call<v1::Task::Wasip1::Response>(request);
 }
 
 awaitable<v1::Task::Wasip1::JobResponse> TaskSocket::run_job(v1::Task::Wasip1::JobRequest request) {
+  apply_timeout(request.mutable_qos());
   co_return co_await call<v1::Task::Wasip1::JobResponse>(request);
 }
 

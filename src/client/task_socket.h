@@ -3,6 +3,10 @@
 // of order, so many tasks can be in flight on one socket. Callers bound how many they keep
 // outstanding (the Messenger's send queue is bounded too and closes the socket on overflow).
 //
+// The WebSocket has no Connect-Timeout-Ms: with BrokerOptions::task_timeout, a request without an
+// earlier qos.deadline gets deadline = now + task_timeout, which the Broker enforces the same way
+// (scheduling.md §7; client and Broker clocks are assumed to agree).
+//
 // RPC-level failures arrive as Envelope errors "<code>: <message>" and are thrown as
 // ClientError with that Connect code. When the socket closes, every pending call throws
 // ClientError(kUnreachable) — the Broker cancels the tasks of a closed socket.
@@ -10,6 +14,7 @@
 // Everything runs on the executor given to connect(); not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "client/broker_options.h"
@@ -40,10 +45,14 @@ class TaskSocket final : public TaskClient {
              BrokerAddress address);
   template <typename Resp>
   awaitable<Resp> call(const google::protobuf::Message& request);
+  void apply_timeout(v1::Task::QoS* qos) const;
 
   std::shared_ptr<protocol::Messenger> messenger_;
   BrokerOptions options_;
   BrokerAddress address_;
 };
+
+// Sets qos.deadline to now + `timeout` unless it already holds an earlier deadline.
+void set_deadline_within(v1::Task::QoS* qos, std::chrono::milliseconds timeout);
 
 }  // namespace wasimoff::client

@@ -171,6 +171,9 @@ awaitable<int> run_command(asio::thread_pool& pool, client::BrokerOptions broker
         co_await run_single_task(tasks, pool, std::move(file.task), settings_for(options.task));
   } else {
     JobMode mode = options.task.websocket ? JobMode::kPerTask : JobMode::kOneCall;
+    // --timeout bounds the whole job, also when its tasks are submitted one by one.
+    if (broker.task_timeout)
+      client::set_deadline_within(file.job.mutable_qos(), *broker.task_timeout);
     status = co_await run_job(tasks, pool, std::move(file.job), mode, settings_for(options.task));
   }
   if (socket) socket->close();

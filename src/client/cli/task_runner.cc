@@ -8,6 +8,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <type_traits>
 
 #include "client/cli/exit_codes.h"
 #include "client/cli/result_files.h"
@@ -41,12 +42,13 @@ bool failed(const Response& r) {
 // Sends `request` until the Broker stops answering "queue full" (bounded).
 awaitable<Response> submit(client::TaskClient& client, Request request, const RunSettings& s,
                            bool* warned) {
-  add_trace_event(request.mutable_info(), Event::ClientTransmitRequest);
+  if (request.info().has_trace())
+    add_trace_event(request.mutable_info(), Event::ClientTransmitRequest);
   for (int attempt = 0;; ++attempt) {
     bool retry = false;
     try {
       Response r = co_await client.run(request);
-      add_trace_event(r.mutable_info(), Event::ClientReceivedResponse);
+      if (r.info().has_trace()) add_trace_event(r.mutable_info(), Event::ClientReceivedResponse);
       co_return r;
     } catch (const ClientError& e) {
       if (!e.queue_full() || attempt >= s.queue_full_retries) throw;
@@ -175,13 +177,31 @@ class JobPresenter {
   std::size_t dropped_artifacts_ = 0;
 };
 
-// Redraws the progress bar until cancelled (run it as the losing side of `work || ticker`).
-awaitable<void> tick_forever(Progress& progress) {
-  for (;;) {
-    co_await sleep_for(std::chrono::milliseconds(200));
-    auto state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) co_return;
-    progress.tick();
+// Redraws the progress bar until `done` is set.
+awaitable<void> tick_until(Progress& progress, OneShotEvent& done) {
+  while (!done.is_set()) {
+    co_await (done.wait() || sleep_for(std::chrono::milliseconds(200)));
+    if (!done.is_set()) progress.tick();
+  }
+}
+
+// Runs `work` and sets `done` when it finished, also when it threw. Paired with tick_until via
+// `&&`, which (unlike `||`, that waits for the first *success*) ends as soon as either side
+// fails.
+template <typename T>
+awaitable<T> signal_when_done(awaitable<T> work, OneShotEvent& done) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(work);
+      done.set();
+    } else {
+      T value = co_await std::move(work);
+      done.set();
+      co_return value;
+    }
+  } catch (...) {
+    done.set();
+    throw;
   }
 }
 
@@ -205,7 +225,8 @@ class PerTaskJob : public std::enable_shared_from_this<PerTaskJob> {
         ex_(ex) {}
 
   awaitable<void> run() {
-    co_await (submit_all() || tick_forever(presenter_.progress()));
+    OneShotEvent done(ex_);
+    co_await (signal_when_done(submit_all(), done) && tick_until(presenter_.progress(), done));
     if (fatal_) {
       presenter_.progress().finish();
       std::rethrow_exception(fatal_);
@@ -326,12 +347,12 @@ awaitable<int> run_job(client::TaskClient& client, asio::thread_pool& pool, JobR
   if (s.progress == Progress::Mode::kLines) s.progress = Progress::Mode::kQuiet;
   JobPresenter presenter(s, pool, static_cast<std::size_t>(job.tasks_size()));
   std::size_t expected = static_cast<std::size_t>(job.tasks_size());
-  add_trace_event(job.mutable_info(), Event::ClientTransmitRequest);
+  if (job.info().has_trace()) add_trace_event(job.mutable_info(), Event::ClientTransmitRequest);
   JobResponse response;
   try {
-    auto outcome =
-        co_await (submit_job(client, std::move(job), s) || tick_forever(presenter.progress()));
-    response = std::move(std::get<0>(outcome));
+    OneShotEvent done(ex);
+    response = co_await (signal_when_done(submit_job(client, std::move(job), s), done) &&
+                         tick_until(presenter.progress(), done));
   } catch (...) {
     presenter.progress().finish();
     throw;
@@ -343,7 +364,8 @@ awaitable<int> run_job(client::TaskClient& client, asio::thread_pool& pool, JobR
                                   response.tasks_size(), expected));
   }
   for (int i = 0; i < response.tasks_size(); ++i) {
-    add_trace_event(response.mutable_tasks(i)->mutable_info(), Event::ClientReceivedResponse);
+    if (response.tasks(i).info().has_trace())
+      add_trace_event(response.mutable_tasks(i)->mutable_info(), Event::ClientReceivedResponse);
     co_await presenter.finished(static_cast<std::size_t>(i), std::move(*response.mutable_tasks(i)));
   }
   co_return presenter.finish(label, response.error());

@@ -16,7 +16,8 @@ std::int64_t unix_nanos_now();
 // Requests tracing: sets trace.created to now (when there is no trace yet).
 void request_trace(v1::Task::Metadata* info);
 
-// Appends an event stamped now, if `info` carries a trace.
+// Appends an event stamped now, if `info` carries a trace (callers check has_info() first when
+// they do not want an empty info created).
 void add_trace_event(v1::Task::Metadata* info, v1::Task::TraceEvent::EventType event,
                      std::string_view details = {});
 
