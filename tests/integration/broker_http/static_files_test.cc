@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "broker_http_fixture.h"
 
@@ -240,6 +241,25 @@ TEST(StaticFilesConfig, UnsetDefaultMissingAnswers404AndExplicitMissingFailsStar
       run_broker({}, {{"WASIMOFF_STATIC_FILES", dir.file("file")},
                       {"WASIMOFF_HTTP_LISTEN", "127.0.0.1:" + std::to_string(free_tcp_port())}});
   EXPECT_EQ(f.status, 2);
+
+  // Unset: the build's default directory. Where it is not built, the broker still starts,
+  // warns, and answers 404 (configuration.md §5.4); where it is, it serves its index.
+  BrokerProcess broker;
+  const auto log = broker.process().stderr_text();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("WASIMOFF_STATIC_FILES=(.*) \\(default\\)")))
+      << log;
+  const std::string default_dir = m[1];
+  auto index = http_get(broker.url("/"));
+  if (fs::is_directory(default_dir)) {
+    EXPECT_EQ(index.status, fs::exists(default_dir + "/index.html") ? 200u : 404u);
+  } else {
+    EXPECT_EQ(index.status, 404u);
+    EXPECT_EQ(index.body, "not found\n");
+    EXPECT_THAT(log, HasSubstr("not built"));
+    // Warned once, not twice.
+    EXPECT_EQ(log.find("not built"), log.rfind("not built")) << log;
+  }
 }
 
 }  // namespace
