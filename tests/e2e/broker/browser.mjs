@@ -37,7 +37,8 @@ export async function launchChromium(extraArgs = []) {
  * Opens the provider page served by the Broker at `brokerUrl` with the fragment options `fragment`
  * (e.g. "autoconnect=yes&workers=2&id=tab") in a fresh context; collects uncaught page errors,
  * console errors, the URLs of HTTP requests and of WebSockets it opened in `page.errors`,
- * `page.consoleErrors`, `page.requests` and `page.websockets` (bounded).
+ * `page.consoleErrors`, `page.requests` and `page.websockets` (bounded), and counts the Web
+ * Workers started and terminated in `page.webWorkers`.
  */
 export async function openProviderPage(browser, brokerUrl, fragment) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -53,6 +54,12 @@ export async function openProviderPage(browser, brokerUrl, fragment) {
   });
   page.on("request", (r) => keep(page.requests, `${r.method()} ${r.url()}`));
   page.on("websocket", (ws) => keep(page.websockets, ws.url()));
+  // Web Workers as Chromium sees them: a terminated worker fires "close".
+  page.webWorkers = { started: 0, closed: 0 };
+  page.on("worker", (w) => {
+    page.webWorkers.started++;
+    w.on("close", () => page.webWorkers.closed++);
+  });
   await page.goto(`${brokerUrl}/#${fragment}`, { timeout: 30_000 });
   return { context, page };
 }

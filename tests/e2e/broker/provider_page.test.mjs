@@ -143,6 +143,7 @@ try {
         (e) => ({ err: e }),
       );
       await waitInPage(page, () => window.wasimoff.busy === 2, undefined, 15_000);
+      const workers = { ...page.webWorkers };
       abort.abort();
       const a = await aborted;
       if (a.err?.name !== "AbortError") throw new Error(`aborted request: ${JSON.stringify(a)}`);
@@ -155,6 +156,8 @@ try {
       await waitInPage(page, () => window.wasimoff.busy === 0 && window.wasimoff.tasksFailed === 2, undefined, 15_000);
       await waitFor("Broker frees both slots", async () => providersByName(await api.state())[TAB]?.active === 0, 15_000);
       expectEqual((await pageStatus(page)).workers, 2, "workers after the replacement");
+      // Chromium saw both busy workers terminated and two new ones started.
+      await waitFor("worker replacement", () => page.webWorkers.closed === workers.closed + 2 && page.webWorkers.started === workers.started + 2, 10_000);
       expectEqual(await page.getByTestId("worker-grid").locator("li").count(), 2, "worker indicators");
     });
 
