@@ -11,7 +11,9 @@
 // time; output is written under a temporary name and renamed into place. Requests for the same
 // module share one compilation (single flight). Results are cached on disk by a key made of the
 // module's ref, kModuleAbi, the wabt version and the C compiler's identity; failures are
-// remembered for `failure_ttl` (10 minutes) and reported as UnsupportedModule.
+// remembered for `failure_ttl` (10 minutes) and reported as UnsupportedModule. The pipeline
+// works on a private copy of the .wasm, so the input only has to exist when compile() starts,
+// and a vanished input is a host error, never remembered as a broken module.
 //
 // Disk I/O, reading and hashing run on the thread pool given to the constructor. Everything else
 // runs on the executor; the object itself is not thread-safe. The thread pool and the executor's
