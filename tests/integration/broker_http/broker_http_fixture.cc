@@ -10,12 +10,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/crc.hpp>
 #include <csignal>
 #include <stdexcept>
 #include <thread>
 
 #include "common/sha256.h"
+#include "net/h3/client_connection.h"
+#include "net/webtransport/draft.h"
 
 extern char** environ;
 
@@ -220,6 +224,40 @@ TlsPeer tls_handshake(std::uint16_t port, const std::string& alpn) {
   SSL_CTX_free(ctx);
   close(fd);
   if (!error.empty()) throw std::runtime_error(error);
+  return result;
+}
+
+std::pair<unsigned, std::string> h3_get(std::uint16_t quic_port, const std::string& certhash,
+                                        const std::string& target) {
+  boost::asio::io_context io;
+  quic::ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = quic_port;
+  options.verification.certhash = certhash;
+  http::Request request;
+  request.method = "GET";
+  request.scheme = "https";
+  request.authority = "127.0.0.1:" + std::to_string(quic_port);
+  request.target = target;
+  request.path = target.substr(0, target.find('?'));
+  std::pair<unsigned, std::string> result;
+  std::exception_ptr error;
+  bool done = false;
+  auto run = [&](boost::asio::any_io_executor ex) -> boost::asio::awaitable<void> {
+    auto conn = co_await h3::ClientConnection::connect(
+        ex, options, webtransport::draft::local_settings(), std::chrono::seconds(10));
+    auto reply = co_await conn->fetch(request, std::chrono::seconds(10));
+    result = {reply.status, reply.body};
+    conn->close();
+  };
+  boost::asio::co_spawn(io, run(io.get_executor()), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+    io.stop();  // the QUIC client's receive loop may still be winding down
+  });
+  io.run_for(std::chrono::seconds(25));
+  if (!done) throw std::runtime_error("HTTP/3 request did not finish in time");
+  if (error) std::rethrow_exception(error);
   return result;
 }
 

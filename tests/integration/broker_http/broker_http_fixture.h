@@ -67,6 +67,12 @@ inline std::string served_certificate_sha256(std::uint16_t port) {
 // SHA-256 of the DER form of the first certificate in a PEM file.
 std::string pem_certificate_sha256(const std::string& pem_path);
 
+// One HTTP/3 GET to the broker's QUIC listener on 127.0.0.1:quic_port, accepting only a server
+// certificate whose SHA-256 is `certhash`. Returns status and body; throws std::runtime_error
+// when the handshake fails (e.g. a different certificate) or the request times out.
+std::pair<unsigned, std::string> h3_get(std::uint16_t quic_port, const std::string& certhash,
+                                        const std::string& target);
+
 // Runs the broker binary to completion (for --help, configuration errors, …).
 struct RunResult {
   int status = -1;

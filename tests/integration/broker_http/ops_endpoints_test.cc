@@ -175,6 +175,12 @@ TEST(OpsEndpoints, ConfigWithEphemeralCertificate) {
   EXPECT_EQ(doc.at("transport").as_string(), "https://broker.example:4443/transport/x");
   std::string certhash(doc.at("certhash").as_string());
   EXPECT_TRUE(is_lower_hex64(certhash)) << certhash;
+  // It is the hash of the certificate the QUIC listener presents: an HTTP/3 client that pins
+  // it completes the handshake and is served the same routes; a different pin is refused.
+  auto h3 = h3_get(broker.quic_port(), certhash, "/healthz");
+  EXPECT_EQ(h3.first, 200u);
+  EXPECT_EQ(h3.second, "OK\n");
+  EXPECT_THROW(h3_get(broker.quic_port(), std::string(64, '0'), "/healthz"), std::exception);
   // The startup log prints the same certhash (configuration.md §8).
   EXPECT_THAT(broker.process().stderr_text(), HasSubstr(certhash));
   // Stable between requests (rotation is daily).
@@ -208,6 +214,8 @@ TEST(OpsEndpoints, ConfigOmitsCerthashWithLoadedQuicCertificate) {
   auto doc = boost::json::parse(r.body).as_object();
   EXPECT_TRUE(doc.contains("transport"));
   EXPECT_FALSE(doc.contains("certhash")) << r.body;
+  // The QUIC listener presents the loaded certificate.
+  EXPECT_EQ(h3_get(broker.quic_port(), pem_certificate_sha256(pem.cert), "/healthz").first, 200u);
 }
 
 TEST(OpsEndpoints, UnknownApiPathIs404NeverStatic) {
