@@ -15,10 +15,16 @@ namespace {
 
 // libprotobuf's resolver only accepts type URLs with its own prefix. Ours accepts any prefix
 // (or none) by resolving the text after the last '/' (protocol.md §3.4).
+//
+// The inner resolver must use the "type.googleapis.com" prefix: libprotobuf's JSON converter
+// finds its special renderers for well-known types (Timestamp as an RFC 3339 string, ...) by
+// the field's type URL with exactly that prefix. With any other prefix a Timestamp such as
+// `qos.deadline` prints as {"seconds":…} and RFC 3339 input is rejected. The prefix of Any
+// values is not affected: "@type" is printed and stored as it appears in the message.
 class AnyPrefixResolver final : public gp::util::TypeResolver {
  public:
   AnyPrefixResolver()
-      : inner_(gp::util::NewTypeResolverForDescriptorPool("wasimoff",
+      : inner_(gp::util::NewTypeResolverForDescriptorPool(kResolverPrefix,
                                                           gp::DescriptorPool::generated_pool())) {}
 
   gp::util::Status ResolveMessageType(const std::string& type_url, gp::Type* type) override {
@@ -29,9 +35,11 @@ class AnyPrefixResolver final : public gp::util::TypeResolver {
   }
 
  private:
+  static constexpr const char* kResolverPrefix = "type.googleapis.com";
   static std::string canonical(const std::string& url) {
     auto slash = url.rfind('/');
-    return "wasimoff/" + (slash == std::string::npos ? url : url.substr(slash + 1));
+    return std::string(kResolverPrefix) + "/" +
+           (slash == std::string::npos ? url : url.substr(slash + 1));
   }
   std::unique_ptr<gp::util::TypeResolver> inner_;
 };
@@ -61,8 +69,8 @@ std::string encode_json(const gp::Message& msg) {
   // Go through the binary form with our resolver so Any payloads with the wasimoff/ prefix
   // print regardless of which pool the resolver of MessageToJsonString would use.
   msg.SerializeToString(&binary);
-  auto status = gp::util::BinaryToJsonString(&resolver(), "wasimoff/" + msg.GetDescriptor()->full_name(),
-                                             binary, &json, options);
+  auto status = gp::util::BinaryToJsonString(
+      &resolver(), "wasimoff/" + msg.GetDescriptor()->full_name(), binary, &json, options);
   if (!status.ok()) {
     // Fall back to the direct printer; it handles every message of the generated pool.
     json.clear();
@@ -84,11 +92,12 @@ std::string decode_json(std::string_view json, gp::Message* out) {
   gp::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   std::string binary;
-  auto status = gp::util::JsonToBinaryString(&resolver(),
-                                             "wasimoff/" + out->GetDescriptor()->full_name(),
-                                             std::string(json), &binary, options);
+  auto status =
+      gp::util::JsonToBinaryString(&resolver(), "wasimoff/" + out->GetDescriptor()->full_name(),
+                                   std::string(json), &binary, options);
   if (!status.ok()) return "invalid JSON: " + std::string(status.message());
-  if (!out->ParseFromString(binary)) return "invalid JSON: cannot build " + out->GetDescriptor()->full_name();
+  if (!out->ParseFromString(binary))
+    return "invalid JSON: cannot build " + out->GetDescriptor()->full_name();
   return {};
 }
 
