@@ -38,17 +38,23 @@ std::string select_subprotocol(std::string_view offered) {
 
 namespace {
 
-std::string_view codec_name(Codec c) { return c == Codec::kBinary ? kProtobufSubprotocol : kJsonSubprotocol; }
+std::string_view codec_name(Codec c) {
+  return c == Codec::kBinary ? kProtobufSubprotocol : kJsonSubprotocol;
+}
 
 template <typename NextLayer>
-class WebSocketTransport final : public protocol::Transport,
-                                 public std::enable_shared_from_this<WebSocketTransport<NextLayer>> {
+class WebSocketTransport final
+    : public protocol::Transport,
+      public std::enable_shared_from_this<WebSocketTransport<NextLayer>> {
  public:
   using Stream = bws::stream<NextLayer>;
 
   WebSocketTransport(std::unique_ptr<Stream> ws, Codec codec, std::string remote,
                      TransportOptions options, std::shared_ptr<void> keep = {})
-      : keep_(std::move(keep)), ws_(std::move(ws)), codec_(codec), remote_(std::move(remote)),
+      : keep_(std::move(keep)),
+        ws_(std::move(ws)),
+        codec_(codec),
+        remote_(std::move(remote)),
         options_(options) {}
 
   ~WebSocketTransport() override {
@@ -81,7 +87,8 @@ class WebSocketTransport final : public protocol::Transport,
       if (ec) {
         if (ec == bws::error::closed) {
           auto r = ws_->reason();
-          end(fmt::format("peer closed: {} {}", static_cast<int>(r.code), std::string(r.reason.data(), r.reason.size())));
+          end(fmt::format("peer closed: {} {}", static_cast<int>(r.code),
+                          std::string(r.reason.data(), r.reason.size())));
         } else if (ec == bws::error::message_too_big || ec == bws::error::buffer_overflow) {
           // Beast has already sent the 1009 close frame.
           end(fmt::format("message larger than {} bytes (closed 1009)", options_.max_message_size));
@@ -116,8 +123,10 @@ class WebSocketTransport final : public protocol::Transport,
     close_text_ = truncate_utf8(reason, 123);
     end(fmt::format("closed: {} {}", static_cast<int>(code), close_text_));
     closing_ = true;
-    if (writing_) close_pending_ = true;
-    else start_close();
+    if (writing_)
+      close_pending_ = true;
+    else
+      start_close();
   }
 
   std::string remote_address() const override { return remote_; }
@@ -139,10 +148,18 @@ class WebSocketTransport final : public protocol::Transport,
 
   awaitable<void> do_close() {
     error_code ec;
+    // Beast's close operation sends the close frame, waits for the peer's close frame and tears
+    // the connection down; the stream's handshake timeout bounds the whole closing handshake.
+    // (Sleeping a fixed time afterwards would keep every closed transport, and any process
+    // waiting for its event loop to drain, alive for that long.)
+    bws::stream_base::timeout t{};
+    ws_->get_option(t);
+    t.handshake_timeout = options_.close_timeout;
+    ws_->set_option(t);
     bws::close_reason cr(static_cast<bws::close_code>(close_code_), close_text_);
     co_await ws_->async_close(cr, asio::redirect_error(asio::use_awaitable, ec));
-    // If the peer never answers the close frame, the reader stays blocked: bound it.
-    co_await sleep_for(options_.close_timeout);
+    // Done or failed (timeout, peer gone): the socket goes either way, which also ends a
+    // reader that is still waiting.
     beast::get_lowest_layer(*ws_).socket().close(ec);
   }
 
@@ -191,7 +208,8 @@ void configure(bws::stream<NextLayer>& ws, const TransportOptions& options, bool
 }
 
 template <typename NextLayer>
-awaitable<std::unique_ptr<protocol::Transport>> accept_on(NextLayer stream, http::UpgradeContext& up,
+awaitable<std::unique_ptr<protocol::Transport>> accept_on(NextLayer stream,
+                                                          http::UpgradeContext& up,
                                                           TransportOptions options) {
   auto ws = std::make_unique<bws::stream<NextLayer>>(std::move(stream));
   // The HTTP server's timeouts no longer apply; websocket timeouts take over.
@@ -206,10 +224,11 @@ awaitable<std::unique_ptr<protocol::Transport>> accept_on(NextLayer stream, http
   co_await ws->async_accept(up.raw, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw boost::system::system_error(ec, "websocket handshake");
   auto codec = proto == kJsonSubprotocol ? Codec::kJson : Codec::kBinary;
-  auto t = std::make_shared<WebSocketTransport<NextLayer>>(std::move(ws), codec, up.request.remote, options);
+  auto t = std::make_shared<WebSocketTransport<NextLayer>>(std::move(ws), codec, up.request.remote,
+                                                           options);
   if (proto.empty()) {
-    t->close(CloseCode::kProtocolError, fmt::format("supported protocols: {}, {}", kProtobufSubprotocol,
-                                                    kJsonSubprotocol));
+    t->close(CloseCode::kProtocolError,
+             fmt::format("supported protocols: {}, {}", kProtobufSubprotocol, kJsonSubprotocol));
     co_return nullptr;
   }
   co_return std::make_unique<TransportHandle>(std::move(t));
@@ -237,7 +256,8 @@ awaitable<std::unique_ptr<protocol::Transport>> client_handshake(
   auto headers = options.headers;
   ws->set_option(bws::stream_base::decorator([offered, headers](bws::request_type& req) {
     if (!offered.empty()) req.set(bhttp::field::sec_websocket_protocol, offered);
-    if (!headers.has("User-Agent")) req.set(bhttp::field::user_agent, "wasimoff/" + std::string(build_version()));
+    if (!headers.has("User-Agent"))
+      req.set(bhttp::field::user_agent, "wasimoff/" + std::string(build_version()));
     for (const auto& [k, v] : headers) req.set(k, v);
   }));
   bws::response_type res;
@@ -246,14 +266,17 @@ awaitable<std::unique_ptr<protocol::Transport>> client_handshake(
                                asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     if (res.result_int() != 0 && res.result_int() != 101)
-      throw std::runtime_error(fmt::format("websocket upgrade refused by {}: HTTP {} {}", url.origin(),
-                                           res.result_int(), std::string(trim(res.body()))));
-    throw std::runtime_error(fmt::format("websocket handshake with {} failed: {}", url.origin(), ec.message()));
+      throw std::runtime_error(fmt::format("websocket upgrade refused by {}: HTTP {} {}",
+                                           url.origin(), res.result_int(),
+                                           std::string(trim(res.body()))));
+    throw std::runtime_error(
+        fmt::format("websocket handshake with {} failed: {}", url.origin(), ec.message()));
   }
   std::string proto(res[bhttp::field::sec_websocket_protocol]);
   if (proto != kProtobufSubprotocol && proto != kJsonSubprotocol) {
     error_code ignored;
-    co_await ws->async_close(bws::close_code::protocol_error, asio::redirect_error(asio::use_awaitable, ignored));
+    co_await ws->async_close(bws::close_code::protocol_error,
+                             asio::redirect_error(asio::use_awaitable, ignored));
     throw std::runtime_error("websocket: server did not accept any offered subprotocol");
   }
   auto codec = proto == kJsonSubprotocol ? Codec::kJson : Codec::kBinary;
@@ -264,7 +287,8 @@ awaitable<std::unique_ptr<protocol::Transport>> client_handshake(
 
 }  // namespace
 
-awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex, std::string url_text,
+awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex,
+                                                        std::string url_text,
                                                         ConnectOptions options) {
   auto url = http::Url::parse(url_text);
   if (!url) throw std::runtime_error("invalid WebSocket URL: " + url_text);
@@ -289,16 +313,21 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
     ctx->set_verify_mode(asio::ssl::verify_none);
   } else {
     ctx->set_verify_mode(asio::ssl::verify_peer);
-    if (!options.ca_file.empty()) ctx->load_verify_file(options.ca_file);
-    else ctx->set_default_verify_paths();
+    if (!options.ca_file.empty())
+      ctx->load_verify_file(options.ca_file);
+    else
+      ctx->set_default_verify_paths();
   }
-  auto ws = std::make_unique<bws::stream<beast::ssl_stream<beast::tcp_stream>>>(std::move(tcp), *ctx);
-  if (!options.insecure) ws->next_layer().set_verify_callback(asio::ssl::host_name_verification(url->host));
+  auto ws =
+      std::make_unique<bws::stream<beast::ssl_stream<beast::tcp_stream>>>(std::move(tcp), *ctx);
+  if (!options.insecure)
+    ws->next_layer().set_verify_callback(asio::ssl::host_name_verification(url->host));
   SSL_set_tlsext_host_name(ws->next_layer().native_handle(), url->host.c_str());
   beast::get_lowest_layer(*ws).expires_after(options.connect_timeout);
   co_await ws->next_layer().async_handshake(asio::ssl::stream_base::client,
                                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw std::runtime_error("TLS handshake with " + url->origin() + " failed: " + ec.message());
+  if (ec)
+    throw std::runtime_error("TLS handshake with " + url->origin() + " failed: " + ec.message());
   beast::get_lowest_layer(*ws).expires_never();
   co_return co_await client_handshake(std::move(ws), *url, options, remote, ctx);
 }

@@ -27,7 +27,7 @@ struct TransportOptions {
   std::uint64_t max_message_size = 64ull << 20;
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
-  std::chrono::milliseconds close_timeout = std::chrono::seconds(5);
+  std::chrono::milliseconds close_timeout = std::chrono::seconds(5);  // closing handshake bound
 };
 
 // Picks our preferred subprotocol from a Sec-WebSocket-Protocol header value (protobuf first,
