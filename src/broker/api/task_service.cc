@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <limits>
 
 #include "common/file_ref.h"
 
@@ -38,7 +39,20 @@ struct Problems {
   }
 };
 
-RpcError invalid(std::string message) { return {"invalid_argument", std::move(message)}; }
+RpcError invalid(std::string message) {
+  return {"invalid_argument", std::move(message)};
+}
+
+// A client's qos.deadline as a time point. Timestamps after the year 2261 do not fit into
+// nanoseconds since 1970 (TimeUtil would overflow); they are so far away that they are treated
+// as "no deadline".
+std::optional<SystemTime> deadline_of(const google::protobuf::Timestamp& ts) {
+  constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / 1000000000 - 1;
+  if (ts.seconds() > kMaxSeconds) return std::nullopt;
+  if (ts.seconds() < -kMaxSeconds) return SystemTime::min();
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(ts))));
+}
 
 }  // namespace
 
@@ -64,7 +78,8 @@ std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
       return invalid(role == FileRole::kBinary ? "binary is not a WebAssembly module"
                                                : "rootfs is not a ZIP archive");
     if (file.has_media() && !file.media().empty() && !is_media(file.media(), expected))
-      return invalid(std::string(what) + ": media type " + file.media() + " does not match the content");
+      return invalid(std::string(what) + ": media type " + file.media() +
+                     " does not match the content");
     file.set_media(std::string(expected));
     return std::nullopt;
   }
@@ -82,8 +97,10 @@ std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
 std::optional<RpcError> TaskService::resolve_wasip1(v1::Task::Wasip1::Params& params,
                                                     std::vector<std::string>& refs) const {
   Problems problems;
-  if (!params.has_binary()) problems.add(invalid("binary is required"));
-  else if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs)) problems.add(*e);
+  if (!params.has_binary())
+    problems.add(invalid("binary is required"));
+  else if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs))
+    problems.add(*e);
   if (params.has_rootfs())
     if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
   return problems.result();
@@ -99,15 +116,14 @@ v1::Task::Metadata TaskService::make_info(const v1::Task::Metadata& client_info,
   return info;
 }
 
-std::optional<SystemTime> TaskService::effective_deadline(const v1::Task::QoS& qos,
-                                                          const std::optional<SystemTime>& client) const {
+std::optional<SystemTime> TaskService::effective_deadline(
+    const v1::Task::QoS& qos, const std::optional<SystemTime>& client) const {
   std::optional<SystemTime> d = client;
   auto consider = [&](SystemTime t) {
     if (!d || t < *d) d = t;
   };
   if (qos.has_deadline())
-    consider(SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-        std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(qos.deadline())))));
+    if (auto t = deadline_of(qos.deadline())) consider(*t);
   if (options_.task_timeout.count() > 0)
     consider(std::chrono::system_clock::now() + options_.task_timeout);
   return d;
@@ -116,18 +132,21 @@ std::optional<SystemTime> TaskService::effective_deadline(const v1::Task::QoS& q
 awaitable<std::optional<RpcError>> TaskService::submit(const std::shared_ptr<Task>& task,
                                                        ClientContext& client) {
   if (auto err = options_.scheduler.admit(task)) co_return err;
-  if (client.gone) co_await (task->done().wait() || client.gone->wait());
-  else co_await task->done().wait();
+  if (client.gone)
+    co_await (task->done().wait() || client.gone->wait());
+  else
+    co_await task->done().wait();
   if (!task->done().is_set())
     options_.scheduler.cancel(task, "context canceled", RpcError{"canceled", "context canceled"});
   co_return task->error();
 }
 
-awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(v1::Task::Wasip1::Request request,
-                                                                          ClientContext client) {
+awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
+    v1::Task::Wasip1::Request request, ClientContext client) {
   RpcOutcome<v1::Task::Wasip1::Response> out;
   auto ex = co_await asio::this_coro::executor;
-  *request.mutable_info() = make_info(request.info(), options_.scheduler.next_id(), client.requester);
+  *request.mutable_info() =
+      make_info(request.info(), options_.scheduler.next_id(), client.requester);
   append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
   std::vector<std::string> refs;
   if (!request.has_params()) {
@@ -139,8 +158,8 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(v1::Ta
     co_return out;
   }
   auto deadline = effective_deadline(request.qos(), client.deadline);
-  auto task = std::make_shared<Task>(ex, TaskKind::kWasip1,
-                                     std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
+  auto task = std::make_shared<Task>(
+      ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
   task->required_refs = std::move(refs);
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
@@ -149,11 +168,12 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(v1::Ta
   co_return out;
 }
 
-awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(v1::Task::Pyodide::Request request,
-                                                                           ClientContext client) {
+awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
+    v1::Task::Pyodide::Request request, ClientContext client) {
   RpcOutcome<v1::Task::Pyodide::Response> out;
   auto ex = co_await asio::this_coro::executor;
-  *request.mutable_info() = make_info(request.info(), options_.scheduler.next_id(), client.requester);
+  *request.mutable_info() =
+      make_info(request.info(), options_.scheduler.next_id(), client.requester);
   append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
   if (!request.has_params()) {
     out.error = invalid("params is required");
@@ -171,8 +191,8 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(v1::
     co_return out;
   }
   auto deadline = effective_deadline(request.qos(), client.deadline);
-  auto task = std::make_shared<Task>(ex, TaskKind::kPyodide,
-                                     std::make_unique<v1::Task::Pyodide::Request>(std::move(request)));
+  auto task = std::make_shared<Task>(
+      ex, TaskKind::kPyodide, std::make_unique<v1::Task::Pyodide::Request>(std::move(request)));
   task->required_refs = std::move(refs);
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
@@ -190,19 +210,17 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     co_return out;
   }
   if (static_cast<std::size_t>(request.tasks_size()) > options_.queue_size) {
-    out.error = invalid("job too large: " + std::to_string(request.tasks_size()) + " tasks, queue size is " +
-                        std::to_string(options_.queue_size));
+    out.error = invalid("job too large: " + std::to_string(request.tasks_size()) +
+                        " tasks, queue size is " + std::to_string(options_.queue_size));
     co_return out;
   }
   std::string job_id = options_.scheduler.next_id();
   v1::Task::Metadata job_info = make_info(request.info(), job_id, client.requester);
   // Job-level bounds: the client's deadline and the job's qos.deadline fail the whole call.
   std::optional<SystemTime> job_deadline = client.deadline;
-  if (request.qos().has_deadline()) {
-    SystemTime d(std::chrono::duration_cast<SystemTime::duration>(
-        std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(request.qos().deadline()))));
-    if (!job_deadline || d < *job_deadline) job_deadline = d;
-  }
+  if (request.qos().has_deadline())
+    if (auto d = deadline_of(request.qos().deadline()); d && (!job_deadline || *d < *job_deadline))
+      job_deadline = d;
   if (job_deadline && *job_deadline <= std::chrono::system_clock::now()) {
     out.error = RpcError{"deadline_exceeded", "deadline exceeded"};
     co_return out;
@@ -234,8 +252,9 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
       early_errors[idx] = err->message;
       continue;
     }
-    auto task = std::make_shared<Task>(ex, TaskKind::kWasip1,
-                                       std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)));
+    auto task = std::make_shared<Task>(
+        ex, TaskKind::kWasip1,
+        std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)));
     task->required_refs = std::move(refs);
     // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
     task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
@@ -247,23 +266,40 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     co_return out;
   }
 
-  // Wait for every task; the client leaving or the job deadline cancels what is left.
+  // Wait for every task; the client leaving or the job deadline fails the whole call and
+  // cancels what is left (scheduling.md §9 item 9). Each task's own deadline timer in the
+  // scheduler fires at the same moment as ours: a task that ended with deadline_exceeded
+  // because of the job's deadline (not WASIMOFF_TASK_TIMEOUT) ends the job just the same.
+  auto ended_by_job_deadline = [&job_deadline](const std::shared_ptr<Task>& t) {
+    return job_deadline && t->deadline == job_deadline && t->error() &&
+           t->error()->code == "deadline_exceeded";
+  };
   bool gone = false, expired = false;
   for (auto& t : admissible) {
-    if (t->done().is_set()) continue;
-    auto left = job_deadline ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   *job_deadline - std::chrono::system_clock::now())
-                             : std::chrono::steady_clock::duration::max() / 2;
-    if (client.gone) co_await (t->done().wait() || client.gone->wait() || sleep_for(left));
-    else co_await (t->done().wait() || sleep_for(left));
-    if (t->done().is_set()) continue;
-    gone = client.gone && client.gone->is_set();
-    expired = !gone;
-    break;
+    if (!t->done().is_set()) {
+      auto left = job_deadline ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     *job_deadline - std::chrono::system_clock::now())
+                               : std::chrono::steady_clock::duration::max() / 2;
+      if (client.gone)
+        co_await (t->done().wait() || client.gone->wait() || sleep_for(left));
+      else
+        co_await (t->done().wait() || sleep_for(left));
+      if (!t->done().is_set()) {
+        gone = client.gone && client.gone->is_set();
+        expired = !gone;
+        break;
+      }
+    }
+    if (ended_by_job_deadline(t)) {
+      expired = true;
+      break;
+    }
   }
   if (gone || expired) {
-    RpcError outcome = gone ? RpcError{"canceled", "context canceled"} : RpcError{"deadline_exceeded", "deadline exceeded"};
-    for (auto& t : admissible) options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
+    RpcError outcome = gone ? RpcError{"canceled", "context canceled"}
+                            : RpcError{"deadline_exceeded", "deadline exceeded"};
+    for (auto& t : admissible)
+      options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
     out.error = outcome;
     co_return out;
   }
@@ -289,7 +325,8 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
   co_return out;
 }
 
-awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(v1::Filesystem::Upload::Request request) {
+awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(
+    v1::Filesystem::Upload::Request request) {
   RpcOutcome<v1::Filesystem::Upload::Response> out;
   if (!request.has_upload() || !request.upload().has_blob()) {
     out.error = invalid("upload.blob is required");
@@ -301,7 +338,8 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(v1::
     co_return out;
   }
   auto sniffed = sniff_media(file.blob());
-  if (!sniffed || (file.has_media() && !file.media().empty() && !is_media(file.media(), *sniffed))) {
+  if (!sniffed ||
+      (file.has_media() && !file.media().empty() && !is_media(file.media(), *sniffed))) {
     out.error = invalid("unsupported filetype");
     co_return out;
   }
@@ -324,7 +362,8 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(v1::
     // A named callable: GCC 12 destroys a capturing lambda written directly as an argument of a
     // co_await'ed coroutine call twice.
     auto store = [&storage, bytes = std::move(*file.mutable_blob()), alias]() mutable {
-      return storage.store(std::move(bytes), alias ? std::optional<std::string_view>(*alias) : std::nullopt);
+      return storage.store(std::move(bytes),
+                           alias ? std::optional<std::string_view>(*alias) : std::nullopt);
     };
     auto info = co_await offload(options_.pool, std::move(store));
     out.response.set_ref(info.ref);
