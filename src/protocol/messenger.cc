@@ -23,7 +23,8 @@ Messenger::Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transp
       ex_(ex),
       queue_signal_(ex, std::chrono::steady_clock::time_point::max()),
       drained_signal_(ex, std::chrono::steady_clock::time_point::max()),
-      closed_event_(ex) {}
+      closed_event_(ex),
+      reader_finished_(ex) {}
 
 Messenger::~Messenger() {
   if (!closed_) transport_->close(CloseCode::kNormal, "bye!");
@@ -135,6 +136,7 @@ awaitable<void> Messenger::read_loop() {
   for (;;) {
     auto env = co_await transport_->receive();
     if (!env) break;
+    if (closed_) continue;  // draining after close(): nothing is dispatched any more
     switch (env->type()) {
       case Envelope::Request: {
         spawn_logged(ex_, hold(shared_from_this(), handle_request(std::move(*env))), "request handler");
@@ -150,10 +152,10 @@ awaitable<void> Messenger::read_loop() {
         spdlog::debug("{}: ignoring envelope without a known type ({})", options_.name,
                       static_cast<int>(env->type()));
     }
-    if (closed_) break;
   }
   std::string why = transport_->end_reason();
   shutdown(why.empty() ? "transport closed" : why);
+  reader_finished_.set();
 }
 
 awaitable<void> Messenger::handle_request(Envelope envelope) {

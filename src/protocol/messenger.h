@@ -114,6 +114,9 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
 
   bool is_closed() const { return closed_; }
   OneShotEvent& closed() { return closed_event_; }
+  // Set once the transport has delivered its end (after a close: the peer acknowledged it or the
+  // connection dropped). Wait for it before tearing down the event loop so a goodbye completes.
+  OneShotEvent& reader_finished() { return reader_finished_; }
   // Why the messenger ended, e.g. "closed by peer: 1000 bye!" ("" while open).
   const std::string& close_reason() const { return close_reason_; }
   Transport& transport() { return *transport_; }
@@ -149,6 +152,7 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   bool closed_ = false;
   std::string close_reason_;
   OneShotEvent closed_event_;
+  OneShotEvent reader_finished_;
 };
 
 }  // namespace wasimoff::protocol

@@ -147,7 +147,12 @@ int main(int argc, char** argv) {
   pool_options.timeout = timeout;
   pool::WorkerPool workers(ex, pool_options);
   provider::TaskHandler handler(ex, files, compiler, workers);
-  provider::BrokerLink link(ex, link_options, handler, files, workers);
+  provider::BrokerLink link(ex, link_options, handler, workers);
+  files.on_change([&](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
+    // An evicted module's compiled form goes with it.
+    for (const auto& ref : removed) spawn_logged(ex, compiler.forget(ref), "forget compiled module");
+    link.files_changed(added, removed);
+  });
 
   int exit_code = 0;
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -17,16 +17,17 @@ using namespace asio::experimental::awaitable_operators;
 using protocol::CloseCode;
 
 BrokerLink::BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler,
-                       cache::FileCache& cache, pool::WorkerPool& pool)
-    : ex_(ex), options_(std::move(options)), handler_(handler), cache_(cache), pool_(pool), stop_requested_(ex) {
+                       pool::WorkerPool& pool)
+    : ex_(ex), options_(std::move(options)), handler_(handler), pool_(pool), stop_requested_(ex) {
   pool_.on_change([this](std::size_t, std::size_t) { announce_resources(); });
-  cache_.on_change([this](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
-    if (!messenger_ || messenger_->is_closed()) return;
-    v1::Event::FileSystemUpdate update;
-    for (const auto& a : added) update.add_added(a);
-    for (const auto& r : removed) update.add_removed(r);
-    messenger_->send_event(update);
-  });
+}
+
+void BrokerLink::files_changed(const std::vector<std::string>& added, const std::vector<std::string>& removed) {
+  if (!messenger_ || messenger_->is_closed()) return;
+  v1::Event::FileSystemUpdate update;
+  for (const auto& a : added) update.add_added(a);
+  for (const auto& r : removed) update.add_removed(r);
+  messenger_->send_event(update);
 }
 
 void BrokerLink::announce_resources() {
@@ -127,6 +128,8 @@ awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport
     if (handler_.running() > 0) handler_.cancel_all("provider shutting down");
     co_await messenger_->flush(std::chrono::seconds(2));
     messenger_->close(CloseCode::kNormal, "bye!");
+    // Let the closing handshake finish before the process winds down (a reset otherwise).
+    co_await (messenger_->reader_finished().wait() || sleep_for(std::chrono::seconds(3)));
   }
   spdlog::info("disconnected from broker: {}", messenger_->close_reason());
   messenger_.reset();

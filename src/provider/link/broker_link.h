@@ -30,8 +30,8 @@ struct LinkOptions {
 
 class BrokerLink {
  public:
-  BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler, cache::FileCache& cache,
-             pool::WorkerPool& pool);
+  // Announces pool changes itself; file-cache changes arrive through files_changed().
+  BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler, pool::WorkerPool& pool);
 
   // Connects and serves until stop() (returns 0) or, with retry off, until the first connection
   // failure or loss (returns 1).
@@ -40,6 +40,9 @@ class BrokerLink {
   // Graceful stop: announce concurrency 0, let running tasks finish (up to drain_timeout), close
   // normally. A second call cancels running tasks at once.
   void stop();
+
+  // Sends Event.FileSystemUpdate for files the cache stored or evicted (while connected).
+  void files_changed(const std::vector<std::string>& added, const std::vector<std::string>& removed);
 
  private:
   awaitable<std::unique_ptr<protocol::Transport>> connect();
@@ -51,7 +54,6 @@ class BrokerLink {
   asio::any_io_executor ex_;
   LinkOptions options_;
   TaskHandler& handler_;
-  cache::FileCache& cache_;
   pool::WorkerPool& pool_;
   std::shared_ptr<protocol::Messenger> messenger_;
   OneShotEvent stop_requested_;
