@@ -25,7 +25,7 @@ NativeProvider::NativeProvider(const std::string& broker_url, ProviderSpec spec)
       true,
       "",
       ""});
-  pgid_ = process_->pid();
+  pid_ = process_->pid();
 }
 
 NativeProvider::~NativeProvider() {
@@ -37,24 +37,55 @@ int NativeProvider::kill9() {
   return process_->wait(10s).value_or(-1);
 }
 
-int NativeProvider::live_group_members() const {
-  int count = 0;
+namespace {
+
+struct ProcStat {
+  pid_t pid = 0;
+  char state = 0;
+  pid_t ppid = 0;
+  unsigned long long start_time = 0;
+};
+
+// /proc/<pid>/stat: "pid (comm) state ppid pgrp ... starttime(22) ..."; comm may contain spaces
+// and parentheses, so parsing starts after the last ')'.
+std::vector<ProcStat> all_processes() {
+  std::vector<ProcStat> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const auto name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(entry.path() / "stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
     auto close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 1));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (!(rest >> state >> ppid >> pgrp)) continue;
-    if (pgrp == pgid_ && state != 'Z') ++count;
+    ProcStat p;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    std::string skip;
+    if (!(rest >> p.state >> p.ppid)) continue;
+    for (int field = 5; field < 22; ++field) rest >> skip;  // pgrp … itrealvalue
+    if (!(rest >> p.start_time)) continue;
+    out.push_back(p);
   }
-  return count;
+  return out;
+}
+
+}  // namespace
+
+std::vector<NativeProvider::ProcessId> NativeProvider::children() const {
+  std::vector<ProcessId> out;
+  for (const auto& p : all_processes())
+    if (p.ppid == pid_ && p.state != 'Z') out.push_back({p.pid, p.start_time});
+  return out;
+}
+
+std::size_t NativeProvider::still_running(const std::vector<ProcessId>& processes) {
+  std::size_t n = 0;
+  auto now = all_processes();
+  for (const auto& want : processes)
+    for (const auto& p : now)
+      if (p.pid == want.pid && p.start_time == want.start_time && p.state != 'Z') ++n;
+  return n;
 }
 
 namespace {

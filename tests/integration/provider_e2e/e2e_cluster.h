@@ -42,14 +42,22 @@ class NativeProvider {
   // SIGKILL the supervisor only (a crash): its workers must notice and exit by themselves.
   // Returns the exit status (128 + 9).
   int kill9();
-  // Number of live processes in the provider's process group (supervisor + workers); the
-  // supervisor leads its own group (ChildProcess calls setpgid), workers inherit it.
-  int live_group_members() const;
+
+  // A process identity that survives pid reuse: pid plus start time (/proc/<pid>/stat field 22).
+  struct ProcessId {
+    pid_t pid = 0;
+    unsigned long long start_time = 0;
+  };
+  // The supervisor's live child processes (its workers, and compilers while one runs). Workers
+  // lead their own process groups, so they are found by parent pid, not by group.
+  std::vector<ProcessId> children() const;
+  // How many of `processes` still run (zombies count as gone).
+  static std::size_t still_running(const std::vector<ProcessId>& processes);
 
  private:
   ProviderSpec spec_;
   TempDir storage_;
-  pid_t pgid_ = -1;
+  pid_t pid_ = -1;
   std::unique_ptr<ChildProcess> process_;
 };
 

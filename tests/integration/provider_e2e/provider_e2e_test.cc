@@ -310,6 +310,8 @@ void ProviderE2E::kill_provider_mid_job(const std::string& transport) {
       << "the victim was never busy after a quarter of the job (job finished early?)\n"
       << victim.log();
   ASSERT_NE(pending.wait_for(0s), std::future_status::ready) << "the job ended before the kill";
+  const auto workers = victim.children();
+  EXPECT_GE(workers.size(), 2u) << "one pre-started worker process per slot";
   EXPECT_EQ(victim.kill9(), 128 + SIGKILL);
 
   Task::Wasip1::JobResponse r;
@@ -332,9 +334,9 @@ void ProviderE2E::kill_provider_mid_job(const std::string& transport) {
   EXPECT_TRUE(api_->wait_registered(kWtName, 1s));
   // Its workers noticed the supervisor's death and exited: no orphaned worker processes.
   auto gone = std::chrono::steady_clock::now() + 20s;
-  while (victim.live_group_members() > 0 && std::chrono::steady_clock::now() < gone)
+  while (NativeProvider::still_running(workers) > 0 && std::chrono::steady_clock::now() < gone)
     std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(victim.live_group_members(), 0)
+  EXPECT_EQ(NativeProvider::still_running(workers), 0u)
       << "worker processes of the killed provider are still running";
 }
 
