@@ -62,6 +62,10 @@ bool ClientError::queue_full() const {
 std::string ClientError::hint() const {
   switch (kind_) {
     case Kind::kUnreachable:
+      if (contains(message_, "certificate") || contains(message_, "tls handshake"))
+        return "the broker's certificate is not trusted here: pass its CA with --ca-file (or use "
+               "--insecure in test setups)";
+      if (contains(message_, "closed")) return "the broker's log may say why";
       return "is the broker running there? Set its address with --broker or WASIMOFF_BROKER";
     case Kind::kProtocol:
       return "is --broker pointing at a wasimoff broker of a compatible version?";
@@ -72,12 +76,19 @@ std::string ClientError::hint() const {
         case 403:
           return "the broker refused this origin (WASIMOFF_ALLOWED_ORIGINS)";
         case 404:
+        case 405:
           return "is --broker pointing at a wasimoff broker (including any base path)?";
         case 413:
           return "the file is larger than the broker accepts (WASIMOFF_MAX_UPLOAD_SIZE on the "
                  "broker)";
         case 415:
           return "only WebAssembly modules (.wasm) and ZIP archives can be stored";
+        case 429:
+          return "the broker is overloaded: retry later";
+        case 502:
+        case 503:
+        case 504:
+          return "a proxy in front of the broker could not reach it: is the broker running?";
         default:
           return http_status_ >= 500 ? "the broker's log has details" : "";
       }
@@ -138,7 +149,7 @@ bool is_connect_code(std::string_view code) {
   return false;
 }
 
-ClientError connect_error(unsigned status, std::string_view body) {
+ClientError connect_error(unsigned status, std::string_view body, std::string_view what) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec);
   if (!ec && v.is_object()) {
@@ -151,10 +162,9 @@ ClientError connect_error(unsigned status, std::string_view body) {
                          status);
     }
   }
-  std::string text = first_line(body);
-  if (text.empty())
-    text = "HTTP " + std::to_string(status) + " " + std::string(http::reason_phrase(status));
-  return ClientError(ClientError::Kind::kRpc, code_for_status(status), std::move(text), status);
+  // Not a Connect answer (a proxy, a wrong base path, an old server): report the HTTP status.
+  ClientError plain = http_error(what, status, body);
+  return ClientError(ClientError::Kind::kHttp, code_for_status(status), plain.message(), status);
 }
 
 ClientError envelope_error(std::string_view text) {

@@ -49,10 +49,12 @@ class ClientError : public std::runtime_error {
   unsigned http_status_;
 };
 
-// The error of a Connect call answered with a status other than 200: the JSON body
-// {"code","message"} when present, otherwise the code that the Connect protocol assigns to the
-// HTTP status (a proxy's 502 → unavailable, 404 → unimplemented …) and the body's first line.
-ClientError connect_error(unsigned status, std::string_view body);
+// The error of a Connect call `what` (e.g. "RunWasip1") answered with a status other than 200:
+// kRpc with the JSON body's {"code","message"} when present; otherwise (a proxy, a wrong base
+// path) kHttp with the HTTP status, the body's first line, and the code the Connect protocol
+// assigns to that status (502 → unavailable, 404 → unimplemented …).
+ClientError connect_error(unsigned status, std::string_view body,
+                          std::string_view what = "the call");
 
 // The error of a client-WebSocket call: Envelope.error "<code>: <message>" (known Connect codes
 // only; other texts become code "unknown").

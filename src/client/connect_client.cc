@@ -65,7 +65,7 @@ awaitable<std::string> ConnectClient::call(std::string method, std::string body)
     throw unreachable(address_.display(), transport_reason(e.what()));
   }
   idle_.push_back(std::move(conn));
-  if (res.status != 200) throw connect_error(res.status, res.body);
+  if (res.status != 200) throw connect_error(res.status, res.body, method);
   co_return std::move(res.body);
 }
 

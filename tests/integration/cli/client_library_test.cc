@@ -28,15 +28,21 @@ TEST(ConnectError, UsesTheConnectBodyWhenThereIsOne) {
   EXPECT_THAT(e.hint(), HasSubstr("wasimoff upload"));
 }
 
-TEST(ConnectError, MapsPlainHttpErrorsLikeConnectDoes) {
-  auto proxy = connect_error(502, "<html><body>Bad Gateway</body></html>\n<more/>");
-  EXPECT_EQ(proxy.code(), "unavailable");
-  EXPECT_EQ(proxy.message(), "<html><body>Bad Gateway</body></html>");
+TEST(ConnectError, PlainHttpErrorsKeepTheirStatus) {
+  auto proxy = connect_error(502, "<html><body>Bad Gateway</body></html>\n<more/>", "RunWasip1");
+  EXPECT_EQ(proxy.kind(), ClientError::Kind::kHttp);
+  EXPECT_EQ(proxy.code(), "unavailable");  // what Connect assigns to 502
+  EXPECT_STREQ(proxy.what(),
+               "RunWasip1 failed: HTTP 502 Bad Gateway: <html><body>Bad Gateway</body></html>");
+  EXPECT_THAT(proxy.hint(), HasSubstr("proxy"));
+  auto wrong_path = connect_error(405, "method not allowed\n", "RunWasip1");
+  EXPECT_EQ(wrong_path.code(), "unknown");
+  EXPECT_THAT(wrong_path.hint(), HasSubstr("base path"));
   auto missing = connect_error(404, "");
   EXPECT_EQ(missing.code(), "unimplemented");
-  EXPECT_EQ(missing.message(), "HTTP 404 Not Found");
-  EXPECT_THAT(missing.hint(), HasSubstr("wasimoff broker"));
+  EXPECT_STREQ(missing.what(), "the call failed: HTTP 404 Not Found");
   EXPECT_EQ(connect_error(401, "unauthorized\n").code(), "unauthenticated");
+  EXPECT_THAT(connect_error(401, "unauthorized\n").hint(), HasSubstr("--token"));
 }
 
 TEST(EnvelopeError, SplitsTheConnectCodePrefix) {
@@ -65,6 +71,8 @@ TEST(ClientErrorHints, NameTheSettingThatHelps) {
   EXPECT_THAT(envelope_error("unavailable: attempt 1 (p): provider disconnected").hint(),
               HasSubstr("wasimoff_connected_providers"));
   EXPECT_THAT(unreachable("http://h:1", "Connection refused").hint(), HasSubstr("--broker"));
+  EXPECT_THAT(unreachable("https://h:1", "TLS handshake failed: certificate verify failed").hint(),
+              HasSubstr("--ca-file"));
   EXPECT_STREQ(unreachable("http://h:1", "Connection refused").what(),
                "cannot reach the broker at http://h:1: Connection refused");
   auto big = http_error("upload of x.wasm", 413, "file too large\n");
