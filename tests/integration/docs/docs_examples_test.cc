@@ -6,7 +6,8 @@
 // Each document runs in its own scratch directory laid out like a built checkout
 // (build/release/examples/*.wasm, examples/jobs/*.json, proto/), with the executables on PATH,
 // WASIMOFF_BROKER pointing at the test Broker and `localhost:4080` / `localhost:4443` in the
-// examples replaced by the test Broker's addresses. The Broker holds the example modules under
+// examples replaced by the test Broker's addresses (`localhost:4081` / `localhost:4444`, used by
+// examples that start a second Broker, by free ports). The Broker holds the example modules under
 // the names `make run` gives them.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -67,14 +68,23 @@ class DocsExamples : public ::testing::TestWithParam<std::string> {
     cluster_ = nullptr;
   }
 
+  // The documents' addresses → the test's: the Broker of `make run` (4080 TCP, 4443 UDP) and a
+  // second Broker some examples start (4081, 4444), which gets free ports of its own so that
+  // concurrent test runs do not collide.
   std::string substitute(const std::string& text) const {
-    auto port = std::to_string(cluster_->broker().port());
-    auto quic = std::to_string(cluster_->broker().quic_port());
-    return replace_all(replace_all(text, "localhost:4080", "127.0.0.1:" + port), "localhost:4443",
-                       "127.0.0.1:" + quic);
+    std::string out = text;
+    out = replace_all(out, "localhost:4080",
+                      "127.0.0.1:" + std::to_string(cluster_->broker().port()));
+    out = replace_all(out, "localhost:4443",
+                      "127.0.0.1:" + std::to_string(cluster_->broker().quic_port()));
+    out = replace_all(out, "localhost:4081", "127.0.0.1:" + std::to_string(second_http_));
+    out = replace_all(out, "localhost:4444", "127.0.0.1:" + std::to_string(second_quic_));
+    return out;
   }
 
   static Cluster* cluster_;
+  std::uint16_t second_http_ = free_tcp_port();
+  std::uint16_t second_quic_ = free_udp_port();
 };
 
 Cluster* DocsExamples::cluster_ = nullptr;
