@@ -62,13 +62,8 @@ int run() {
   }
   if (loaded.config.debug) spdlog::debug("pid {}", getpid());
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
-  try {
-    app->start();
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
-  }
-
+  // Installed before the listeners open: a SIGHUP/SIGTERM sent as soon as the broker answers
+  // (or logs "ready") must be handled, not take the default action (terminate).
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -86,6 +81,12 @@ int run() {
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
+  try {
+    app->start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
   io.run();
   return 0;
 }
