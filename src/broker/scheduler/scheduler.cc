@@ -327,10 +327,9 @@ void Scheduler::shutdown(const std::string& reason) {
   std::vector<std::shared_ptr<Task>> all(queue_.begin(), queue_.end());
   all.insert(all.end(), backoff_.begin(), backoff_.end());
   all.insert(all.end(), active_.begin(), active_.end());
-  for (auto& t : all) {
-    if (t->state_ == Task::State::kActive && t->abandon_attempt_) t->abandon_attempt_->set();
-    finish(t, RpcError{"unavailable", reason});
-  }
+  // Running tasks get a Task.Cancel with the reason (scheduling.md §6) before the registry
+  // closes the connections; queued and backing-off ones are simply dropped.
+  for (auto& t : all) cancel(t, reason, RpcError{"unavailable", reason});
 }
 
 }  // namespace wasimoff::broker

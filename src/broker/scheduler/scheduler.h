@@ -52,7 +52,8 @@ class Scheduler {
   // `reason` goes into Task.Cancel for an active task.
   void cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome);
 
-  // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown).
+  // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown);
+  // active tasks are cancelled on their provider with `reason`.
   void shutdown(const std::string& reason);
 
   std::size_t queued() const { return queue_.size(); }

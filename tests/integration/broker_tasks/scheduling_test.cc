@@ -491,3 +491,34 @@ TEST_F(BrokerTasks, ConcurrencyIsNeverExceededUnderABurst) {
 
 }  // namespace
 }  // namespace wasimoff::testing
+
+namespace wasimoff::testing {
+namespace {
+
+TEST_F(BrokerTasks, ShutdownCancelsRunningTasksAndClosesProvidersNormally) {
+  start_broker();
+  auto p = connect_provider("stays", 1);
+  p->set_script([](const auto& r) { return TaskAction::echo(r).held(); });
+  auto running = rpc_async("RunWasip1", task_json({"running"}));
+  ASSERT_TRUE(p->wait_running(1));
+  auto queued = rpc_async("RunWasip1", task_json({"queued"}));
+  ASSERT_TRUE(wait_queue(1));
+
+  EXPECT_EQ(broker().stop(), 0);
+  for (auto* call : {&running, &queued}) {
+    auto r = call->get();
+    EXPECT_EQ(r.status, 503u) << r.body;
+    EXPECT_EQ(parse(r.body).at("message").as_string(), "broker shutting down");
+  }
+  // The running task was cancelled (scheduling.md §6), then the connection closed normally.
+  ASSERT_TRUE(p->wait_disconnected());
+  auto cancels = p->cancels();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason(), "broker shutting down");
+  ASSERT_TRUE(p->close_frame().has_value());
+  EXPECT_EQ(p->close_frame()->code, 1000);
+  EXPECT_EQ(p->close_frame()->reason, "broker shutting down");
+}
+
+}  // namespace
+}  // namespace wasimoff::testing

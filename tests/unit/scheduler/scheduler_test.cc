@@ -492,6 +492,11 @@ TEST_F(SchedulerTest, ShutdownFailsEverything) {
       EXPECT_EQ(t->error()->code, "unavailable");
       EXPECT_EQ(t->error()->message, "broker shutting down");
     }
+    // The running task is cancelled on its provider with the shutdown reason.
+    EXPECT_TRUE(co_await until([&] { return p->cancels.size() == 1; }));
+    CO_ASSERT(p->cancels.size() == 1u);
+    EXPECT_EQ(p->cancels[0].id(), active->id());
+    EXPECT_EQ(p->cancels[0].reason(), "broker shutting down");
     auto late = scheduler->admit(task("late"));
     CO_ASSERT(late.has_value());
     EXPECT_EQ(late->code, "unavailable");
