@@ -32,7 +32,8 @@ struct Url {
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
-  std::chrono::milliseconds io_timeout = std::chrono::seconds(60);  // per read/write without progress
+  std::chrono::milliseconds io_timeout =
+      std::chrono::seconds(60);  // per read/write without progress
   std::uint64_t max_response_body = 1ull << 30;
   // TLS: verify against this CA file, or the system store when empty; `insecure` skips checks
   // (tests with self-signed certificates only).

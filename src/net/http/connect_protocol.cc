@@ -77,7 +77,8 @@ std::variant<Preamble, Error, Response> check_request(Request& request, std::uin
   Preamble p;
   auto codec = codec_for(request.header("Content-Type").value_or(""));
   if (!codec) {
-    Response r = Response::text(415, "unsupported content type; use application/json or application/proto");
+    Response r =
+        Response::text(415, "unsupported content type; use application/json or application/proto");
     r.headers.set("Accept-Post", "application/json, application/proto");
     return r;
   }
@@ -100,8 +101,9 @@ std::variant<Preamble, Error, Response> check_request(Request& request, std::uin
     auto text = trim(*t);
     std::uint64_t ms = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-    bool digits = !text.empty() && text.size() <= 10 &&
-                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits =
+        !text.empty() && text.size() <= 10 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || ec != std::errc() || ptr != text.data() + text.size())
       return Error{"invalid_argument", "Connect-Timeout-Ms must be 1 to 10 digits"};
     p.timeout = std::chrono::milliseconds(ms);

@@ -5,9 +5,9 @@
 
 #include <chrono>
 #include <optional>
-#include <variant>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "net/http/message.h"
 #include "protocol/codec.h"
