@@ -119,7 +119,9 @@ awaitable<void> socket_worker(Run& run, std::shared_ptr<protocol::Messenger> m, 
 
 // Built outside the coroutine: GCC 12 fails on the brace-initialised default member of
 // ConnectOptions when the temporary is created inside a coroutine ("array used as initializer").
-websocket::ConnectOptions connect_options() { return {}; }
+websocket::ConnectOptions connect_options() {
+  return {};
+}
 
 awaitable<void> socket_load(Run& run, std::string ws_url, int inflight, int total) {
   auto ex = co_await asio::this_coro::executor;
