@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/file_ref.h"
+#include "protocol/task_trace.h"
 
 namespace wasimoff::broker {
 
@@ -15,15 +16,6 @@ using Event = v1::Task::TraceEvent;
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-void append_trace(v1::Task::Metadata& info, Event::EventType event) {
-  if (!info.has_trace()) return;
-  auto* e = info.mutable_trace()->add_events();
-  e->set_unixnano(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-  e->set_event(event);
-}
 
 // Collects problems; the first one decides the code (scheduling.md §10).
 struct Problems {
@@ -147,7 +139,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
   auto ex = co_await asio::this_coro::executor;
   *request.mutable_info() =
       make_info(request.info(), options_.scheduler.next_id(), client.requester);
-  append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
+  protocol::append_trace_event(*request.mutable_info(), Event::BrokerReceivedClientRequest);
   std::vector<std::string> refs;
   if (!request.has_params()) {
     out.error = invalid("params is required");
@@ -164,7 +156,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
   out.response = std::move(static_cast<v1::Task::Wasip1::Response&>(*task->response()));
-  append_trace(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
+  protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
   co_return out;
 }
 
@@ -174,7 +166,7 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
   auto ex = co_await asio::this_coro::executor;
   *request.mutable_info() =
       make_info(request.info(), options_.scheduler.next_id(), client.requester);
-  append_trace(*request.mutable_info(), Event::BrokerReceivedClientRequest);
+  protocol::append_trace_event(*request.mutable_info(), Event::BrokerReceivedClientRequest);
   if (!request.has_params()) {
     out.error = invalid("params is required");
     co_return out;
@@ -197,7 +189,7 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
   out.response = std::move(static_cast<v1::Task::Pyodide::Response&>(*task->response()));
-  append_trace(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
+  protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
   co_return out;
 }
 
@@ -244,7 +236,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     if (request.info().has_reference()) info->set_reference(request.info().reference());
     if (request.info().has_trace()) {
       info->mutable_trace()->set_created(request.info().trace().created());
-      append_trace(*info, Event::BrokerReceivedClientRequest);
+      protocol::append_trace_event(*info, Event::BrokerReceivedClientRequest);
     }
     infos[idx] = *info;
     std::vector<std::string> refs;
@@ -320,7 +312,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     } else {
       *r = std::move(static_cast<v1::Task::Wasip1::Response&>(*t->response()));
     }
-    append_trace(*r->mutable_info(), Event::BrokerTransmitClientResponse);
+    protocol::append_trace_event(*r->mutable_info(), Event::BrokerTransmitClientResponse);
   }
   co_return out;
 }

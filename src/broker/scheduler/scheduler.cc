@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "protocol/any_payload.h"
+#include "protocol/task_trace.h"
 
 namespace wasimoff::broker {
 
@@ -28,22 +29,15 @@ double seconds_since(Clock::time_point t) {
 }
 
 v1::Task::Metadata* response_info(google::protobuf::Message& response, TaskKind kind) {
-  if (kind == TaskKind::kWasip1) return static_cast<v1::Task::Wasip1::Response&>(response).mutable_info();
+  if (kind == TaskKind::kWasip1)
+    return static_cast<v1::Task::Wasip1::Response&>(response).mutable_info();
   return static_cast<v1::Task::Pyodide::Response&>(response).mutable_info();
 }
 
 bool has_response_info(const google::protobuf::Message& response, TaskKind kind) {
-  if (kind == TaskKind::kWasip1) return static_cast<const v1::Task::Wasip1::Response&>(response).has_info();
+  if (kind == TaskKind::kWasip1)
+    return static_cast<const v1::Task::Wasip1::Response&>(response).has_info();
   return static_cast<const v1::Task::Pyodide::Response&>(response).has_info();
-}
-
-void append_trace(v1::Task::Metadata& info, Event::EventType event) {
-  if (!info.has_trace()) return;
-  auto* e = info.mutable_trace()->add_events();
-  e->set_unixnano(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-  e->set_event(event);
 }
 
 }  // namespace
@@ -54,7 +48,9 @@ Scheduler::Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Optio
   registry_.on_change = [this] { kick(); };
 }
 
-std::size_t Scheduler::active() const { return active_.size(); }
+std::size_t Scheduler::active() const {
+  return active_.size();
+}
 
 std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
@@ -83,7 +79,8 @@ std::optional<RpcError> Scheduler::admit_all(const std::vector<std::shared_ptr<T
   std::size_t queued = 0;
   for (const auto& t : tasks)
     if (!t->immediate()) ++queued;
-  if (queue_.size() + queued > options_.queue_size) return RpcError{"resource_exhausted", "queue full"};
+  if (queue_.size() + queued > options_.queue_size)
+    return RpcError{"resource_exhausted", "queue full"};
   for (const auto& t : tasks)
     if (auto err = admit(t)) finish(t, *err);
   return std::nullopt;
@@ -125,7 +122,8 @@ void Scheduler::dispatch() {
 std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
   std::vector<ProviderSession*> candidates;
   for (const auto& p : registry_.registered())
-    if (!p->closing() && p->has_free_slot() && p->supports(task.kind())) candidates.push_back(p.get());
+    if (!p->closing() && p->has_free_slot() && p->supports(task.kind()))
+      candidates.push_back(p.get());
   if (candidates.empty()) return nullptr;
   // The avoid list only applies while it leaves someone to choose.
   std::vector<ProviderSession*> fresh;
@@ -140,7 +138,8 @@ std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
   double best_load = 0;
   for (auto* p : choice) {
     double load = static_cast<double>(p->active) / p->capacity();
-    if (!best || load < best_load || (load == best_load && p->last_assigned < best->last_assigned)) {
+    if (!best || load < best_load ||
+        (load == best_load && p->last_assigned < best->last_assigned)) {
       best = p;
       best_load = load;
     }
@@ -148,9 +147,12 @@ std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
   return best->shared_from_this();
 }
 
-bool Scheduler::any_candidate(Task& task) const { return select(task) != nullptr; }
+bool Scheduler::any_candidate(Task& task) const {
+  return select(task) != nullptr;
+}
 
-void Scheduler::assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider) {
+void Scheduler::assign(const std::shared_ptr<Task>& task,
+                       const std::shared_ptr<ProviderSession>& provider) {
   task->state_ = Task::State::kActive;
   active_.insert(task);
   provider->active++;
@@ -162,7 +164,9 @@ void Scheduler::assign(const std::shared_ptr<Task>& task, const std::shared_ptr<
   task->trace(Event::BrokerTransmitProviderTask, provider->info().name);
   task->info().set_provider(provider->info().name);
   if (task->deadline) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(task->deadline->time_since_epoch()).count();
+    auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(task->deadline->time_since_epoch())
+            .count();
     *task->qos().mutable_deadline() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(ns);
   }
   if (observer_.scheduled) observer_.scheduled(seconds_since(task->accepted));
@@ -179,11 +183,12 @@ void Scheduler::release_slot(Task& task) {
   kick();
 }
 
-awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider) {
+awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
+                                       std::shared_ptr<ProviderSession> provider) {
   auto abandon = std::make_shared<OneShotEvent>(ex_);
   task->abandon_attempt_ = abandon;
-  protocol::CallResult r =
-      co_await provider->messenger().call(task->request(), std::chrono::milliseconds(0), abandon.get());
+  protocol::CallResult r = co_await provider->messenger().call(
+      task->request(), std::chrono::milliseconds(0), abandon.get());
   release_slot(*task);
   active_.erase(task);
   if (task->state_ == Task::State::kDone) co_return;  // cancelled meanwhile: the answer is dropped
@@ -202,10 +207,14 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task, std::shared_p
     co_return;
   }
   std::unique_ptr<google::protobuf::Message> response;
-  if (task->kind() == TaskKind::kWasip1) response = std::make_unique<v1::Task::Wasip1::Response>();
-  else response = std::make_unique<v1::Task::Pyodide::Response>();
+  if (task->kind() == TaskKind::kWasip1)
+    response = std::make_unique<v1::Task::Wasip1::Response>();
+  else
+    response = std::make_unique<v1::Task::Pyodide::Response>();
   if (protocol::unpack_any(r.payload, response.get()) != protocol::UnpackStatus::kOk) {
-    attempt_failed(task, name, "unexpected response payload " + protocol::Messenger::describe_payload(r.payload));
+    attempt_failed(
+        task, name,
+        "unexpected response payload " + protocol::Messenger::describe_payload(r.payload));
     co_return;
   }
   // Keep the provider's metadata (it carries its trace events) but the Broker's values win.
@@ -215,19 +224,23 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task, std::shared_p
   info->set_id(task->info().id());
   info->set_requester(task->info().requester());
   info->set_provider(name);
-  if (task->info().has_reference()) info->set_reference(task->info().reference());
-  else info->clear_reference();
+  if (task->info().has_reference())
+    info->set_reference(task->info().reference());
+  else
+    info->clear_reference();
   if (!task->tracing()) info->clear_trace();
-  append_trace(*info, Event::BrokerReceivedProviderResult);
+  protocol::append_trace_event(*info, Event::BrokerReceivedProviderResult);
   registry_.record_completion(provider->id());
   finish(task, std::nullopt, std::move(response));
 }
 
 void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,
                                const std::string& error) {
-  task->attempt_errors_.push_back(fmt::format("attempt {} ({}): {}", task->attempts_, provider_name, error));
+  task->attempt_errors_.push_back(
+      fmt::format("attempt {} ({}): {}", task->attempts_, provider_name, error));
   if (auto p = task->provider_.lock()) task->avoid_.insert(p->id());
-  spdlog::debug("task {}: attempt {} on {} failed: {}", task->id(), task->attempts_, provider_name, error);
+  spdlog::debug("task {}: attempt {} on {} failed: {}", task->id(), task->attempts_, provider_name,
+                error);
   if (task->attempts_ >= options_.max_attempts) {
     std::string message;
     for (const auto& e : task->attempt_errors_) message += (message.empty() ? "" : "\n") + e;
@@ -242,13 +255,16 @@ void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::str
   spawn_logged(ex_, backoff_then_requeue(task, retry_delay(next)), "task back-off");
 }
 
-awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task, std::chrono::milliseconds delay) {
+awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
+                                                std::chrono::milliseconds delay) {
   co_await (sleep_for(delay) || task->stop_timers_.wait());
   backoff_.erase(task);
   if (task->state_ != Task::State::kBackoff) co_return;
   if (task->immediate()) {
-    if (auto provider = select(*task)) assign(task, provider);
-    else finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+    if (auto provider = select(*task))
+      assign(task, provider);
+    else
+      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
     co_return;
   }
   enqueue(task);
@@ -258,12 +274,14 @@ awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task, std:
 awaitable<void> Scheduler::watch_deadline(std::shared_ptr<Task> task) {
   if (!task->deadline) co_return;
   auto left = *task->deadline - std::chrono::system_clock::now();
-  co_await (sleep_for(std::chrono::duration_cast<Clock::duration>(left)) || task->stop_timers_.wait());
+  co_await (sleep_for(std::chrono::duration_cast<Clock::duration>(left)) ||
+            task->stop_timers_.wait());
   if (task->state_ == Task::State::kDone || task->stop_timers_.is_set()) co_return;
   cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
 }
 
-void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome) {
+void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason,
+                       RpcError outcome) {
   switch (task->state_) {
     case Task::State::kDone:
       return;
@@ -286,7 +304,8 @@ void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& rea
   finish(task, std::move(outcome));
 }
 
-awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider,
+awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task,
+                                       std::shared_ptr<ProviderSession> provider,
                                        std::string reason) {
   v1::Task::Cancel cancel;
   cancel.set_id(task->id());
@@ -312,7 +331,8 @@ void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError
   backoff_.erase(task);
   bool ok = !error.has_value();
   if (error) {
-    if (task->info().has_trace() && error->code != "unavailable") task->trace(Event::BrokerError, error->message);
+    if (task->info().has_trace() && error->code != "unavailable")
+      task->trace(Event::BrokerError, error->message);
     task->error_ = std::move(error);
   } else {
     task->response_ = std::move(response);

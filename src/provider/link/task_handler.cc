@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/file_ref.h"
+#include "protocol/task_trace.h"
 
 namespace wasimoff::provider {
 
@@ -11,16 +12,6 @@ using Event = v1::Task::TraceEvent;
 
 namespace {
 
-void trace(v1::Task::Metadata& info, Event::EventType event, std::string details = {}) {
-  if (!info.has_trace()) return;
-  auto* e = info.mutable_trace()->add_events();
-  e->set_unixnano(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-  e->set_event(event);
-  if (!details.empty()) e->set_details(std::move(details));
-}
-
 // Thrown when an input file cannot be obtained: the Broker should retry elsewhere.
 struct MissingInput : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -28,42 +19,48 @@ struct MissingInput : std::runtime_error {
 
 }  // namespace
 
-TaskHandler::TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, engine::ModuleCompiler& compiler,
-                         pool::WorkerPool& pool)
+TaskHandler::TaskHandler(asio::any_io_executor ex, cache::FileCache& cache,
+                         engine::ModuleCompiler& compiler, pool::WorkerPool& pool)
     : ex_(std::move(ex)), cache_(cache), compiler_(compiler), pool_(pool) {}
 
 void TaskHandler::serve(protocol::Messenger& m) {
   m.serve<v1::Ping>([](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
-  m.serve<v1::Filesystem::Listing::Request>([this](v1::Filesystem::Listing::Request&) -> awaitable<Reply> {
-    v1::Filesystem::Listing::Response r;
-    for (auto& ref : cache_.refs()) r.add_files(ref);
-    co_return Reply::with(std::move(r));
-  });
-  m.serve<v1::Filesystem::Probe::Request>([this](v1::Filesystem::Probe::Request& req) -> awaitable<Reply> {
-    v1::Filesystem::Probe::Response r;
-    auto ref = normalize_ref(req.file());
-    r.set_ok(ref && cache_.contains(*ref));
-    co_return Reply::with(std::move(r));
-  });
-  m.serve<v1::Filesystem::Upload::Request>([this](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
-    if (!req.has_upload() || req.upload().blob().empty()) co_return Reply::fail("upload.blob is required");
-    std::optional<std::string> claimed;
-    if (normalize_ref(req.upload().ref())) claimed = req.upload().ref();
-    try {
-      auto lease = co_await cache_.put(std::move(*req.mutable_upload()->mutable_blob()), claimed);
-      v1::Filesystem::Upload::Response r;
-      r.set_ref(lease.ref());
-      co_return Reply::with(std::move(r));
-    } catch (const std::exception& e) {
-      co_return Reply::fail(e.what());
-    }
-  });
+  m.serve<v1::Filesystem::Listing::Request>(
+      [this](v1::Filesystem::Listing::Request&) -> awaitable<Reply> {
+        v1::Filesystem::Listing::Response r;
+        for (auto& ref : cache_.refs()) r.add_files(ref);
+        co_return Reply::with(std::move(r));
+      });
+  m.serve<v1::Filesystem::Probe::Request>(
+      [this](v1::Filesystem::Probe::Request& req) -> awaitable<Reply> {
+        v1::Filesystem::Probe::Response r;
+        auto ref = normalize_ref(req.file());
+        r.set_ok(ref && cache_.contains(*ref));
+        co_return Reply::with(std::move(r));
+      });
+  m.serve<v1::Filesystem::Upload::Request>(
+      [this](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
+        if (!req.has_upload() || req.upload().blob().empty())
+          co_return Reply::fail("upload.blob is required");
+        std::optional<std::string> claimed;
+        if (normalize_ref(req.upload().ref())) claimed = req.upload().ref();
+        try {
+          auto lease =
+              co_await cache_.put(std::move(*req.mutable_upload()->mutable_blob()), claimed);
+          v1::Filesystem::Upload::Response r;
+          r.set_ref(lease.ref());
+          co_return Reply::with(std::move(r));
+        } catch (const std::exception& e) {
+          co_return Reply::fail(e.what());
+        }
+      });
   m.serve<v1::Task::Cancel>([this](v1::Task::Cancel& req) -> awaitable<Reply> {
     cancel(req.id(), req.reason());
     co_return Reply::with(req);
   });
-  m.serve<v1::Task::Wasip1::Request>(
-      [this](v1::Task::Wasip1::Request& req) -> awaitable<Reply> { co_return co_await run_wasip1(req); });
+  m.serve<v1::Task::Wasip1::Request>([this](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
+    co_return co_await run_wasip1(req);
+  });
   // Pyodide needs a Python runtime; the native provider answers `not implemented` so the Broker
   // schedules such tasks on browser providers only.
 }
@@ -83,7 +80,7 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   v1::Task::Wasip1::Response response;
   *response.mutable_info() = request.info();
   auto& info = *response.mutable_info();
-  trace(info, Event::ProviderTaskReceived);
+  protocol::append_trace_event(info, Event::ProviderTaskReceived);
   const std::string id = request.info().id();
   auto token = std::make_shared<pool::CancelToken>(ex_);
   auto it = running_.emplace(id, token);
@@ -103,11 +100,13 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   try {
     binary = co_await fetch(params.binary(), "binary");
     if (params.has_rootfs()) {
-      if (!params.rootfs().ref().empty()) rootfs = co_await fetch(params.rootfs(), "rootfs");
-      else run.rootfs_zip = params.rootfs().blob();
+      if (!params.rootfs().ref().empty())
+        rootfs = co_await fetch(params.rootfs(), "rootfs");
+      else
+        run.rootfs_zip = params.rootfs().blob();
     }
   } catch (const MissingInput& e) {
-    trace(info, Event::ProviderError, e.what());
+    protocol::append_trace_event(info, Event::ProviderError, e.what());
     co_return Reply::fail(e.what());
   }
   if (token->cancelled()) {
@@ -118,13 +117,13 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
     auto compiled = co_await compiler_.compile(binary.ref(), binary.path());
     run.module = compiled.path;
   } catch (const engine::UnsupportedModule& e) {
-    trace(info, Event::ProviderError, e.what());
+    protocol::append_trace_event(info, Event::ProviderError, e.what());
     response.set_error(e.what());
     co_return Reply::with(std::move(response));
   } catch (const std::exception& e) {
     // A problem of this host (compiler missing, disk full): let the Broker try elsewhere.
     spdlog::error("compiling {} failed: {}", binary.ref(), e.what());
-    trace(info, Event::ProviderError, e.what());
+    protocol::append_trace_event(info, Event::ProviderError, e.what());
     co_return Reply::fail(std::string("provider cannot compile modules: ") + e.what());
   }
   if (rootfs) run.rootfs_path = rootfs.path();
@@ -142,7 +141,7 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   auto out_info = std::move(info);
   response = std::move(result);
   *response.mutable_info() = std::move(out_info);
-  trace(*response.mutable_info(), Event::ProviderTransmitResult);
+  protocol::append_trace_event(*response.mutable_info(), Event::ProviderTransmitResult);
   co_return Reply::with(std::move(response));
 }
 
