@@ -178,8 +178,7 @@ Errno Context::write_strings(const std::vector<std::string>& list, u32 ptrs, u32
     if (at > kU32Max) return err::kFault;
     std::uint8_t* p = m.span(static_cast<u32>(at), list[i].size() + 1);
     if (!p) return err::kFault;
-    std::memcpy(p, list[i].data(), list[i].size());
-    p[list[i].size()] = 0;
+    std::memcpy(p, list[i].c_str(), list[i].size() + 1);  // with the terminating NUL
     m.store<u32>(ptrs + static_cast<u32>(i * 4), static_cast<u32>(at));
     offset += list[i].size() + 1;
   }
