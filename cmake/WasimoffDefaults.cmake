@@ -14,8 +14,7 @@ if(WASIMOFF_SANITIZE)
 endif()
 
 # Asio: coroutines, no deprecated names, no implicit io_context executor.
-add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_CONCEPTS
-                        BOOST_BEAST_USE_STD_STRING_VIEW)
+add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_CONCEPTS)
 
 # wasimoff_defaults(<target>): warnings and include root for our code.
 function(wasimoff_defaults target)
