@@ -2,7 +2,7 @@
 PRESET ?= dev
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build release run test test-asan bench format clean
+.PHONY: all deps build release run test test-asan fuzz bench format clean
 
 all: build
 
@@ -25,6 +25,12 @@ test: build
 
 test-asan:
 	$(MAKE) test PRESET=asan
+
+# Bounded libFuzzer runs of every untrusted-input parser (tests/fuzz; clang-14, build/fuzz).
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	ctest --preset fuzz -j $(JOBS)
 
 bench: release
 	bench/run-all.sh

@@ -14,6 +14,8 @@ PACKAGES=(
   libzip-dev libsqlite3-dev libseccomp-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev curl openssl
+  # fuzzing (make fuzz): libFuzzer and sanitizer runtimes of clang-14
+  libclang-rt-14-dev
   # WebAssembly: wasm2c runtime (native provider) and the toolchain for examples/
   wabt clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
   libc++abi-14-dev-wasm32 binaryen

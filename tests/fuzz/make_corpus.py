@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzzers into tests/fuzz/corpus/<target>/ (each file < 4 KiB).
+
+Run from anywhere: python3 tests/fuzz/make_corpus.py. The seeds are committed; rerun this only
+to change them. Sources: the binary test vectors of protocol.md §5, the JSON examples of §4.2,
+Chromium 156's SETTINGS and CONNECT request (webtransport.md §2-3).
+"""
+import io
+import os
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    assert len(data) < 4096, name
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def varint(v):  # QUIC varint (RFC 9000 §16), shortest form
+    if v < 1 << 6:
+        return bytes([v])
+    if v < 1 << 14:
+        return (v | 0x4000).to_bytes(2, "big")
+    if v < 1 << 30:
+        return (v | 0x80000000).to_bytes(4, "big")
+    return (v | 0xC000000000000000).to_bytes(8, "big")
+
+
+def pb_varint(v):  # protobuf base-128 varint
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def frame(t, payload):
+    return varint(t) + varint(len(payload)) + payload
+
+
+def qpack_int(prefix_bits, first, v):  # RFC 7541 §5.1 integer with `first` flag bits
+    limit = (1 << prefix_bits) - 1
+    if v < limit:
+        return bytes([first | v])
+    out = bytes([first | limit])
+    v -= limit
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def qpack_static(index):  # indexed field line, static table
+    return qpack_int(6, 0xC0, index)
+
+
+def qpack_name_ref(index, value):  # literal with static name reference
+    return qpack_int(4, 0x50, index) + qpack_int(7, 0x00, len(value)) + value.encode()
+
+
+def qpack_literal(name, value):  # literal with literal name
+    return (qpack_int(3, 0x20, len(name)) + name.encode() + qpack_int(7, 0x00, len(value))
+            + value.encode())
+
+
+# --- fuzz_envelope --------------------------------------------------------------------------
+def ascii_tail(h, s):
+    return bytes.fromhex(h) + s.encode()
+
+
+vectors = [
+    ascii_tail("0801100122310a2f", "wasimoff/wasimoff.v1.Filesystem.Listing.Request"),
+    bytes.fromhex("0800100322340a2c776173696d6f66662f776173696d6f66662e76312e4576656e742e50726f"
+                  "76696465725265736f7572636573120408041000"),
+    bytes.fromhex("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67"),
+    bytes.fromhex("08011003222c0a26776173696d6f66662f776173696d6f66662e76312e4576656e742e436c75"
+                  "73746572496e666f12020801"),
+    bytes.fromhex("080510021a136e6f7420696d706c656d656e74656420796574"),
+    bytes.fromhex("08041001223a0a20776173696d6f66662f776173696d6f66662e76312e5461736b2e43616e63"
+                  "656c12160a0231371210636f6e746578742063616e63656c6564"),
+    bytes.fromhex("08031002223c0a29776173696d6f66662f776173696d6f66662e76312e5461736b2e57617369"
+                  "70312e526573706f6e7365120f0a040a0231371a070800120368690a"),
+    bytes.fromhex("08071003222e0a25776173696d6f66662f776173696d6f66662e76312e4576656e742e546872"
+                  "6f75676870757412050d00004841"),
+]
+for i, v in enumerate(vectors, 1):
+    write("fuzz_envelope", f"vector{i}.bin", v)
+write("fuzz_envelope", "listing.json",
+      '{"sequence":"1","type":"Request","payload":'
+      '{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}}')
+write("fuzz_envelope", "resources.json",
+      '{"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.'
+      'ProviderResources","concurrency":4,"tasks":0}}')
+write("fuzz_envelope", "wasip1_response.json",
+      '{"sequence":"3","type":"Response","payload":{"@type":"wasimoff/wasimoff.v1.Task.Wasip1.'
+      'Response","info":{"id":"17"},"ok":{"status":0,"stdout":"aGkK"}}}')
+write("fuzz_envelope", "error.json", '{"sequence":5,"type":2,"error":"not implemented yet"}')
+
+# --- fuzz_h3 (byte 0: chunking seed) ---------------------------------------------------------
+chromium_settings = b"".join(varint(k) + varint(v) for k, v in [
+    (0x1, 65536), (0x6, 16384), (0x7, 100), (0x33, 1), (0xFFD277, 1), (0x2B603742, 1),
+    (0x1F * 7 + 0x21, 0)])  # the last pair: a GREASE identifier
+write("fuzz_h3", "chromium_settings", b"\x03" + frame(0x04, chromium_settings))
+connect = (qpack_static(15)  # :method CONNECT
+           + qpack_literal(":protocol", "webtransport")
+           + qpack_static(23)  # :scheme https
+           + qpack_name_ref(0, "localhost:4443")  # :authority
+           + qpack_name_ref(1, "/transport?x=1")  # :path
+           + qpack_literal("sec-webtransport-http3-draft02", "1")
+           + qpack_name_ref(90, "https://localhost:4080"))  # origin
+write("fuzz_h3", "chromium_connect", b"\x07" + frame(0x01, b"\x00\x00" + connect))
+get = (qpack_static(17)  # :method GET
+       + qpack_static(23) + qpack_name_ref(0, "localhost:4080") + qpack_name_ref(1, "/api/version")
+       + qpack_static(29))  # accept: */*
+post = (qpack_static(20)  # :method POST
+        + qpack_static(23) + qpack_name_ref(0, "localhost:4080")
+        + qpack_name_ref(1, "/api/storage/upload?name=a.wasm")
+        + qpack_name_ref(4, "4")  # content-length
+        + qpack_literal("te", "trailers"))
+write("fuzz_h3", "get_request", b"\x00" + frame(0x01, b"\x00\x00" + get))
+write("fuzz_h3", "post_with_data",
+      b"\x10" + frame(0x01, b"\x00\x00" + post) + frame(0x00, b"\0asm") + frame(0x21, b"grease"))
+status = qpack_static(25) + qpack_name_ref(44, "application/json")  # :status 200, content-type
+write("fuzz_h3", "response", b"\x05" + frame(0x01, b"\x00\x00" + status) + frame(0x00, b"{}"))
+write("fuzz_h3", "goaway", b"\x01" + frame(0x04, b"") + frame(0x07, varint(4)))
+
+# --- fuzz_webtransport (byte 0: chunking seed) ----------------------------------------------
+write("fuzz_webtransport", "close_capsule",
+      b"\x02" + varint(0x2843) + varint(4 + 4) + (1000).to_bytes(4, "big") + b"done")
+write("fuzz_webtransport", "drain_and_grease",
+      b"\x00" + varint(0x949E3F9FE91DCD2) + varint(3) + b"abc" + varint(0x78AE) + varint(0))
+env = vectors[2]
+write("fuzz_webtransport", "framed_envelopes",
+      b"\x04" + pb_varint(len(env)) + env + pb_varint(len(vectors[1])) + vectors[1]
+      + pb_varint(200) + b"x" * 200)
+write("fuzz_webtransport", "chromium_settings", b"\x00" + chromium_settings)
+
+# --- fuzz_zip ---------------------------------------------------------------------------------
+def zip_bytes(entries, compression=zipfile.ZIP_DEFLATED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
+            info.compress_type = compression
+            if name.endswith("/"):
+                info.external_attr = (0o40755 << 16) | 0x10
+            else:
+                info.external_attr = 0o100644 << 16
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+write("fuzz_zip", "rootfs.zip",
+      zip_bytes([("etc/", b""), ("etc/config.txt", b"mode=fast\n"), ("./data/in.csv", b"1,2\n3,4\n")]))
+write("fuzz_zip", "stored.zip", zip_bytes([("a.txt", b"hello")], zipfile.ZIP_STORED))
+write("fuzz_zip", "dotdot.zip", zip_bytes([("../escape", b"x")]))
+write("fuzz_zip", "empty.zip", b"PK\x05\x06" + b"\0" * 18)
+
+# --- fuzz_shell_words -------------------------------------------------------------------------
+write("fuzz_shell_words", "plain", "-n 10 --verbose input.txt")
+write("fuzz_shell_words", "quotes", "say 'it''s' \"a \\\"b\\\" c\" back\\ slash # comment\nnext")
+write("fuzz_shell_words", "empty_words", "'' \"\" x\t\ty")
+write("fuzz_shell_words", "unterminated", "echo 'oops")
