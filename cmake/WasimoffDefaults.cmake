@@ -21,8 +21,10 @@ function(wasimoff_defaults target)
   # GCC 12 false positives we silence (each verified on our code):
   #  -Wmismatched-new-delete  Asio's awaitable frame allocator, for every coroutine at -O1+
   #  -Wrestrict               `"literal" + std::string` at -O2 (GCC PR 105329)
+  # (GCC-only flags are passed to GCC only: the fuzz build uses clang.)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-missing-field-initializers
-                                           -Wno-mismatched-new-delete -Wno-restrict)
+                                           -Wno-mismatched-new-delete
+                                           $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
 endfunction()
 
