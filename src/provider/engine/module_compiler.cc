@@ -293,6 +293,10 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
 
 ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool,
                                CompilerOptions options) {
+  // The tools run inside a scratch directory of the cache (their working directory), so every
+  // path handed to them must be absolute: `wasimoff-provider --storage run/cache` gives a
+  // relative one.
+  options.cache_dir = std::filesystem::absolute(options.cache_dir);
   if (options.max_parallel == 0) {
     unsigned cpus = std::thread::hardware_concurrency();
     options.max_parallel = std::max(1u, cpus / 2);

@@ -37,7 +37,9 @@ namespace wasimoff::engine {
 namespace asio = boost::asio;
 
 struct CompilerOptions {
-  std::filesystem::path cache_dir;  // e.g. <storage>/compiled; created if missing
+  // e.g. <storage>/compiled; created if missing. A relative path is resolved against the
+  // working directory when the compiler is constructed.
+  std::filesystem::path cache_dir;
   std::string cc = "cc";
   std::string wasm2c = "wasm2c";
   std::string wasm_validate = "wasm-validate";

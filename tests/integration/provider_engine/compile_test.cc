@@ -149,5 +149,34 @@ TEST(Compile, VanishedInputIsNotRememberedAsABrokenModule) {
   EXPECT_TRUE(fs::is_regular_file(m.path));
 }
 
+// `wasimoff-provider --storage run/cache` (what `make run` does): relative cache and input paths
+// work although the tools run inside a scratch directory of the cache.
+TEST(Compile, RelativeCacheAndInputPathsWork) {
+  TempDir base;
+  fs::create_directories(base.path() / "files");
+  fs::copy_file(fixture("hello"), base.path() / "files" / "hello.wasm");
+  std::string ref = make_ref(read_file(fixture("hello")));
+  fs::path previous = fs::current_path();
+  fs::current_path(base.path());
+  struct RestoreCwd {
+    fs::path dir;
+    ~RestoreCwd() {
+      std::error_code ec;
+      fs::current_path(dir, ec);
+    }
+  } restore{previous};
+
+  EngineHarness h(default_pool_options(), fs::path("run") / "compiled");
+  engine::CompiledModule m = h.await(h.compiler->compile(ref, fs::path("files") / "hello.wasm"));
+  EXPECT_FALSE(m.cached);
+  EXPECT_TRUE(m.path.is_absolute()) << m.path;
+  EXPECT_TRUE(fs::is_regular_file(base.path() / "run" / "compiled" / m.path.filename()));
+  // And it runs (the reference module prints its greeting and exits with 7).
+  auto result = h.run("hello");
+  ASSERT_TRUE(result.has_ok()) << EngineHarness::show(result);
+  EXPECT_EQ(result.ok().status(), 7);
+  EXPECT_EQ(result.ok().stdout(), "hello from WAT\n");
+}
+
 }  // namespace
 }  // namespace wasimoff::testing
