@@ -2,8 +2,9 @@
 # `make run`: starts a Broker with its defaults and one local native provider, uploads the example
 # programs, runs one task, and prints what to open and try. Ctrl-C stops both.
 #
-# Environment: BUILD_DIR (default build/release), WASIMOFF_HTTP_LISTEN etc. are passed to the
-# Broker unchanged (defaults: HTTP :4080, QUIC :4443), WORKERS for the provider.
+# Environment: BUILD_DIR (default build/release), RUN_DIR for the logs and the provider's cache
+# (default run/), WASIMOFF_HTTP_LISTEN etc. are passed to the Broker unchanged (defaults: HTTP
+# :4080, QUIC :4443), WORKERS for the provider. SIGINT (Ctrl-C) or SIGTERM stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ BUILD_DIR=${BUILD_DIR:-build/release}
 BROKER=$BUILD_DIR/src/broker/wasimoff-broker
 PROVIDER=$BUILD_DIR/src/provider/wasimoff-provider
 EXAMPLES=$BUILD_DIR/examples
-RUN_DIR=run
+RUN_DIR=${RUN_DIR:-run}
 PORT=${WASIMOFF_HTTP_LISTEN:-:4080}
 PORT=${PORT##*:}
 BASE=http://localhost:$PORT
