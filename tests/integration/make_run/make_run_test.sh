@@ -10,8 +10,20 @@ for v in $(compgen -e | grep '^WASIMOFF_'); do unset "$v"; done
 
 tmp=$(mktemp -d)
 pid=
+# On every exit, also a failed check: run.sh's own SIGTERM handler stops the Broker and the
+# provider; whatever is still there after 10 s is killed (a SIGKILL of run.sh alone would
+# orphan the Broker).
 finish() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
+  if [[ -n $pid ]]; then
+    local children
+    children=$(pgrep -P "$pid")
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" $children 2>/dev/null
+  fi
   pkill -KILL -f "$tmp/run/provider-cache" 2>/dev/null
   rm -rf "$tmp"
 }
