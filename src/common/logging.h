@@ -8,11 +8,13 @@
 
 namespace wasimoff {
 
-// Configures the default logger: stderr, "2026-01-01T12:00:00.123 info  [component] message".
+// Configures the default logger: stderr, "2026-01-01T12:00:00.123 info  message". Control
+// characters, backslashes and invalid UTF-8 in messages are escaped (escape_untrusted), so a log
+// line is always exactly one record.
 // `debug` enables debug level and adds the PID to each line.
 void setup_logging(std::string_view program, bool debug);
 
-// Masks a secret for logs: "abcd…" (first 4 characters) or "(set)" for short values.
+// Describes a secret for logs and error messages without any of its material: "(set, 32 bytes)".
 std::string mask_secret(std::string_view secret);
 
 }  // namespace wasimoff

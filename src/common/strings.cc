@@ -1,5 +1,6 @@
 #include "common/strings.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -215,6 +216,59 @@ std::string truncate_utf8(std::string_view s, std::size_t max_bytes) {
   // Step back over continuation bytes (10xxxxxx) so we cut before a lead byte.
   while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
   return std::string(s.substr(0, end));
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i] (2–4), or 0 if there is none.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || c >= 0xF5 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  unsigned char c1 = byte(i + 1);
+  if (c == 0xE0 && c1 < 0xA0) return 0;                   // overlong
+  if (c == 0xED && c1 >= 0xA0) return 0;                  // UTF-16 surrogate
+  if (c == 0xF0 && c1 < 0x90) return 0;                   // overlong
+  if (c == 0xF4 && c1 >= 0x90) return 0;                  // above U+10FFFF
+  return n;
+}
+
+}  // namespace
+
+std::string escape_untrusted(std::string_view s, std::size_t max_bytes, bool ascii_only) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(s.size(), max_bytes) + 8);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 1;
+    if (c >= 0x80 && !ascii_only) n = std::max<std::size_t>(1, utf8_sequence_length(s, i));
+    if (i + n > max_bytes) break;
+    if (c >= 0x80 && n > 1) {
+      out.append(s.substr(i, n));
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+    i += n;
+  }
+  if (i < s.size()) out += "…";
+  return out;
 }
 
 std::string format_bytes(std::uint64_t bytes) {

@@ -43,6 +43,14 @@ bool glob_match(std::string_view pattern, std::string_view text);
 // Truncates to at most `max_bytes` without splitting a UTF-8 sequence.
 std::string truncate_utf8(std::string_view s, std::size_t max_bytes);
 
+// Makes untrusted text (names from the network, module-derived strings, peer error texts) safe to
+// print on one line in a log or a message: printable ASCII stays, except that a backslash becomes
+// "\\"; \n \r \t become those escapes; every other control byte, DEL and every byte that is not
+// part of a valid UTF-8 sequence becomes "\xNN". Valid non-ASCII UTF-8 is kept unless
+// `ascii_only` (then every byte >= 0x80 is "\xNN", e.g. for HTTP header values). The result is cut
+// at `max_bytes` of input (on a character boundary) and then ends in "…".
+std::string escape_untrusted(std::string_view s, std::size_t max_bytes = 256, bool ascii_only = false);
+
 // Formats a byte count for humans: "64 MiB", "1.5 KiB", "17 B".
 std::string format_bytes(std::uint64_t bytes);
 

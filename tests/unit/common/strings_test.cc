@@ -39,6 +39,33 @@ TEST(Strings, TruncateUtf8KeepsCharacters) {
   EXPECT_EQ(truncate_utf8("abc", 5), "abc");
 }
 
+TEST(Strings, EscapeUntrustedKeepsOneLineAndNoControlBytes) {
+  EXPECT_EQ(escape_untrusted("plain name-1.2"), "plain name-1.2");
+  EXPECT_EQ(escape_untrusted("a\r\nX-Injected: 1"), "a\\r\\nX-Injected: 1");
+  EXPECT_EQ(escape_untrusted(std::string("nul\0tab\tbs\\esc\x1b[31m", 21)),
+            "nul\\x00tab\\tbs\\\\esc\\x1b[31m");
+  EXPECT_EQ(escape_untrusted("del\x7f"), "del\\x7f");
+  // Valid UTF-8 stays unless ascii_only; invalid bytes are escaped either way.
+  EXPECT_EQ(escape_untrusted("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(escape_untrusted("caf\xc3\xa9", 256, true), "caf\\xc3\\xa9");
+  EXPECT_EQ(escape_untrusted("bad\xc3(\xff"), "bad\\xc3(\\xff");
+  EXPECT_EQ(escape_untrusted("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+  // Truncation on the input side, on a character boundary, marked with an ellipsis.
+  EXPECT_EQ(escape_untrusted("abcdef", 4), "abcd…");
+  EXPECT_EQ(escape_untrusted("ab\xc3\xa9", 3), "ab…");
+  // Property: the output never holds a byte below 0x20 or DEL, whatever the input.
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (bool ascii : {false, true}) {
+    std::string out = escape_untrusted(all + all, 1024, ascii);
+    for (char ch : out) {
+      auto c = static_cast<unsigned char>(ch);
+      EXPECT_TRUE(c >= 0x20 && c != 0x7f) << int(c);
+      if (ascii && out.find("…") == std::string::npos) EXPECT_LT(c, 0x80);
+    }
+  }
+}
+
 TEST(Strings, ConstantTimeEquals) {
   EXPECT_TRUE(constant_time_equals("secret", "secret"));
   EXPECT_FALSE(constant_time_equals("secret", "secreT"));
