@@ -12,6 +12,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev
   libcli11-dev libssl-dev libgnutls28-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
   libzip-dev libsqlite3-dev libseccomp-dev
+  # native provider: the sandbox of the compilers (docs/security.md)
+  bubblewrap
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev curl openssl
   # fuzzing (make fuzz): libFuzzer and sanitizer runtimes of clang-14

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -16,11 +16,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
-#include <optional>
-#include <variant>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace wasimoff {
 
@@ -71,9 +71,9 @@ inline awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
 //
 // Pass a *named* callable (`auto job = [..]{..}; co_await offload(pool, std::move(job));`):
 // GCC 12 destroys a capturing lambda (or any braced aggregate) written directly as a by-value
-// argument of a coroutine call inside a co_await expression twice. `fn` and the result live in this coroutine's
-// frame, so nothing is copied into a detached lambda coroutine (GCC 12 mishandles captures of
-// coroutine lambdas spawned with co_spawn: it destroyed them twice here).
+// argument of a coroutine call inside a co_await expression twice. `fn` and the result live in this
+// coroutine's frame, so nothing is copied into a detached lambda coroutine (GCC 12 mishandles
+// captures of coroutine lambdas spawned with co_spawn: it destroyed them twice here).
 template <typename Fn>
 auto offload(asio::thread_pool& pool, Fn fn) -> awaitable<std::invoke_result_t<Fn&>> {
   using R = std::invoke_result_t<Fn&>;
@@ -109,6 +109,33 @@ auto offload(asio::thread_pool& pool, Fn fn) -> awaitable<std::invoke_result_t<F
 template <typename T>
 awaitable<void> hold([[maybe_unused]] std::shared_ptr<T> owner, awaitable<void> work) {
   co_await std::move(work);
+}
+
+// The outcome of an awaitable as a value: its result or the exception it threw.
+template <typename T>
+struct Settled {
+  std::optional<T> value;
+  std::exception_ptr error;
+  // The result, or rethrows the exception.
+  T take() {
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
+  }
+};
+
+// Runs `work` and hands back its outcome as a value. Use it for an operand of `a || b` that can
+// fail: Asio's operator|| completes when one operand *succeeds*, so an operand that throws leaves
+// it waiting for the other one (possibly forever). (A struct, not a variant: operator|| would
+// flatten a variant's alternatives into its own.)
+template <typename T>
+awaitable<Settled<T>> settle(awaitable<T> work) {
+  Settled<T> out;
+  try {
+    out.value.emplace(co_await std::move(work));
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  co_return out;
 }
 
 // Detached spawn that logs (instead of terminating on) an escaping exception.

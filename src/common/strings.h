@@ -49,7 +49,8 @@ std::string truncate_utf8(std::string_view s, std::size_t max_bytes);
 // part of a valid UTF-8 sequence becomes "\xNN". Valid non-ASCII UTF-8 is kept unless
 // `ascii_only` (then every byte >= 0x80 is "\xNN", e.g. for HTTP header values). The result is cut
 // at `max_bytes` of input (on a character boundary) and then ends in "…".
-std::string escape_untrusted(std::string_view s, std::size_t max_bytes = 256, bool ascii_only = false);
+std::string escape_untrusted(std::string_view s, std::size_t max_bytes = 256,
+                             bool ascii_only = false);
 
 // Formats a byte count for humans: "64 MiB", "1.5 KiB", "17 B".
 std::string format_bytes(std::uint64_t bytes);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "common/build_info.h"
 #include "common/env_config.h"
@@ -52,7 +53,27 @@ struct Options {
   std::string memory_limit = "1GiB";
   std::string timeout;
   std::string cc = "cc";
+  std::string sandbox = "bwrap";
+  std::string sandbox_user = "nobody";
   bool verbose = false;
+};
+
+// A private base for the compilers' scratch directories that the sandbox user can reach (bwrap
+// binds them from the host as that user, so every directory on the path must be traversable):
+// <tmp>/wasimoff-provider-XXXXXX, mode 0711, removed at exit.
+struct ScratchBase {
+  fs::path path;
+  ScratchBase() {
+    fs::path root = fs::exists("/var/tmp") ? fs::path("/var/tmp") : fs::temp_directory_path();
+    std::string tmpl = (root / "wasimoff-provider-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a scratch directory in " + root.string());
+    path = tmpl;
+    fs::permissions(path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  }
+  ~ScratchBase() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
 };
 
 }  // namespace
@@ -75,6 +96,14 @@ int main(int argc, char** argv) {
   app.add_option("--memory-limit", o.memory_limit, "linear-memory limit per task")->capture_default_str();
   app.add_option("--timeout", o.timeout, "wall-clock limit per task, e.g. 90s or 5m (default: none)");
   app.add_option("--cc", o.cc, "C compiler for the ahead-of-time compilation")->capture_default_str();
+  app.add_option("--sandbox", o.sandbox,
+                 "bwrap: compile modules inside bubblewrap (no network, no host files but /usr); "
+                 "none: without it (unsafe, for hosts without user namespaces)")
+      ->check(CLI::IsMember({"bwrap", "none"}))
+      ->capture_default_str();
+  app.add_option("--sandbox-user", o.sandbox_user,
+                 "when started as root: the unprivileged user compilers and workers run as")
+      ->capture_default_str();
   app.add_option("--ca-file", o.link.ca_file, "CA certificates for an https:// Broker (default: system store)");
   app.add_flag("--insecure", o.link.insecure, "do not verify the Broker's TLS certificate (testing only)");
   bool no_retry = false;
@@ -108,6 +137,30 @@ int main(int argc, char** argv) {
   o.link.name = truncate_utf8(o.link.name, 128);
 
   setup_logging("wasimoff-provider", o.verbose);
+  std::shared_ptr<const engine::ProcessSandbox> sandbox;
+  try {
+    engine::SandboxOptions so;
+    so.mode = o.sandbox == "none" ? engine::SandboxOptions::Mode::kNone : engine::SandboxOptions::Mode::kBubblewrap;
+    so.user = o.sandbox_user;
+    sandbox = std::make_shared<engine::ProcessSandbox>(so);
+  } catch (const std::exception& e) {
+    std::cerr << "wasimoff-provider: --sandbox: " << e.what() << "\n";
+    return 2;
+  }
+  if (!sandbox->enabled())
+    spdlog::warn("--sandbox none: modules are compiled without a sandbox, as this user; use it only on "
+                 "hosts without user namespaces");
+  else if (geteuid() != 0 && !sandbox->credentials())
+    spdlog::debug("sandbox: running as ourselves (not root), no user switch needed");
+  std::optional<ScratchBase> scratch;
+  if (sandbox->credentials()) {
+    try {
+      scratch.emplace();
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
   std::error_code ec;
   fs::create_directories(o.storage, ec);
   if (ec) {
@@ -139,12 +192,15 @@ int main(int argc, char** argv) {
   engine::CompilerOptions compiler_options;
   compiler_options.cache_dir = fs::path(o.storage) / "compiled";
   compiler_options.cc = o.cc;
+  compiler_options.sandbox = sandbox;
+  if (scratch) compiler_options.scratch_dir = scratch->path;
   engine::ModuleCompiler compiler(ex, threads, compiler_options);
   pool::PoolOptions pool_options;
   pool_options.worker_path = pool::default_worker_path();
   pool_options.workers = o.workers;
   pool_options.memory_limit = memory_limit.value();
   pool_options.timeout = timeout;
+  pool_options.sandbox = sandbox;
   pool::WorkerPool workers(ex, pool_options);
   provider::TaskHandler handler(ex, files, compiler, workers);
   provider::BrokerLink link(ex, link_options, handler, workers);
@@ -165,9 +221,12 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       io,
       [&]() -> awaitable<void> {
+        // A sandbox that cannot start is a configuration problem: say so now, not per task.
+        co_await sandbox->probe();
         co_await files.open();
-        spdlog::info("wasimoff-provider {} ({}): {} workers, cache {} ({} files)", build_version(),
-                     build_revision(), o.workers, o.storage, files.refs().size());
+        spdlog::info("wasimoff-provider {} ({}): {} workers, cache {} ({} files), sandbox {}",
+                     build_version(), build_revision(), o.workers, o.storage, files.refs().size(),
+                     sandbox->describe());
         exit_code = co_await link.run();
         co_await workers.shutdown();
         signals.cancel();

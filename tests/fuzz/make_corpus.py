@@ -171,6 +171,59 @@ write("fuzz_shell_words", "empty_words", "'' \"\" x\t\ty")
 write("fuzz_shell_words", "unterminated", "echo 'oops")
 
 
+# --- fuzz_module_admission: WebAssembly modules with hostile names -------------------------------
+def leb(v):
+    out = b""
+    while True:
+        b, v = v & 0x7F, v >> 7
+        out += bytes([b | (0x80 if v else 0)])
+        if not v:
+            return out
+
+
+def wname(s):
+    s = s.encode() if isinstance(s, str) else s
+    return leb(len(s)) + s
+
+
+def wsection(i, items):
+    payload = leb(len(items)) + b"".join(items)
+    return bytes([i]) + leb(len(payload)) + payload
+
+
+def wasm(exports=(), imports=(), customs=(), extra_code=b""):
+    types = [b"\x60\x04\x7f\x7f\x7f\x7f\x01\x7f", b"\x60\x00\x00"]
+    imps = [wname("wasi_snapshot_preview1") + wname("fd_write") + b"\x00\x00"]
+    imps += [wname(m) + wname(n) + b"\x00\x00" for m, n in imports]
+    nimp = len(imps)
+    body = (b"\x41\x00\x41\x10\x36\x02\x00\x41\x04\x41\x06\x36\x02\x00"
+            b"\x41\x01\x41\x00\x41\x01\x41\x08\x10\x00\x1a" + extra_code + b"\x0b")
+    code = leb(len(body) + 1) + b"\x00" + body
+    exps = [wname("memory") + b"\x02\x00", wname("_start") + b"\x00" + leb(nimp)]
+    exps += [wname(n) + bytes([k]) + leb(i) for n, k, i in exports]
+    out = b"\x00asm\x01\x00\x00\x00" + wsection(1, types) + wsection(2, imps)
+    out += wsection(3, [b"\x01"]) + wsection(5, [b"\x00\x01"]) + wsection(7, exps)
+    out += wsection(10, [code])
+    data = b"\x00\x41\x10\x0b" + wname(b"hello\n")
+    out += wsection(11, [data])
+    for n, payload in customs:
+        c = wname(n) + payload
+        out += b"\x00" + leb(len(c)) + c
+    return out
+
+
+INJECT = "*/ __attribute__((constructor)) static void x(void) {} /*\n#include \"/etc/passwd\"\n"
+write("fuzz_module_admission", "hello.wasm", wasm())
+write("fuzz_module_admission", "hostile_export.wasm", wasm(exports=[(INJECT, 0, 1)]))
+write("fuzz_module_admission", "hostile_memory.wasm", wasm(exports=[("m" + INJECT, 2, 0)]))
+write("fuzz_module_admission", "hostile_custom.wasm", wasm(customs=[(INJECT, INJECT.encode())]))
+write("fuzz_module_admission", "name_section.wasm",
+      wasm(customs=[("name", b"\x01" + wname(leb(1) + leb(1) + wname(INJECT)))]))
+write("fuzz_module_admission", "hostile_import.wasm",
+      wasm(imports=[("wasi_snapshot_preview1", "fd_write\x00" + INJECT)]))
+write("fuzz_module_admission", "nul_names.wasm", wasm(exports=[("a\x00b\\c\"", 0, 1)]))
+
+
 # --- fuzz_envelope.dict: JSON keys and Any type URLs --------------------------------------------
 def proto_dictionary():
     with open(os.path.join(HERE, "..", "..", "proto", "wasimoff", "v1", "messages.proto")) as f:

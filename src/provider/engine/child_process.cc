@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct Fd {
 [[noreturn]] void child_main(const char* path, char* const* argv, char* const* envp,
                              const char* cwd, const std::pair<int, int>* fds, std::size_t nfds,
                              const std::pair<int, std::uint64_t>* limits, std::size_t nlimits,
+                             const std::pair<uid_t, gid_t>* credentials, int exec_fd,
                              bool new_group, int death_signal, pid_t parent, int err_fd) {
   auto fail = [&](int e) {
     ssize_t ignored = ::write(err_fd, &e, sizeof e);
@@ -70,10 +72,6 @@ struct Fd {
     _exit(127);
   };
   if (new_group && setpgid(0, 0) != 0) fail(errno);
-  if (death_signal != 0) {
-    if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) fail(errno);
-    if (getppid() != parent) _exit(127);
-  }
   int max_target = 2;
   for (std::size_t i = 0; i < nfds; ++i) max_target = std::max(max_target, fds[i].first);
   // Keep the error pipe above every target, then lift all sources above too, so that placing
@@ -81,6 +79,10 @@ struct Fd {
   int err_hi = fcntl(err_fd, F_DUPFD_CLOEXEC, max_target + 1);
   if (err_hi < 0) fail(errno);
   err_fd = err_hi;
+  if (exec_fd >= 0) {
+    exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, max_target + 1);
+    if (exec_fd < 0) fail(errno);
+  }
   int lifted[64];
   if (nfds > 64) fail(EMFILE);
   for (std::size_t i = 0; i < nfds; ++i) {
@@ -103,13 +105,30 @@ struct Fd {
     rlimit rl{static_cast<rlim_t>(limits[i].second), static_cast<rlim_t>(limits[i].second)};
     if (setrlimit(limits[i].first, &rl) != 0) fail(errno);
   }
+  if (credentials) {
+    // Raw system calls: the glibc wrappers synchronise credentials across threads, which is
+    // neither needed nor safe between fork and exec.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) fail(errno);
+    if (syscall(SYS_setresgid, credentials->second, credentials->second, credentials->second) != 0)
+      fail(errno);
+    if (syscall(SYS_setresuid, credentials->first, credentials->first, credentials->first) != 0)
+      fail(errno);
+  }
+  // After the credential change, which clears the parent-death signal.
+  if (death_signal != 0) {
+    if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) fail(errno);
+    if (getppid() != parent) _exit(127);
+  }
   if (cwd && chdir(cwd) != 0) fail(errno);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < 32; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-  execve(path, argv, envp);
+  if (exec_fd >= 0)
+    syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+  else
+    execve(path, argv, envp);
   fail(errno);
   _exit(127);
 }
@@ -133,6 +152,11 @@ ChildProcess::ChildProcess(asio::any_io_executor ex, const SpawnOptions& o) {
     for (const std::string& e : *o.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
   }
+  // With other credentials the program is executed through a descriptor opened now, as us: the
+  // new user may not be allowed to traverse the directories on its path (e.g. /root).
+  Fd exec_file(o.credentials ? ::open(path.c_str(), O_PATH | O_CLOEXEC) : -1);
+  if (o.credentials && exec_file.fd < 0)
+    throw std::runtime_error("cannot execute " + path + ": " + std::strerror(errno));
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (devnull.fd < 0) throw std::system_error(errno, std::generic_category(), "open /dev/null");
   std::vector<std::pair<int, int>> fds = o.fds;
@@ -156,7 +180,8 @@ ChildProcess::ChildProcess(asio::any_io_executor ex, const SpawnOptions& o) {
   if (pid == 0) {
     child_main(path.c_str(), argv.data(), o.env ? envp.data() : environ,
                o.cwd.empty() ? nullptr : o.cwd.c_str(), fds.data(), fds.size(), o.rlimits.data(),
-               o.rlimits.size(), o.new_process_group, o.parent_death_signal, parent, err_w.fd);
+               o.rlimits.size(), o.credentials ? &*o.credentials : nullptr, exec_file.fd,
+               o.new_process_group, o.parent_death_signal, parent, err_w.fd);
   }
   ::close(err_w.release());
   int child_errno = 0;
@@ -189,8 +214,11 @@ ChildProcess::~ChildProcess() {
   int fd = pidfd_->native_handle();
   if (group_) ::kill(-pid_, SIGKILL);
   pidfd_send_signal(fd, SIGKILL, nullptr, 0);
+  // By pid, not through the pidfd: Asio made the pidfd non-blocking, and waitid() on a
+  // non-blocking pidfd fails with EAGAIN while the child is still dying (leaving a zombie). The
+  // pid cannot have been reused: the child is not reaped yet.
   siginfo_t info{};
-  while (waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED) < 0 && errno == EINTR) {
+  while (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
   }
 }
 

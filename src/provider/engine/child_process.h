@@ -45,6 +45,10 @@ struct SpawnOptions {
   bool inherit_stderr = true;
   // setrlimit(resource, value) for both soft and hard limits.
   std::vector<std::pair<int, std::uint64_t>> rlimits;
+  // Switch to this uid and gid (with no supplementary groups) before exec; needs root. The
+  // program is then executed through a descriptor opened by us (execveat), so the new user needs
+  // no access to the directories on its path.
+  std::optional<std::pair<uid_t, gid_t>> credentials;
   bool new_process_group = true;  // keeps terminal signals (Ctrl-C) away from children
   int parent_death_signal = 0;    // e.g. SIGKILL: the child dies with the supervisor
 };

@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/system/system_error.hpp>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -17,42 +20,56 @@
 #include "common/async.h"
 #include "common/file_ref.h"
 #include "common/sha256.h"
+#include "common/strings.h"
 #include "provider/engine/async_semaphore.h"
 #include "provider/engine/child_process.h"
+#include "provider/engine/elf_check.h"
 #include "provider/engine/module_abi.h"
-#include "provider/engine/wasm_module_info.h"
 
 namespace wasimoff::engine {
 
 namespace fs = std::filesystem;
+using namespace asio::experimental::awaitable_operators;
+using steady = std::chrono::steady_clock;
 
 namespace {
 
-// First line of tool output that says what went wrong (wabt prints "0000033: error: …").
-std::string first_error_line(const std::string& output) {
-  std::istringstream in(output);
-  std::string line, first;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (first.empty()) first = line;
-    if (line.find("error") != std::string::npos) return line;
-  }
-  return first;
-}
+// Where a compile's scratch directory appears inside the sandbox.
+constexpr const char* kSandboxWork = "/work";
 
-// The last few non-empty lines (a C compiler's diagnostics end with the interesting part).
-std::string last_lines(const std::string& output, std::size_t n = 3) {
-  std::vector<std::string> lines;
+// Thrown inside a pipeline when no request waits for its result any more.
+struct Abandoned {};
+
+// The first non-empty line of a tool's output (e.g. `wasm2c 1.0.32`), for the toolchain identity.
+std::string first_line(const std::string& output) {
   std::istringstream in(output);
   std::string line;
   while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(line);
-  std::string out;
-  for (std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) {
-    if (!out.empty()) out += " | ";
-    out += lines[i];
-  }
-  return out.substr(0, 600);
+    if (!line.empty()) return line;
+  return {};
+}
+
+// A tool's output for the provider's log: escaped, at most a few hundred bytes.
+std::string for_log(const std::string& output) {
+  return escape_untrusted(trim(output), 600);
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return to_lower(haystack).find(needle) != std::string::npos;
+}
+
+// Our category for a validator's complaint. The output itself never leaves the provider.
+std::string validation_problem(const std::string& output) {
+  // wabt names the feature, or (wasm-validate --disable-simd) the prefix byte of the opcode.
+  if (contains(output, "simd") || contains(output, "v128") || contains(output, "opcode: 0xfd"))
+    return "SIMD instructions are not supported";
+  if (contains(output, "atomic") || contains(output, "opcode: 0xfe"))
+    return "threads and atomic instructions are not supported";
+  if (contains(output, "exception") || contains(output, "try") || contains(output, "throw"))
+    return "exception handling is not supported";
+  if (contains(output, "tail call") || contains(output, "return_call"))
+    return "tail calls are not supported";
+  return "the WebAssembly validator rejected it";
 }
 
 // Builds an argv vector. (A function, not a braced list: GCC 12 rejects initializer lists inside
@@ -74,17 +91,19 @@ std::string glue_source(std::uint64_t initial_pages) {
       kSymInstanceSize, kSymAbiVersion, kModuleAbi, kSymInitialPages, initial_pages);
 }
 
-void write_file(const fs::path& path, const std::string& data) {
+void write_file(const fs::path& path, std::string_view data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+// Reads a file of at most `max` bytes; larger files are a problem of the module.
 std::string read_file(const fs::path& path, std::uint64_t max) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   if (ec) throw std::runtime_error("cannot read " + path.string() + ": " + ec.message());
-  if (size > max) throw UnsupportedModule(fmt::format("module is larger than {} bytes", max));
+  if (size > max)
+    throw UnsupportedModule(fmt::format("module is larger than {}", format_bytes(max)));
   std::ifstream in(path, std::ios::binary);
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
@@ -92,27 +111,48 @@ std::string read_file(const fs::path& path, std::uint64_t max) {
   return data;
 }
 
+// Largest compiled module we accept back from the compiler.
+constexpr std::uint64_t kMaxObjectBytes = 4ull << 30;
+
 }  // namespace
+
+std::chrono::seconds compile_budget(const CompilerOptions& o, std::uint64_t code_bytes) {
+  double mib = static_cast<double>(code_bytes) / (1 << 20);
+  auto extra =
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(o.budget_per_mib.count()) * mib));
+  return std::min(o.max_budget, o.budget_base + std::chrono::seconds(extra));
+}
 
 struct ModuleCompiler::State : std::enable_shared_from_this<State> {
   State(asio::any_io_executor e, asio::thread_pool& p, CompilerOptions o)
-      : ex(std::move(e)), pool(p), options(std::move(o)), slots(ex, options.max_parallel) {}
+      : ex(std::move(e)),
+        pool(p),
+        options(std::move(o)),
+        small_slots(ex, options.max_parallel),
+        large_slots(ex, options.max_parallel_large) {}
 
   struct Flight {
-    explicit Flight(asio::any_io_executor ex) : done(std::move(ex)) {}
+    explicit Flight(asio::any_io_executor ex) : done(ex), abandoned(std::move(ex)) {}
     OneShotEvent done;
+    OneShotEvent abandoned;  // set when the last waiter left before `done`
+    std::size_t waiters = 0;
     std::optional<CompiledModule> result;
     std::exception_ptr error;
   };
   struct Failure {
     std::exception_ptr error;
-    std::chrono::steady_clock::time_point expires;
+    steady::time_point expires;
+  };
+  // Absolute paths of the tools (symlinks resolved: /etc/alternatives is not in the sandbox).
+  struct Tools {
+    std::string cc, wasm2c, wasm_validate;
   };
 
   asio::any_io_executor ex;
   asio::thread_pool& pool;
   CompilerOptions options;
-  AsyncSemaphore slots;
+  AsyncSemaphore small_slots, large_slots;
+  std::optional<Tools> tools;
   // Toolchain identity (part of the cache key); empty until known.
   std::string identity;
   std::string identity_error;
@@ -121,42 +161,82 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
   std::map<std::string, Failure> failures;                 // by cache file name
   std::map<std::string, fs::path> ready;                   // by cache file name
   std::uint64_t compilations = 0;
+  std::uint64_t abandoned_count = 0;
 
-  SpawnOptions tool(std::vector<std::string> argv, const fs::path& cwd = {}) const {
+  const ProcessSandbox& sandbox() const { return *options.sandbox; }
+
+  // A tool run: rlimits, the sandbox, `scratch` (if any) as the working directory.
+  SpawnOptions tool(std::vector<std::string> args, const fs::path& scratch,
+                    std::chrono::seconds cpu, std::uint64_t file_size) const {
     SpawnOptions s;
-    s.argv = std::move(argv);
-    s.cwd = cwd.string();
+    s.argv = std::move(args);
     s.inherit_stderr = false;
-    s.rlimits = {
-        {RLIMIT_CPU, options.cpu_seconds}, {RLIMIT_DATA, options.memory_bytes}, {RLIMIT_CORE, 0}};
-    return s;
+    s.parent_death_signal = SIGKILL;
+    s.rlimits = {{RLIMIT_CPU, static_cast<std::uint64_t>(cpu.count())},
+                 {RLIMIT_DATA, options.memory_bytes},
+                 {RLIMIT_FSIZE, file_size},
+                 {RLIMIT_CORE, 0}};
+    if (sandbox().credentials()) s.rlimits.emplace_back(RLIMIT_NPROC, options.max_processes);
+    std::vector<SandboxMount> mounts;
+    if (!scratch.empty()) mounts.push_back({scratch, kSandboxWork, true});
+    s.cwd = scratch.empty() ? "/" : scratch.string();
+    return sandbox().wrap(std::move(s), mounts, scratch.empty() ? "/" : kSandboxWork);
   }
 
-  awaitable<ProcessResult> run(SpawnOptions s) {
-    co_return co_await run_process(std::move(s), options.timeout);
+  // Runs a tool until it ends, `deadline` passes (timed_out) or the flight is abandoned (throws
+  // Abandoned; the tool is killed with its process group).
+  awaitable<ProcessResult> run(std::shared_ptr<Flight> flight, SpawnOptions s,
+                               steady::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    if (left.count() <= 0) {
+      ProcessResult r;
+      r.timed_out = true;
+      co_return r;
+    }
+    auto outcome = co_await (settle(run_process(std::move(s), left)) || flight->abandoned.wait());
+    if (outcome.index() == 1) throw Abandoned{};
+    ProcessResult r = std::get<0>(outcome).take();
+    r.status = sandbox().unwrap_status(r.status);
+    co_return r;
   }
 
-  // Computes the toolchain identity once, in its own coroutine (a cancelled caller must not
-  // leave the others waiting); failures are not remembered, so a compiler installed later works.
+  // Resolves the tools and computes the toolchain identity once, in its own coroutine (a
+  // cancelled caller must not leave the others waiting); failures are not remembered, so a
+  // compiler installed later works.
   awaitable<void> compute_identity(std::shared_ptr<OneShotEvent> done) {
     auto self = shared_from_this();
     try {
-      SpawnOptions wv = tool(argv(options.wasm2c, "--version"));
-      SpawnOptions cv = tool(argv(options.cc, "--version"));
-      SpawnOptions cm = tool(argv(options.cc, "-dumpmachine"));
-      ProcessResult w = co_await run(std::move(wv));
-      ProcessResult c = co_await run(std::move(cv));
-      ProcessResult m = co_await run(std::move(cm));
+      Tools t;
+      t.cc = resolve_program(options.cc).string();
+      t.wasm2c = resolve_program(options.wasm2c).string();
+      t.wasm_validate = resolve_program(options.wasm_validate).string();
+      if (sandbox().enabled()) {
+        for (const std::string& p : {t.cc, t.wasm2c, t.wasm_validate, options.runtime_dir})
+          if (p.rfind("/usr/", 0) != 0)
+            throw std::runtime_error(
+                p +
+                " is outside /usr, which is all the compiler sandbox shows; install it under "
+                "/usr or start the provider with --sandbox none");
+      }
+      auto flight = std::make_shared<Flight>(ex);  // never abandoned
+      auto deadline = steady::now() + std::chrono::seconds(60);
+      auto version = [&](const std::string& program, const char* flag) {
+        return tool(argv(program, flag), {}, std::chrono::seconds(60), 1 << 20);
+      };
+      ProcessResult w = co_await run(flight, version(t.wasm2c, "--version"), deadline);
+      ProcessResult c = co_await run(flight, version(t.cc, "--version"), deadline);
+      ProcessResult m = co_await run(flight, version(t.cc, "-dumpmachine"), deadline);
       if (!w.status.success())
-        identity_error =
-            fmt::format("{} --version failed ({})", options.wasm2c, w.status.describe());
+        identity_error = fmt::format("{} --version failed ({}): {}", t.wasm2c, w.status.describe(),
+                                     for_log(w.output));
       else if (!c.status.success())
-        identity_error =
-            fmt::format("C compiler {} is not usable ({})", options.cc, c.status.describe());
-      else
-        identity =
-            fmt::format("abi={}\nwabt={}\ncc={}\n{}\n{}", kModuleAbi, first_error_line(w.output),
-                        options.cc, first_error_line(c.output), first_error_line(m.output));
+        identity_error = fmt::format("C compiler {} is not usable ({}): {}", t.cc,
+                                     c.status.describe(), for_log(c.output));
+      else {
+        identity = fmt::format("abi={}\nwabt={}\ncc={}\n{}\n{}", kModuleAbi, first_line(w.output),
+                               t.cc, first_line(c.output), first_line(m.output));
+        tools = t;
+      }
     } catch (const std::exception& e) {
       identity_error = e.what();
     }
@@ -181,81 +261,128 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     return hex + "." + sha256_hex(identity).substr(0, 16) + ".so";
   }
 
-  awaitable<CompiledModule> pipeline(std::string ref, fs::path wasm, fs::path target) {
-    auto self = shared_from_this();
-    // Cached on disk by an earlier process?
-    auto probe_job = [target] {
-      std::error_code ec;
-      return fs::is_regular_file(target, ec);
-    };
-    bool exists = co_await offload(pool, std::move(probe_job));
-    if (exists) co_return CompiledModule{ref, target, true};
+  // A fresh scratch directory the tools may write to (owned by the sandbox user).
+  fs::path make_scratch() const {
+    fs::path root = options.scratch_dir.empty() ? options.cache_dir : options.scratch_dir;
+    fs::create_directories(root);
+    std::string tmpl = (root / "tmp-XXXXXX").string();
+    if (!mkdtemp(tmpl.data()))
+      throw std::runtime_error("cannot create a temporary directory in " + root.string());
+    if (auto c = sandbox().credentials()) {
+      if (chown(tmpl.c_str(), c->first, c->second) != 0) {
+        int e = errno;
+        std::error_code ec;
+        fs::remove(tmpl, ec);
+        throw std::system_error(e, std::generic_category(), "chown " + tmpl);
+      }
+    }
+    return tmpl;
+  }
 
-    AsyncSemaphore::Permit permit = co_await slots.acquire();
-    ++compilations;
-    auto started = std::chrono::steady_clock::now();
-    auto mkdir_job = [this] {
-      fs::create_directories(options.cache_dir);
-      std::string tmpl = (options.cache_dir / "tmp-XXXXXX").string();
-      if (!mkdtemp(tmpl.data()))
-        throw std::runtime_error("cannot create a temporary directory in " +
-                                 options.cache_dir.string());
-      return fs::path(tmpl);
+  awaitable<CompiledModule> pipeline(std::shared_ptr<Flight> flight, std::string ref, fs::path wasm,
+                                     fs::path target) {
+    auto self = shared_from_this();
+    // Cached on disk by an earlier process? It is inspected again before anybody loads it.
+    auto probe_job = [target]() -> std::optional<std::string> {
+      std::error_code ec;
+      if (!fs::is_regular_file(target, ec)) return std::nullopt;
+      std::string why = check_compiled_module(read_file(target, kMaxObjectBytes));
+      if (!why.empty()) fs::remove(target, ec);
+      return why;
     };
+    std::optional<std::string> cached = co_await offload(pool, std::move(probe_job));
+    if (cached && cached->empty()) co_return CompiledModule{ref, target, true};
+    if (cached) spdlog::warn("cached compiled module {} removed: {}", ref, *cached);
+
+    // 1. Admission, before any process starts.
+    ++compilations;
+    AdmissionLimits limits = options.admission;
+    auto admit_job = [wasm, limits] {
+      return admit_module(read_file(wasm, limits.max_module_bytes), limits);
+    };
+    AdmittedModule admitted;
+    try {
+      admitted = co_await offload(pool, std::move(admit_job));
+    } catch (const ModuleRejected& e) {
+      throw UnsupportedModule(e.what());
+    }
+    const std::chrono::seconds budget = compile_budget(options, admitted.code_bytes);
+    const bool large = admitted.code_bytes >= options.large_code_bytes;
+    AsyncSemaphore& lane = large ? large_slots : small_slots;
+    auto slot = co_await (lane.acquire() || flight->abandoned.wait());
+    if (slot.index() == 1) throw Abandoned{};
+    AsyncSemaphore::Permit permit = std::move(std::get<0>(slot));
+
+    auto started = steady::now();
+    auto deadline = started + budget;
+    auto mkdir_job = [this] { return make_scratch(); };
     fs::path dir = co_await offload(pool, std::move(mkdir_job));
     std::exception_ptr failure;
     try {
-      // Work on a private copy: the caller's file (e.g. a cache entry) may go away meanwhile, and
-      // a vanished input must not be remembered as a broken module.
-      std::uint64_t max = options.max_module_bytes;
-      fs::path copy = dir / "module.wasm";
-      auto copy_job = [wasm, copy, max] { write_file(copy, read_file(wasm, max)); };
-      co_await offload(pool, std::move(copy_job));
-      SpawnOptions validate = tool(argv(options.wasm_validate, "--disable-simd", copy.string()));
-      ProcessResult v = co_await run(std::move(validate));
-      if (v.timed_out) throw UnsupportedModule("validation timed out");
-      if (!v.status.success()) {
-        std::string why = first_error_line(v.output);
-        if (v.status.signaled || why.empty()) why = "wasm-validate " + v.status.describe();
-        throw UnsupportedModule("invalid module: " + why);
-      }
-      auto parse_job = [copy, dir, max] {
-        WasmModuleInfo info;
-        try {
-          info = parse_wasm_module(read_file(copy, max));
-        } catch (const WasmParseError& e) {
-          throw UnsupportedModule(std::string("invalid module: ") + e.what());
-        }
-        if (std::string why = check_command_module(info); !why.empty())
-          throw UnsupportedModule(why);
-        write_file(dir / "glue.c", glue_source(info.memories.front().initial_pages));
+      // The tools' outputs are bounded: C source is at most ~6 bytes per byte of data or code.
+      std::uint64_t file_size = (64ull << 20) + 32 * admitted.wasm.size();
+      auto write_job = [dir, &admitted] {
+        write_file(dir / "module.wasm", admitted.wasm);
+        write_file(dir / "glue.c", glue_source(admitted.initial_pages));
       };
-      co_await offload(pool, std::move(parse_job));
-      SpawnOptions translate = tool(argv(options.wasm2c, copy.string(), "--module-name=task", "-o",
-                                         (dir / "task.c").string()),
-                                    dir);
-      ProcessResult w = co_await run(std::move(translate));
-      if (w.timed_out) throw UnsupportedModule("wasm2c timed out");
+      co_await offload(pool, std::move(write_job));
+      auto over_budget = [&] {
+        return UnsupportedModule(fmt::format("compile time budget of {}s exceeded ({} of code{})",
+                                             budget.count(), format_bytes(admitted.code_bytes),
+                                             large ? ", compiled in the large-module lane" : ""));
+      };
+
+      ProcessResult v = co_await run(
+          flight,
+          tool(argv(tools->wasm_validate, "--disable-simd", "module.wasm"), dir, budget, file_size),
+          deadline);
+      if (v.timed_out) throw over_budget();
+      if (!v.status.success()) {
+        spdlog::info("{}: wasm-validate {}: {}", ref, v.status.describe(), for_log(v.output));
+        throw UnsupportedModule("invalid module: " + validation_problem(v.output));
+      }
+      ProcessResult w = co_await run(
+          flight,
+          tool(argv(tools->wasm2c, "module.wasm", "--module-name=task", "-o", "task.c"), dir,
+               budget, file_size),
+          deadline);
+      if (w.timed_out) throw over_budget();
       if (!w.status.success()) {
-        std::string why = first_error_line(w.output);
-        throw UnsupportedModule(fmt::format("wasm2c failed ({}){}", w.status.describe(),
-                                            why.empty() ? "" : ": " + why));
+        spdlog::warn("{}: wasm2c {}: {}", ref, w.status.describe(), for_log(w.output));
+        throw UnsupportedModule(fmt::format("translation to C failed ({})", w.status.describe()));
       }
-      SpawnOptions build =
-          tool(argv(options.cc, "-O2", "-fPIC", "-shared", "-I" + options.runtime_dir, "task.c",
-                    "glue.c", "-lm", "-o", "module.so"),
-               dir);
-      ProcessResult c = co_await run(std::move(build));
-      if (c.timed_out)
-        throw UnsupportedModule(
-            fmt::format("C compiler timed out after {}s", options.timeout.count()));
+      ProcessResult c = co_await run(
+          flight,
+          tool(argv(tools->cc, "-O2", "-fPIC", "-shared", "-nostartfiles", "-Wl,-z,noexecstack",
+                    "-Wl,-z,relro,-z,now", "-I" + options.runtime_dir, "task.c", "glue.c", "-lm",
+                    "-o", "module.so"),
+               dir, budget, file_size),
+          deadline);
+      if (c.timed_out) throw over_budget();
       if (!c.status.success()) {
-        std::string why = last_lines(c.output);
-        throw UnsupportedModule(fmt::format("C compiler failed ({}){}", c.status.describe(),
-                                            why.empty() ? "" : ": " + why));
+        spdlog::warn("{}: C compiler {}: {}", ref, c.status.describe(), for_log(c.output));
+        if (contains(c.output, "out of memory") || contains(c.output, "cannot allocate"))
+          throw UnsupportedModule(fmt::format("the C compiler ran out of memory (limit {})",
+                                              format_bytes(options.memory_bytes)));
+        throw UnsupportedModule(fmt::format("the C compiler failed ({})", c.status.describe()));
       }
-      auto rename_job = [dir, target] { fs::rename(dir / "module.so", target); };
-      co_await offload(pool, std::move(rename_job));
+      // 6. Inspect, take ownership (the sandbox user must not be able to change what workers
+      // load), install.
+      auto install_job = [dir, target] {
+        std::string object = read_file(dir / "module.so", kMaxObjectBytes);
+        if (std::string why = check_compiled_module(object); !why.empty()) {
+          spdlog::error("compiled module {} rejected: {}", target.filename().string(), why);
+          throw UnsupportedModule(why);
+        }
+        fs::create_directories(target.parent_path());
+        fs::path staged = target;
+        staged += ".tmp";
+        write_file(staged, object);
+        fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write |
+                                    fs::perms::group_read | fs::perms::others_read);
+        fs::rename(staged, target);
+      };
+      co_await offload(pool, std::move(install_job));
     } catch (...) {
       failure = std::current_exception();
     }
@@ -265,9 +392,9 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     };
     co_await offload(pool, std::move(cleanup_job));
     if (failure) std::rethrow_exception(failure);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    spdlog::info("compiled {} in {} ms", ref, ms.count());
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
+    spdlog::info("compiled {} ({} of code) in {} ms", ref, format_bytes(admitted.code_bytes),
+                 ms.count());
     co_return CompiledModule{ref, target, false};
   }
 
@@ -276,31 +403,44 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     auto self = shared_from_this();
     fs::path target = options.cache_dir / name;
     try {
-      flight->result = co_await pipeline(ref, wasm, target);
+      flight->result = co_await pipeline(flight, ref, wasm, target);
       ready[name] = target;
+    } catch (const Abandoned&) {
+      ++abandoned_count;
+      spdlog::info("stopped compiling {}: no task waits for it any more", ref);
+      flight->error =
+          std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
     } catch (const UnsupportedModule& e) {
-      failures[name] = {std::current_exception(),
-                        std::chrono::steady_clock::now() + options.failure_ttl};
+      failures[name] = {std::current_exception(), steady::now() + options.failure_ttl};
       spdlog::warn("cannot compile {}: {}", ref, e.what());
       flight->error = std::current_exception();
     } catch (...) {
       flight->error = std::current_exception();
     }
-    flights.erase(name);
+    forget_flight(name, flight);
     flight->done.set();
+  }
+
+  void forget_flight(const std::string& name, const std::shared_ptr<Flight>& flight) {
+    if (auto it = flights.find(name); it != flights.end() && it->second == flight)
+      flights.erase(it);
   }
 };
 
 ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool,
                                CompilerOptions options) {
-  // The tools run inside a scratch directory of the cache (their working directory), so every
-  // path handed to them must be absolute: `wasimoff-provider --storage run/cache` gives a
-  // relative one.
+  // The tools run inside a scratch directory (their working directory), so every path handed to
+  // the pipeline must be absolute: `wasimoff-provider --storage run/cache` gives a relative one.
   options.cache_dir = std::filesystem::absolute(options.cache_dir);
+  if (!options.scratch_dir.empty())
+    options.scratch_dir = std::filesystem::absolute(options.scratch_dir);
   if (options.max_parallel == 0) {
     unsigned cpus = std::thread::hardware_concurrency();
     options.max_parallel = std::max(1u, cpus / 2);
   }
+  options.max_parallel_large = std::max<std::size_t>(1, options.max_parallel_large);
+  if (!options.sandbox)
+    options.sandbox = std::make_shared<ProcessSandbox>(SandboxOptions{SandboxOptions::Mode::kNone});
   state_ = std::make_shared<State>(std::move(ex), pool, std::move(options));
 }
 
@@ -315,8 +455,7 @@ awaitable<CompiledModule> ModuleCompiler::compile(std::string ref, fs::path wasm
   if (auto it = s->ready.find(name); it != s->ready.end())
     co_return CompiledModule{*canonical, it->second, true};
   if (auto it = s->failures.find(name); it != s->failures.end()) {
-    if (std::chrono::steady_clock::now() < it->second.expires)
-      std::rethrow_exception(it->second.error);
+    if (steady::now() < it->second.expires) std::rethrow_exception(it->second.error);
     s->failures.erase(it);
   }
   std::shared_ptr<State::Flight> flight;
@@ -327,6 +466,20 @@ awaitable<CompiledModule> ModuleCompiler::compile(std::string ref, fs::path wasm
     s->flights[name] = flight;
     spawn_logged(s->ex, s->fly(flight, name, *canonical, std::move(wasm_path)), "module compile");
   }
+  // The last waiter to leave before the result is there stops the compilation; a later request
+  // starts a new one.
+  struct Waiting {
+    State& s;
+    const std::string& name;
+    std::shared_ptr<State::Flight> flight;
+    ~Waiting() {
+      if (--flight->waiters == 0 && !flight->done.is_set()) {
+        flight->abandoned.set();
+        s.forget_flight(name, flight);
+      }
+    }
+  } waiting{*s, name, flight};
+  ++flight->waiters;
   co_await flight->done.wait();
   if (!flight->done.is_set()) throw boost::system::system_error(asio::error::operation_aborted);
   if (flight->error) std::rethrow_exception(flight->error);
@@ -361,6 +514,10 @@ std::uint64_t ModuleCompiler::compilations() const {
 
 std::size_t ModuleCompiler::in_flight() const {
   return state_->flights.size();
+}
+
+std::uint64_t ModuleCompiler::abandoned() const {
+  return state_->abandoned_count;
 }
 
 }  // namespace wasimoff::engine

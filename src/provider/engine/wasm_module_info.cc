@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.h"
 #include "provider/wasi/signatures.h"
 
 namespace wasimoff::engine {
@@ -253,7 +254,9 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes) {
 
 std::string check_command_module(const WasmModuleInfo& info) {
   for (const WasmImport& imp : info.imports) {
-    std::string what = fmt::format("{}.{}", imp.module, imp.name);
+    // Names come from the module: escaped and shortened before they go into a message.
+    std::string what = fmt::format("{}.{}", escape_untrusted(imp.module, 64, true),
+                                   escape_untrusted(imp.name, 64, true));
     if (imp.kind != ExternKind::kFunction)
       return fmt::format("import {} is a {}; only functions can be imported", what,
                          kind_name(imp.kind));

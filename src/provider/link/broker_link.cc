@@ -8,8 +8,8 @@
 
 #include "common/strings.h"
 #include "net/http/client.h"
-#include "net/webtransport/client.h"
 #include "net/websocket/websocket_transport.h"
+#include "net/webtransport/client.h"
 
 namespace wasimoff::provider {
 
@@ -22,7 +22,8 @@ BrokerLink::BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandle
   pool_.on_change([this](std::size_t, std::size_t) { announce_resources(); });
 }
 
-void BrokerLink::files_changed(const std::vector<std::string>& added, const std::vector<std::string>& removed) {
+void BrokerLink::files_changed(const std::vector<std::string>& added,
+                               const std::vector<std::string>& removed) {
   if (!messenger_ || messenger_->is_closed()) return;
   v1::Event::FileSystemUpdate update;
   for (const auto& a : added) update.add_added(a);
@@ -46,35 +47,68 @@ void BrokerLink::stop() {
   stop_requested_.set();
 }
 
-awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_webtransport(const std::string& query) {
-  // Discovery (http-api.md §8): the URL and, for an ephemeral certificate, its hash. Fetched
-  // before every connection because the certificate rotates.
+std::string BrokerLink::redact(std::string text) const {
+  // Error texts of the HTTP and WebTransport clients may quote a URL that carries the token.
+  for (const std::string& secret : {options_.token, percent_encode(options_.token)}) {
+    if (secret.empty()) continue;
+    for (std::size_t at; (at = text.find(secret)) != std::string::npos;)
+      text.replace(at, secret.size(), "(redacted)");
+  }
+  return text;
+}
+
+awaitable<BrokerLink::Discovery> BrokerLink::discover() {
+  // Discovery (docs/http-api.md): the WebTransport URL and, for an ephemeral certificate, its
+  // hash; and the Broker's message size limit. Fetched before every connection because the
+  // certificate rotates.
   http::ClientOptions co;
   co.ca_file = options_.ca_file;
   co.insecure = options_.insecure;
   co.user_agent = options_.user_agent;
   co.connect_timeout = std::chrono::seconds(10);
   co.io_timeout = std::chrono::seconds(10);
-  auto res = co_await http::fetch(ex_, "GET", options_.broker + "/api/broker/v1/config", {}, {}, co);
-  if (res.status != 200) throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
-  auto doc = boost::json::parse(res.body).as_object();
-  if (!doc.contains("transport") || !doc.at("transport").is_string())
-    throw std::runtime_error("broker config has no WebTransport URL");
+  auto res =
+      co_await http::fetch(ex_, "GET", options_.broker + "/api/broker/v1/config", {}, {}, co);
+  if (res.status != 200)
+    throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(res.body, ec);
+  if (ec || !doc.is_object()) throw std::runtime_error("broker config is not a JSON object");
+  const auto& o = doc.as_object();
+  Discovery d;
+  if (auto* t = o.if_contains("transport"); t && t->is_string())
+    d.transport = std::string(t->as_string());
+  if (auto* h = o.if_contains("certhash"); h && h->is_string())
+    d.certhash = std::string(h->as_string());
+  if (auto* m = o.if_contains("maxMessageSize"); m && m->is_number()) {
+    auto size = m->to_number<double>(ec);
+    // Anything outside the Broker's own range (1 MiB – 1 GiB) is ignored.
+    if (!ec && size >= (1 << 20) && size <= (1u << 30))
+      d.max_message_size = static_cast<std::uint64_t>(size);
+  }
+  co_return d;
+}
+
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_webtransport(
+    const Discovery& d, const std::string& query) {
+  if (d.transport.empty()) throw std::runtime_error("broker config has no WebTransport URL");
   webtransport::ClientOptions wo;
-  wo.url = std::string(doc.at("transport").as_string()) + query;
-  if (doc.contains("certhash") && doc.at("certhash").is_string())
-    wo.certhash = std::string(doc.at("certhash").as_string());
+  wo.url = d.transport + query;
+  wo.certhash = d.certhash;
   wo.ca_file = options_.ca_file;
   wo.user_agent = options_.user_agent;
   co_return co_await webtransport::connect(ex_, wo);
 }
 
-awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_websocket(const std::string& query) {
+awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_websocket(
+    const std::string& query) {
   auto origin = http::Url::parse(options_.broker);
-  std::string ws_url = std::string(origin->tls() ? "wss://" : "ws://") + origin->authority() + "/api/provider/ws" + query;
+  std::string ws_url = std::string(origin->tls() ? "wss://" : "ws://") + origin->authority() +
+                       "/api/provider/ws" + query;
   websocket::ConnectOptions co;
   co.subprotocols = {std::string(websocket::kProtobufSubprotocol)};
   co.headers.set("User-Agent", options_.user_agent);
+  // The token goes in the header only, never into a URL (URLs end up in logs).
   if (!options_.token.empty()) co.headers.set("Authorization", "Bearer " + options_.token);
   co.ca_file = options_.ca_file;
   co.insecure = options_.insecure;
@@ -82,17 +116,31 @@ awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_websocket(co
 }
 
 awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
-  if (!http::Url::parse(options_.broker)) throw std::runtime_error("invalid broker URL: " + options_.broker);
+  if (!http::Url::parse(options_.broker))
+    throw std::runtime_error("invalid broker URL: " + options_.broker);
   std::string query = "?id=" + percent_encode(options_.name);
-  if (!options_.token.empty()) query += "&token=" + percent_encode(options_.token);
-  if (options_.transport == "websocket") co_return co_await connect_websocket(query);
-  if (options_.transport == "webtransport") co_return co_await connect_webtransport(query);
-  // auto: WebTransport when the broker offers it, otherwise (or on any failure) WebSocket.
+  // Without discovery (an older Broker, or its config route unreachable) the default limit holds.
+  Discovery d;
   std::string why;
   try {
-    co_return co_await connect_webtransport(query);
+    d = co_await discover();
   } catch (const std::exception& e) {
-    why = e.what();
+    why = redact(e.what());
+    if (options_.transport == "webtransport") throw std::runtime_error(why);
+  }
+  handler_.set_message_limit(d.max_message_size);
+  if (options_.transport == "websocket") co_return co_await connect_websocket(query);
+  // WebTransport carries the token in the CONNECT's query (browsers cannot set headers there).
+  std::string wt_query = query;
+  if (!options_.token.empty()) wt_query += "&token=" + percent_encode(options_.token);
+  if (options_.transport == "webtransport") co_return co_await connect_webtransport(d, wt_query);
+  // auto: WebTransport when the broker offers it, otherwise (or on any failure) WebSocket.
+  if (why.empty()) {
+    try {
+      co_return co_await connect_webtransport(d, wt_query);
+    } catch (const std::exception& e) {
+      why = redact(e.what());
+    }
   }
   spdlog::info("WebTransport unavailable ({}), using WebSocket", why);
   co_return co_await connect_websocket(query);
@@ -123,7 +171,8 @@ awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport
     announce_resources();
     spdlog::info("stopping: waiting for {} running task(s)", handler_.running());
     auto until = std::chrono::steady_clock::now() + options_.drain_timeout;
-    while (handler_.running() > 0 && !messenger_->is_closed() && std::chrono::steady_clock::now() < until)
+    while (handler_.running() > 0 && !messenger_->is_closed() &&
+           std::chrono::steady_clock::now() < until)
       co_await sleep_for(std::chrono::milliseconds(50));
     if (handler_.running() > 0) handler_.cancel_all("provider shutting down");
     co_await messenger_->flush(std::chrono::seconds(2));
@@ -143,18 +192,20 @@ awaitable<int> BrokerLink::run() {
     auto started = std::chrono::steady_clock::now();
     try {
       auto transport = co_await connect();
-      spdlog::info("connected to {} via {} as {}", options_.broker, transport->kind(), options_.name);
+      spdlog::info("connected to {} via {} as {}", options_.broker, transport->kind(),
+                   options_.name);
       co_await serve(std::move(transport));
       if (stop_requested_.is_set()) co_return 0;
       error = "connection lost";
     } catch (const std::exception& e) {
-      error = e.what();
+      error = redact(e.what());
     }
     if (!options_.retry) {
       spdlog::error("{} (--no-retry: giving up)", error);
       co_return 1;
     }
-    if (std::chrono::steady_clock::now() - started >= options_.backoff_reset) backoff = options_.backoff_min;
+    if (std::chrono::steady_clock::now() - started >= options_.backoff_reset)
+      backoff = options_.backoff_min;
     // Full jitter within [backoff/2, backoff].
     std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
     std::chrono::milliseconds wait(dist(rng));

@@ -19,9 +19,9 @@ struct LinkOptions {
   std::string name;                              // ?id=
   std::string token;                             // provider token
   std::string user_agent;
-  std::string ca_file;     // TLS verification for https:// brokers (system store when empty)
-  bool insecure = false;   // skip TLS verification (self-signed test brokers)
-  bool retry = true;       // false: --no-retry
+  std::string ca_file;    // TLS verification for https:// brokers (system store when empty)
+  bool insecure = false;  // skip TLS verification (self-signed test brokers)
+  bool retry = true;      // false: --no-retry
   std::chrono::milliseconds backoff_min = std::chrono::seconds(1);
   std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
   std::chrono::milliseconds backoff_reset = std::chrono::seconds(60);
@@ -31,7 +31,8 @@ struct LinkOptions {
 class BrokerLink {
  public:
   // Announces pool changes itself; file-cache changes arrive through files_changed().
-  BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler, pool::WorkerPool& pool);
+  BrokerLink(asio::any_io_executor ex, LinkOptions options, TaskHandler& handler,
+             pool::WorkerPool& pool);
 
   // Connects and serves until stop() (returns 0) or, with retry off, until the first connection
   // failure or loss (returns 1).
@@ -42,11 +43,21 @@ class BrokerLink {
   void stop();
 
   // Sends Event.FileSystemUpdate for files the cache stored or evicted (while connected).
-  void files_changed(const std::vector<std::string>& added, const std::vector<std::string>& removed);
+  void files_changed(const std::vector<std::string>& added,
+                     const std::vector<std::string>& removed);
 
  private:
+  struct Discovery {
+    std::string transport;  // WebTransport URL
+    std::string certhash;
+    std::uint64_t max_message_size = TaskHandler::kDefaultMessageLimit;
+  };
+  awaitable<Discovery> discover();
+  // `text` with every occurrence of the token replaced (for logs and errors).
+  std::string redact(std::string text) const;
   awaitable<std::unique_ptr<protocol::Transport>> connect();
-  awaitable<std::unique_ptr<protocol::Transport>> connect_webtransport(const std::string& query);
+  awaitable<std::unique_ptr<protocol::Transport>> connect_webtransport(const Discovery& d,
+                                                                       const std::string& query);
   awaitable<std::unique_ptr<protocol::Transport>> connect_websocket(const std::string& query);
   awaitable<void> serve(std::unique_ptr<protocol::Transport> transport);
   void announce_resources();

@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include "common/file_ref.h"
 #include "protocol/task_trace.h"
 
 namespace wasimoff::provider {
 
+using namespace asio::experimental::awaitable_operators;
 using protocol::Reply;
 using Event = v1::Task::TraceEvent;
 
@@ -114,17 +117,27 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
     co_return Reply::with(std::move(response));
   }
   try {
-    auto compiled = co_await compiler_.compile(binary.ref(), binary.path());
-    run.module = compiled.path;
+    // A cancelled task stops waiting for the compiler (and the compilation stops when no other
+    // task waits for it).
+    auto compiled =
+        co_await (settle(compiler_.compile(binary.ref(), binary.path())) || token->event().wait());
+    if (compiled.index() == 1) {
+      response.set_error("task canceled: " + token->reason());
+      co_return Reply::with(std::move(response));
+    }
+    run.module = std::get<0>(compiled).take().path;
   } catch (const engine::UnsupportedModule& e) {
+    // Our own text (engine/module_compiler.h): no tool output, no host paths.
     protocol::append_trace_event(info, Event::ProviderError, e.what());
     response.set_error(e.what());
     co_return Reply::with(std::move(response));
   } catch (const std::exception& e) {
-    // A problem of this host (compiler missing, disk full): let the Broker try elsewhere.
+    // A problem of this host (compiler missing, disk full): let the Broker try elsewhere. The
+    // details stay in our log; the Broker (and maybe a client) gets a category.
     spdlog::error("compiling {} failed: {}", binary.ref(), e.what());
-    protocol::append_trace_event(info, Event::ProviderError, e.what());
-    co_return Reply::fail(std::string("provider cannot compile modules: ") + e.what());
+    const char* why = "provider cannot compile modules (host problem, see the provider's log)";
+    protocol::append_trace_event(info, Event::ProviderError, why);
+    co_return Reply::fail(why);
   }
   if (rootfs) run.rootfs_path = rootfs.path();
   run.params = std::move(params);
@@ -135,6 +148,10 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
         std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
   }
   run.immediate = request.qos().immediate();
+  // Outputs must fit into one message the Broker accepts (1 MiB left for the rest of it).
+  constexpr std::uint64_t kHeadroom = 1 << 20;
+  run.output_limit =
+      message_limit_ > 2 * kHeadroom ? message_limit_ - kHeadroom : message_limit_ / 2;
   if (info.has_trace()) run.trace = info.mutable_trace();
   auto result = co_await pool_.run(std::move(run), token.get());
   // Keep our metadata (with the pool's trace events) and take the outcome from the pool.
@@ -142,6 +159,12 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   response = std::move(result);
   *response.mutable_info() = std::move(out_info);
   protocol::append_trace_event(*response.mutable_info(), Event::ProviderTransmitResult);
+  // The envelope adds a few bytes around the response; a response that would not fit is
+  // answered with the error instead of a message the Broker would refuse (closing the link).
+  if (response.ByteSizeLong() + 4096 > message_limit_) {
+    response.clear_ok();
+    response.set_error("output too large");
+  }
   co_return Reply::with(std::move(response));
 }
 

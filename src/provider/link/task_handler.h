@@ -3,19 +3,24 @@
 // and Upload. Registered on each new Messenger by BrokerLink.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "protocol/messenger.h"
 #include "provider/cache/file_cache.h"
 #include "provider/engine/module_compiler.h"
 #include "provider/pool/worker_pool.h"
-#include "protocol/messenger.h"
 
 namespace wasimoff::provider {
 
 class TaskHandler {
  public:
+  // The Broker's message size limit when it does not announce one (WASIMOFF_MAX_MESSAGE_SIZE's
+  // default).
+  static constexpr std::uint64_t kDefaultMessageLimit = 64ull << 20;
+
   TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, engine::ModuleCompiler& compiler,
               pool::WorkerPool& pool);
 
@@ -32,6 +37,12 @@ class TaskHandler {
   void cancel_all(const std::string& reason);
   std::size_t running() const { return running_.size(); }
 
+  // The largest message the Broker accepts (learnt from its discovery document). Task outputs are
+  // limited to this minus 1 MiB, and a Response that would still not fit becomes the error
+  // `output too large` instead of a message the Broker would refuse.
+  void set_message_limit(std::uint64_t bytes) { message_limit_ = bytes; }
+  std::uint64_t message_limit() const { return message_limit_; }
+
  private:
   awaitable<cache::FileLease> fetch(const v1::File& file, const char* role);
 
@@ -39,6 +50,7 @@ class TaskHandler {
   cache::FileCache& cache_;
   engine::ModuleCompiler& compiler_;
   pool::WorkerPool& pool_;
+  std::uint64_t message_limit_ = kDefaultMessageLimit;
   // Cancel tokens of running tasks by task id (ids are unique per Broker; a repeated id simply
   // shares the token).
   std::multimap<std::string, std::shared_ptr<pool::CancelToken>> running_;

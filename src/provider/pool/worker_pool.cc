@@ -1,5 +1,6 @@
 #include "provider/pool/worker_pool.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -229,6 +230,8 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     if (!options.seccomp) so.argv.push_back("--no-seccomp");
     so.env = std::vector<std::string>{};
     so.fds = {{3, sv[1]}};
+    // As the sandbox user when we are root: the worker never holds our privileges.
+    if (options.sandbox) so.credentials = options.sandbox->credentials();
     so.parent_death_signal = SIGKILL;
     so.new_process_group = true;
     try {
@@ -481,18 +484,40 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
   add_trace(task.trace, v1::Task::TraceEvent::ProviderGetWorker,
             unix_nanos(std::chrono::system_clock::now()));
 
+  // The worker may run as a user that cannot open our cache, so the module and the rootfs go to
+  // it as open descriptors (closed here once sent: the message holds its own references).
+  struct OpenFile {
+    int fd = -1;
+    ~OpenFile() {
+      if (fd >= 0) ::close(fd);
+    }
+  } module_file, rootfs_file;
+  module_file.fd = ::open(module.c_str(), O_RDONLY | O_CLOEXEC);
+  if (module_file.fd < 0) {
+    s->release(w, true, 0);
+    co_return fail("provider cannot open its compiled module: " +
+                   std::string(std::strerror(errno)));
+  }
   worker::RunRequest req;
-  req.set_module_path(module);
+  req.set_module_key(task.module.filename().string());
   *req.mutable_params() = std::move(task.params);
   req.mutable_params()->clear_binary();
   req.mutable_params()->clear_rootfs();
-  if (task.rootfs_zip)
+  if (task.rootfs_zip) {
     req.set_rootfs_zip(std::move(*task.rootfs_zip));
-  else if (task.rootfs_path)
-    req.set_rootfs_path(task.rootfs_path->string());
+  } else if (task.rootfs_path) {
+    rootfs_file.fd = ::open(task.rootfs_path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (rootfs_file.fd < 0) {
+      s->release(w, true, 0);
+      co_return fail("rootfs: cannot open cached archive: " + std::string(std::strerror(errno)));
+    }
+    req.set_rootfs_attached(true);
+  }
   req.set_memory_limit(s->options.memory_limit);
   req.set_fs_limit(s->options.fs_limit);
-  req.set_output_limit(s->options.output_limit);
+  const std::uint64_t output_limit =
+      std::min(task.output_limit.value_or(s->options.output_limit), s->options.output_limit);
+  req.set_output_limit(output_limit);
   if (task.deadline) req.set_deadline_unixnano(unix_nanos(*task.deadline));
   std::string frame = worker::encode_frame(req);
   req.Clear();
@@ -507,13 +532,19 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
   }
   asio::steady_timer timer(s->ex, limit);
   auto max_reply = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(worker::kMaxFrameSize, s->options.output_limit + (16u << 20)));
+      std::min<std::uint64_t>(worker::kMaxFrameSize, output_limit + (16u << 20)));
   auto exchange = [&]() -> awaitable<std::optional<std::string>> {
     // Stamped before writing: the worker may read and stamp event 34 before we resume.
     std::int64_t posted = unix_nanos(std::chrono::system_clock::now());
+    std::vector<int> fds{module_file.fd};
+    if (rootfs_file.fd >= 0) fds.push_back(rootfs_file.fd);
+    std::string_view header(frame.data(), worker::kFrameHeaderSize);
+    if (!worker::send_frame_header_with_fds(w->channel->native_handle(), header, fds))
+      co_return std::nullopt;
     boost::system::error_code ec;
-    co_await asio::async_write(*w->channel, asio::buffer(frame),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(
+        *w->channel, asio::buffer(frame.data() + header.size(), frame.size() - header.size()),
+        asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return std::nullopt;
     add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker, posted);
     co_return co_await read_frame(*w->channel, max_reply);

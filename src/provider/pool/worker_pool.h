@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/async.h"
+#include "provider/engine/process_sandbox.h"
 #include "wasimoff/v1/messages.pb.h"
 
 namespace wasimoff::pool {
@@ -49,6 +50,8 @@ struct PoolOptions {
   std::uint64_t recycle_rss_bytes = 512ull << 20;
   std::chrono::milliseconds start_timeout{10000};  // spawn until the worker's Hello
   std::size_t max_waiting = 4096;                  // run() calls queued for a worker
+  // Workers run as the sandbox's user when it has one (the provider is root); nullptr = as us.
+  std::shared_ptr<const engine::ProcessSandbox> sandbox;
 #ifdef WASIMOFF_SANITIZED
   bool seccomp = false;  // sanitizer runtimes need syscalls the allow-list forbids
 #else
@@ -63,6 +66,9 @@ struct TaskRun {
   std::filesystem::path module;                      // compiled .so (engine::CompiledModule)
   std::optional<std::filesystem::path> rootfs_path;  // cached archive, or
   std::optional<std::string> rootfs_zip;             // inline archive bytes
+  // stdout + stderr + artifacts limit of this task (e.g. what the Broker's message size leaves);
+  // at most, and by default, PoolOptions::output_limit.
+  std::optional<std::uint64_t> output_limit;
   std::optional<std::chrono::system_clock::time_point> deadline;  // QoS deadline
   bool immediate = false;                                         // QoS immediate
   v1::Task::Trace* trace = nullptr;  // if set, events 32–36 are appended (must outlive run())

@@ -1,10 +1,13 @@
-// wasimoff-worker: one sandboxed task executor process of the native provider (provider.md §3.2).
+// wasimoff-worker: one sandboxed task executor process of the native provider (docs/provider.md).
 //
-// Started by the supervisor's WorkerPool (never by users):
+// Started by the supervisor's WorkerPool (never by users), already as the sandbox user when the
+// provider runs as root:
 //   wasimoff-worker --channel-fd 3 [--data-limit <bytes>] [--parent-pid <pid>] [--no-seccomp]
-// It hardens itself, says Hello on the channel, then loops: read one RunRequest, load the
-// compiled module (kept loaded), run the task in a fresh instance, write one RunReply. A clean
-// EOF on the channel ends the process with status 0; any protocol error ends it with status 2.
+// It hardens itself and installs its seccomp filter before it loads any compiled code, says Hello
+// on the channel, then loops: read one RunRequest with its attached module (and rootfs)
+// descriptors, load the compiled module (kept loaded), run the task in a fresh instance, write one
+// RunReply. A clean EOF on the channel ends the process with status 0; any protocol error ends it
+// with status 2.
 #include <fcntl.h>
 #include <unistd.h>
 #include <wasm-rt.h>
@@ -16,6 +19,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "provider/worker/frame.h"
 #include "provider/worker/module_loader.h"
@@ -99,6 +103,16 @@ int main(int argc, char** argv) {
   }
   wasm_rt_init();
   int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  // From here on only the allow-list: no compiled code is loaded before this point, so not even a
+  // module's initialiser (which the engine's checks rule out anyway) runs unfiltered.
+  if (args.seccomp) {
+    try {
+      install_seccomp_filter();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "wasimoff-worker: %s\n", e.what());
+      return 2;
+    }
+  }
 
   try {
     Hello hello;
@@ -107,9 +121,9 @@ int main(int argc, char** argv) {
     write_all(args.channel_fd, encode_frame(hello));
 
     ModuleLoader loader;
-    bool filtered = false;
     std::string body;
-    while (read_frame(args.channel_fd, &body)) {
+    std::vector<ReceivedFd> fds;
+    while (read_frame(args.channel_fd, &body, kMaxFrameSize, &fds)) {
       RunRequest request;
       if (!request.ParseFromString(body)) {
         std::fprintf(stderr, "wasimoff-worker: undecodable request\n");
@@ -117,17 +131,20 @@ int main(int argc, char** argv) {
       }
       body.clear();
       body.shrink_to_fit();
+      std::size_t expected = 1 + (request.rootfs_attached() ? 1 : 0);
+      if (fds.size() != expected) {
+        std::fprintf(stderr, "wasimoff-worker: request with %zu descriptors, expected %zu\n",
+                     fds.size(), expected);
+        return 2;
+      }
       RunReply reply;
       try {
-        const LoadedModule& module = loader.load(request.module_path());
-        if (args.seccomp && !filtered) {
-          install_seccomp_filter();  // after the first dlopen, before any guest code runs
-          filtered = true;
-        }
-        reply = run_task(module, request);
+        const LoadedModule& module = loader.load(request.module_key(), fds[0].release());
+        reply = run_task(module, request, request.rootfs_attached() ? fds[1].get() : -1);
       } catch (const ModuleLoadError& e) {
         reply.mutable_response()->set_error(e.what());
       }
+      fds.clear();
       reply.set_rss_bytes(rss_bytes(statm));
       write_all(args.channel_fd, encode_frame(reply));
     }

@@ -1,6 +1,7 @@
 #include "provider/worker/module_loader.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include "provider/engine/module_abi.h"
 
@@ -16,27 +17,38 @@ Fn symbol(void* handle, const char* name) {
   return reinterpret_cast<Fn>(p);
 }
 
+void unload(LoadedModule& m) {
+  dlclose(m.handle);
+  ::close(m.fd);
+}
+
 }  // namespace
 
 ModuleLoader::~ModuleLoader() {
-  for (LoadedModule& m : modules_) dlclose(m.handle);
+  for (LoadedModule& m : modules_) unload(m);
 }
 
-const LoadedModule& ModuleLoader::load(const std::string& path) {
+const LoadedModule& ModuleLoader::load(const std::string& key, int fd) {
   for (auto it = modules_.begin(); it != modules_.end(); ++it) {
-    if (it->path == path) {
+    if (it->key == key) {
+      if (fd >= 0) ::close(fd);
       modules_.splice(modules_.begin(), modules_, it);
       return modules_.front();
     }
   }
+  if (fd < 0) throw ModuleLoadError("unsupported module: compiled module not attached");
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
+    ::close(fd);
+    // dlerror() names our path and the loader's reason; nothing of the module's content.
     const char* e = dlerror();
     throw ModuleLoadError(std::string("unsupported module: cannot load compiled module: ") +
                           (e ? e : "unknown error"));
   }
   LoadedModule m;
-  m.path = path;
+  m.key = key;
+  m.fd = fd;
   m.handle = handle;
   try {
     auto abi = symbol<std::uint32_t (*)()>(handle, engine::kSymAbiVersion);
@@ -50,12 +62,12 @@ const LoadedModule& ModuleLoader::load(const std::string& path) {
     m.memory = symbol<decltype(m.memory)>(handle, engine::kSymMemory);
     symbol<void (*)()>(handle, engine::kSymInitModule)();  // registers the module's types, once
   } catch (...) {
-    dlclose(handle);
+    unload(m);
     throw;
   }
   modules_.push_front(std::move(m));
   while (modules_.size() > max_loaded_) {
-    dlclose(modules_.back().handle);
+    unload(modules_.back());
     modules_.pop_back();
   }
   return modules_.front();

@@ -1,6 +1,12 @@
 // Keeps compiled modules (.so files from the engine's cache) loaded in a worker process, so a
-// task costs one instantiation and never a dlopen (provider.md §3.2). At most `max_loaded`
+// task costs one instantiation and never a dlopen (docs/provider.md). At most `max_loaded`
 // modules stay loaded; the least recently used one is dlclose'd beyond that.
+//
+// Modules arrive as open file descriptors (the worker may run as a user that cannot open the
+// provider's cache by path) and are loaded through /proc/self/fd/<n>. The descriptor stays open
+// while the module is loaded: the dynamic loader recognises objects it already has by name, and
+// an open descriptor's number cannot be reused for another file, so no two loaded modules ever
+// share a name.
 #pragma once
 
 #include <wasm-rt.h>
@@ -16,7 +22,8 @@
 namespace wasimoff::worker {
 
 struct LoadedModule {
-  std::string path;
+  std::string key;
+  int fd = -1;
   void* handle = nullptr;
   std::size_t instance_size = 0;
   std::uint32_t initial_pages = 0;
@@ -39,9 +46,10 @@ class ModuleLoader {
   ModuleLoader(const ModuleLoader&) = delete;
   ModuleLoader& operator=(const ModuleLoader&) = delete;
 
-  // The loaded module for `path` (dlopen + init on first use). Requires wasm_rt_init() to have
-  // run. Throws ModuleLoadError. The reference is valid until the next load().
-  const LoadedModule& load(const std::string& path);
+  // The loaded module for `key`: taken from the loaded ones (then `fd` is closed), or loaded from
+  // `fd` (dlopen + init; the loader owns `fd` from now on). Requires wasm_rt_init() to have run.
+  // Throws ModuleLoadError (closing `fd`). The reference is valid until the next load().
+  const LoadedModule& load(const std::string& key, int fd);
 
   std::size_t loaded() const { return modules_.size(); }
 

@@ -38,6 +38,11 @@ void harden_process(const HardeningOptions& o) {
   check(clearenv(), "clearenv");
   check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
   check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG");
+#ifndef WASIMOFF_SANITIZED
+  // Not dumpable: no other process of the same (sandbox) user may ptrace or inspect us.
+  // (LeakSanitizer ptraces its own process at exit, so sanitizer builds keep the default.)
+  check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "PR_SET_DUMPABLE");
+#endif
   if (o.parent_pid != 0 && getppid() != o.parent_pid)
     throw std::runtime_error("the supervisor exited before the worker started");
   set_limit(RLIMIT_CORE, 0, "RLIMIT_CORE");
@@ -52,8 +57,10 @@ void install_seccomp_filter() {
   auto allow = [&](int nr) {
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
   };
-  // The task loop: channel I/O, reading cached files, memory, clocks, randomness, exit.
+  // The task loop: channel I/O (recvmsg for the attached descriptors), reading the attached files,
+  // loading modules, memory, clocks, randomness, exit.
   for (int nr : {SCMP_SYS(read),
+                 SCMP_SYS(recvmsg),
                  SCMP_SYS(write),
                  SCMP_SYS(readv),
                  SCMP_SYS(writev),
@@ -97,7 +104,7 @@ void install_seccomp_filter() {
                               SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE | PROT_EXEC, prot));
     }
   }
-  // Files only for reading (dlopen of further modules, cached rootfs archives).
+  // Files only for reading: dlopen() of an attached module through /proc/self/fd/<n>.
   scmp_datum_t write_flags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

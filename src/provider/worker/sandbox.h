@@ -8,10 +8,14 @@
 //    limit counts the committed part of linear memory, so memory.grow fails cleanly (-1) instead
 //    of the kernel's OOM killer picking a process. Never RLIMIT_AS: wasm2c reserves 8 GiB of
 //    address space per memory.
-//  * install_seccomp_filter(), after the first module is loaded: an allow-list of exactly what
-//    the task loop needs (read/write on the channel, memory management with W^X, read-only
-//    openat for later dlopen() calls, clocks, getrandom, exit). Anything else kills the process
-//    with SIGSYS, which the supervisor reports as `worker crashed: signal 31`.
+//    Not dumpable (PR_SET_DUMPABLE 0), so other processes of the sandbox user cannot ptrace it.
+//    Privileges are dropped before the worker starts: the supervisor executes it as the sandbox
+//    user when the provider runs as root (engine/process_sandbox.h).
+//  * install_seccomp_filter(), at start-up, before any compiled module is loaded (so no code of
+//    a module, not even an initialiser, ever runs unfiltered): an allow-list of exactly what the
+//    task loop needs (read/recvmsg/write on the channel, memory management with W^X, read-only
+//    openat for dlopen() of attached modules, clocks, getrandom, exit). Anything else kills the
+//    process with SIGSYS, which the supervisor reports as `worker crashed: signal 31`.
 #pragma once
 
 #include <sys/types.h>

@@ -45,26 +45,23 @@ class TaskError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw TaskError("rootfs: cannot open cached archive: " + std::string(std::strerror(errno)));
+// Reads the whole archive from `fd` (from its start; the descriptor is the supervisor's cached
+// file, opened read-only).
+std::string read_archive(int fd) {
   std::string out;
   struct stat st {};
   if (fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
   char buf[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd, buf, sizeof buf);
+  for (off_t offset = 0;;) {
+    ssize_t r = ::pread(fd, buf, sizeof buf, offset);
     if (r < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      throw TaskError("rootfs: cannot read cached archive: " + std::string(std::strerror(e)));
+      throw TaskError("rootfs: cannot read cached archive: " + std::string(std::strerror(errno)));
     }
     if (r == 0) break;
     out.append(buf, static_cast<std::size_t>(r));
+    offset += r;
   }
-  ::close(fd);
   return out;
 }
 
@@ -202,7 +199,7 @@ std::string trap_message(int trap) {
   }
 }
 
-RunReply run_task(const LoadedModule& module, const RunRequest& request) {
+RunReply run_task(const LoadedModule& module, const RunRequest& request, int rootfs_fd) {
   RunReply reply;
   auto* response = reply.mutable_response();
   const auto& params = request.params();
@@ -217,8 +214,9 @@ RunReply run_task(const LoadedModule& module, const RunRequest& request) {
   try {
     if (request.has_rootfs_zip()) {
       load_rootfs(fs, request.rootfs_zip(), fs_limit);
-    } else if (request.has_rootfs_path()) {
-      load_rootfs(fs, read_file(request.rootfs_path()), fs_limit);
+    } else if (request.rootfs_attached()) {
+      if (rootfs_fd < 0) throw TaskError("rootfs: archive not attached");
+      load_rootfs(fs, read_archive(rootfs_fd), fs_limit);
     }
   } catch (const TaskError& e) {
     response->set_error(e.what());

@@ -20,6 +20,7 @@ namespace wasimoff::worker {
 std::string trap_message(int trap);
 
 // Runs `request` on `module` and returns the reply (response, timestamps; rss is the caller's).
-RunReply run_task(const LoadedModule& module, const RunRequest& request);
+// `rootfs_fd` is the attached rootfs archive when `request.rootfs_attached()`, else -1.
+RunReply run_task(const LoadedModule& module, const RunRequest& request, int rootfs_fd = -1);
 
 }  // namespace wasimoff::worker

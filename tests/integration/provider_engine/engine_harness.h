@@ -59,10 +59,13 @@ class EngineHarness {
  public:
   // `cache_dir` defaults to the compile cache shared by all tests of this suite (its key covers
   // the engine ABI, wabt and compiler, so reuse across runs is sound and keeps the suite fast).
+  // `tweak` may change the compiler options (sandbox, budgets, lanes …) before construction.
   explicit EngineHarness(pool::PoolOptions options = default_pool_options(),
-                         fs::path cache_dir = WASIMOFF_TEST_COMPILE_CACHE) {
+                         fs::path cache_dir = WASIMOFF_TEST_COMPILE_CACHE,
+                         const std::function<void(engine::CompilerOptions&)>& tweak = {}) {
     engine::CompilerOptions co;
     co.cache_dir = std::move(cache_dir);
+    if (tweak) tweak(co);
     compiler = std::make_unique<engine::ModuleCompiler>(ioc.get_executor(), threads, co);
     pool = std::make_unique<pool::WorkerPool>(ioc.get_executor(), std::move(options));
   }
@@ -101,9 +104,19 @@ class EngineHarness {
   // Lets the loop work for `d` (e.g. while a task runs).
   void wait_for(std::chrono::milliseconds d) { await(sleep_for(d)); }
 
-  engine::CompiledModule compile(const std::string& name) {
-    fs::path path = fixture(name);
+  engine::CompiledModule compile(const std::string& name) { return compile_file(fixture(name)); }
+  engine::CompiledModule compile_file(const fs::path& path) {
     return await(compiler->compile(make_ref(read_file(path)), path));
+  }
+
+  // Compiles the module at `path` and runs it (a module made by a test rather than a fixture).
+  v1::Task::Wasip1::Response run_file(const fs::path& path,
+                                      const std::function<void(pool::TaskRun&)>& setup = {}) {
+    pool::TaskRun task;
+    task.module = compile_file(path).path;
+    task.params.add_args(path.filename().string());
+    if (setup) setup(task);
+    return await(pool->run(std::move(task)));
   }
 
   // Compiles `name` and runs it; `setup` may fill in params, rootfs, deadline …

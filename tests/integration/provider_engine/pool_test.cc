@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <fstream>
@@ -436,7 +438,7 @@ TEST(Pool, WorkerIsHardened) {
 #ifdef WASIMOFF_SANITIZED
   GTEST_SKIP() << "sanitizer builds run workers without the seccomp filter";
 #else
-  EXPECT_THAT(status, HasSubstr("Seccomp:\t2")) << "filter mode, installed after the first module";
+  EXPECT_THAT(status, HasSubstr("Seccomp:\t2")) << "filter mode, installed before any module";
   std::ifstream limits("/proc/" + std::to_string(pids[0]) + "/limits");
   std::stringstream s;
   s << limits.rdbuf();
@@ -448,6 +450,44 @@ TEST(Pool, WorkerIsHardened) {
   EXPECT_EQ(r.ok().stdout(), "after seccomp");
   EXPECT_EQ(h.pool->worker_pids(), pids) << "same worker, no crash";
 #endif
+}
+
+// As root, with the provider's sandbox: workers run as the sandbox user, are not dumpable and
+// have their seccomp filter before the first task; modules and rootfs archives in a directory
+// that user cannot read still reach them (as descriptors).
+TEST(Pool, WorkersRunAsTheSandboxUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  std::shared_ptr<const engine::ProcessSandbox> sandbox;
+  try {
+    sandbox = std::make_shared<engine::ProcessSandbox>(engine::SandboxOptions{});
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "no bubblewrap sandbox here: " << e.what();
+  }
+  TempDir cache;
+  ASSERT_EQ(chmod(cache.path().c_str(), 0700), 0);  // like /root/.cache: private to us
+  pool::PoolOptions po = default_pool_options();
+  po.sandbox = sandbox;
+  EngineHarness h(po, cache.path());
+  h.wait_for(std::chrono::milliseconds(300));
+  std::vector<pid_t> pids = h.pool->worker_pids();
+  ASSERT_EQ(pids.size(), 1u);
+  std::string status = proc_status(pids[0]);
+  std::string uid = std::to_string(sandbox->credentials()->first);
+  EXPECT_THAT(status, ::testing::ContainsRegex("Uid:\t" + uid + "\t" + uid + "\t" + uid));
+  EXPECT_THAT(status, ::testing::ContainsRegex("Groups:[ \t]*\n")) << "no supplementary groups";
+#ifndef WASIMOFF_SANITIZED
+  EXPECT_THAT(status, HasSubstr("Seccomp:\t2")) << "filtered before the first task";
+#endif
+  std::string zip = rootfs({{"in.txt", "from a private cache\n"}});
+  fs::path archive = cache.path() / "rootfs.zip";
+  std::ofstream(archive, std::ios::binary) << zip;
+  auto r = h.run("cat", [&](pool::TaskRun& t) {
+    t.params.set_stdin("as nobody");
+    t.rootfs_path = archive;
+  });
+  ASSERT_TRUE(r.has_ok()) << EngineHarness::show(r);
+  EXPECT_EQ(r.ok().stdout(), "as nobody");
+  EXPECT_EQ(h.pool->worker_pids(), pids) << "same worker, no crash";
 }
 
 TEST(Pool, LibcProgramThroughTheWholeWasiLayer) {

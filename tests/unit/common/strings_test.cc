@@ -8,7 +8,8 @@ namespace wasimoff {
 namespace {
 
 TEST(Strings, Base64RoundTripAndVariants) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff\xfe", 3)}) {
     EXPECT_EQ(base64_decode(base64_encode(s)).value(), s);
   }
   EXPECT_EQ(base64_encode("hi\n"), "aGkK");
@@ -42,7 +43,7 @@ TEST(Strings, TruncateUtf8KeepsCharacters) {
 TEST(Strings, EscapeUntrustedKeepsOneLineAndNoControlBytes) {
   EXPECT_EQ(escape_untrusted("plain name-1.2"), "plain name-1.2");
   EXPECT_EQ(escape_untrusted("a\r\nX-Injected: 1"), "a\\r\\nX-Injected: 1");
-  EXPECT_EQ(escape_untrusted(std::string("nul\0tab\tbs\\esc\x1b[31m", 21)),
+  EXPECT_EQ(escape_untrusted(std::string("nul\0tab\tbs\\esc\x1b[31m", 19)),
             "nul\\x00tab\\tbs\\\\esc\\x1b[31m");
   EXPECT_EQ(escape_untrusted("del\x7f"), "del\\x7f");
   // Valid UTF-8 stays unless ascii_only; invalid bytes are escaped either way.
@@ -61,7 +62,9 @@ TEST(Strings, EscapeUntrustedKeepsOneLineAndNoControlBytes) {
     for (char ch : out) {
       auto c = static_cast<unsigned char>(ch);
       EXPECT_TRUE(c >= 0x20 && c != 0x7f) << int(c);
-      if (ascii && out.find("…") == std::string::npos) EXPECT_LT(c, 0x80);
+      if (ascii) {
+        EXPECT_LT(c, 0x80);
+      }
     }
   }
 }
@@ -73,7 +76,8 @@ TEST(Strings, ConstantTimeEquals) {
 }
 
 TEST(FileRef, MakeAndNormalize) {
-  EXPECT_EQ(make_ref(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(make_ref(""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   auto upper = "SHA256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
   EXPECT_EQ(normalize_ref(upper).value(), make_ref(""));
   EXPECT_FALSE(normalize_ref("sha256:abc").has_value());

@@ -1,0 +1,202 @@
+// Module admission: the rewrite that keeps every name of a client's module away from the C
+// compiler, and the structural checks and limits in front of it.
+#include "provider/engine/module_admission.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "provider/engine/wasm_module_info.h"
+#include "wasm_builder.h"
+
+namespace wasimoff::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::hello_module;
+using testing::WasmBuilder;
+
+std::string rejection(const std::string& wasm, const AdmissionLimits& limits = {}) {
+  try {
+    admit_module(wasm, limits);
+  } catch (const ModuleRejected& e) {
+    return e.what();
+  }
+  return "(admitted)";
+}
+
+// Section ids of a binary, in order.
+std::vector<int> section_ids(const std::string& wasm) {
+  std::vector<int> ids;
+  std::size_t pos = 8;
+  while (pos < wasm.size()) {
+    ids.push_back(static_cast<unsigned char>(wasm[pos++]));
+    std::uint64_t size = 0;
+    for (int shift = 0;; shift += 7) {
+      auto c = static_cast<unsigned char>(wasm[pos++]);
+      size |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) break;
+    }
+    pos += size;
+  }
+  return ids;
+}
+
+// Every name the canonical module still carries.
+std::vector<std::string> all_names(const std::string& wasm) {
+  WasmModuleInfo info = parse_wasm_module(wasm);
+  std::vector<std::string> names;
+  for (const auto& i : info.imports) {
+    names.push_back(i.module);
+    names.push_back(i.name);
+  }
+  for (const auto& e : info.exports) names.push_back(e.name);
+  return names;
+}
+
+const std::string kMarker = "XQZ";
+const std::string kInjection =
+    "*/ __attribute__((constructor)) static void XQZ(void) { } /*\n#include \"/etc/passwd\"\n";
+
+TEST(ModuleAdmission, CanonicalModuleKeepsOnlyOurNames) {
+  WasmBuilder b = hello_module();
+  std::uint32_t g = b.global(7);
+  b.table(1);
+  b.export_(kInjection, 3, g);
+  b.export_("memory2" + kInjection, 2, 0);
+  b.export_(std::string("quote\"back\\slash\0nul", 20) + kMarker, 1, 0);
+  b.export_("dup" + kMarker, 0, 1);
+  b.names(kInjection, {{1, kInjection}}, {{0, kInjection}});
+  b.custom(kInjection, kInjection);
+  std::string in = b.bytes();
+  ASSERT_NE(in.find(kMarker), std::string::npos);
+
+  AdmittedModule out = admit_module(in);
+  EXPECT_EQ(out.wasm.find(kMarker), std::string::npos);
+  EXPECT_EQ(out.wasm.find("*/"), std::string::npos);
+  EXPECT_EQ(out.wasm.find("passwd"), std::string::npos);
+  for (const auto& n : all_names(out.wasm)) EXPECT_TRUE(is_canonical_name(n)) << n;
+  // No custom section survives; the other sections keep their order.
+  EXPECT_THAT(section_ids(out.wasm), ElementsAre(1, 2, 3, 4, 5, 6, 7, 10, 11));
+  WasmModuleInfo info = parse_wasm_module(out.wasm);
+  ASSERT_EQ(info.exports.size(), 2u);
+  EXPECT_EQ(info.exports[0].name, "_start");
+  EXPECT_EQ(info.exports[0].index, 1u);
+  EXPECT_EQ(info.exports[1].name, "memory");
+  EXPECT_EQ(out.initial_pages, 1u);
+  EXPECT_EQ(out.functions, 1u);
+  EXPECT_GT(out.code_bytes, 0u);
+  EXPECT_EQ(check_command_module(info), "");
+}
+
+TEST(ModuleAdmission, RewriteIsIdempotentAndKeepsCodeAndData) {
+  std::string in = hello_module("some data\n").bytes();
+  AdmittedModule once = admit_module(in);
+  EXPECT_EQ(admit_module(once.wasm).wasm, once.wasm);
+  // Only the export section was rewritten (same entries, ours first); everything else is as it
+  // was.
+  EXPECT_EQ(once.wasm.size(), in.size());
+  EXPECT_NE(once.wasm.find("some data\n"), std::string::npos);
+}
+
+TEST(ModuleAdmission, StructureIsChecked) {
+  std::string good = hello_module().bytes();
+  EXPECT_EQ(rejection("\0asn\x01\0\0\0"), "invalid module: not a WebAssembly binary (bad magic)");
+  EXPECT_THAT(rejection(std::string("\0asm\x02\0\0\0", 8)), HasSubstr("binary version"));
+  EXPECT_THAT(rejection(good.substr(0, good.size() - 3)), HasSubstr("unexpected end"));
+  // A section id the format does not have, the exception-handling tag section, a repeated and
+  // an out-of-order section.
+  EXPECT_THAT(rejection(good + std::string("\x0e\x00", 2)), HasSubstr("unknown section id 14"));
+  EXPECT_THAT(rejection(good + std::string("\x0d\x01\x00", 3)), HasSubstr("exception handling"));
+  EXPECT_THAT(rejection(good + std::string("\x0b\x01\x00", 3)),
+              HasSubstr("repeated or out of order"));
+  EXPECT_THAT(rejection(good + std::string("\x01\x01\x00", 3)),
+              HasSubstr("repeated or out of order"));
+  // An over-long LEB128 size.
+  EXPECT_THAT(rejection(std::string("\0asm\x01\0\0\0\x01\x80\x80\x80\x80\x80\x01", 15)),
+              HasSubstr("LEB128"));
+}
+
+TEST(ModuleAdmission, LimitsStopCompileBombsBeforeAnyCompilerRuns) {
+  AdmissionLimits limits;
+  limits.max_locals_per_function = 1000;
+  limits.max_function_body_bytes = 4096;
+  limits.max_functions = 3;
+  limits.max_module_bytes = 64 << 10;
+
+  WasmBuilder locals = hello_module();
+  locals.func(1, 1001, "");
+  EXPECT_EQ(rejection(locals.bytes(), limits), "function 1 declares more than 1000 locals");
+
+  WasmBuilder body = hello_module();
+  body.func(1, 0, std::string(5000, '\x01'));  // 5000 nops
+  EXPECT_EQ(rejection(body.bytes(), limits),
+            "function 1 has 4.9 KiB of code, more than the limit of 4 KiB");
+
+  WasmBuilder many = hello_module();
+  for (int i = 0; i < 3; ++i) many.func(1, 0, "");
+  EXPECT_EQ(rejection(many.bytes(), limits),
+            "module defines 4 functions, more than the limit of 3");
+
+  EXPECT_EQ(rejection(std::string(65 << 10, 'x'), limits), "module is larger than 64 KiB");
+}
+
+TEST(ModuleAdmission, ImportsMustBeExactlyOurWasiFunctions) {
+  WasmBuilder foreign = hello_module();
+  foreign.import_func("env", "host\n#include \"/etc/passwd\"", 0);
+  std::string why = rejection(foreign.bytes());
+  EXPECT_THAT(why, HasSubstr("is not provided"));
+  // The name is quoted escaped: one line, no raw control characters.
+  EXPECT_THAT(why, HasSubstr("env.host\\n#include \"/etc/passwd\""));
+  EXPECT_EQ(why.find('\n'), std::string::npos);
+
+  WasmBuilder unknown = hello_module();
+  unknown.import_func("wasi_snapshot_preview1", std::string("fd_write\0", 9) + kMarker, 0);
+  EXPECT_THAT(rejection(unknown.bytes()),
+              HasSubstr("fd_write\\x00XQZ is not a WASI preview 1 function"));
+
+  WasmBuilder memory = hello_module();
+  memory.import_memory("wasi_snapshot_preview1", "memory");
+  EXPECT_THAT(rejection(memory.bytes()), HasSubstr("only functions can be imported"));
+
+  WasmBuilder global = hello_module();
+  global.import_global("wasi_snapshot_preview1", "g");
+  EXPECT_THAT(rejection(global.bytes()), HasSubstr("only functions can be imported"));
+
+  // wasi_unstable is the older name of the same interface; we only provide preview 1.
+  WasmBuilder unstable = hello_module();
+  unstable.import_func("wasi_unstable", "fd_write", 0);
+  EXPECT_THAT(rejection(unstable.bytes()), HasSubstr("wasi_unstable.fd_write is not provided"));
+
+  WasmBuilder signature = hello_module();
+  signature.import_func("wasi_snapshot_preview1", "proc_exit", 0);
+  EXPECT_THAT(rejection(signature.bytes()), HasSubstr("has signature"));
+}
+
+TEST(ModuleAdmission, TaskModuleRulesStillApply) {
+  WasmBuilder reactor;
+  std::uint32_t t = reactor.type("", "");
+  reactor.memory(1);
+  std::uint32_t f = reactor.func(t, 0, "");
+  reactor.export_("memory", 2, 0);
+  reactor.export_("_initialize", 0, f);
+  EXPECT_THAT(rejection(reactor.bytes()), HasSubstr("no _start function exported"));
+
+  WasmBuilder no_memory;
+  std::uint32_t t2 = no_memory.type("", "");
+  no_memory.export_("_start", 0, no_memory.func(t2, 0, ""));
+  EXPECT_THAT(rejection(no_memory.bytes()), HasSubstr("no memory exported"));
+}
+
+TEST(ModuleAdmission, CanonicalNamesAreOnlyOurs) {
+  EXPECT_TRUE(is_canonical_name("wasi_snapshot_preview1"));
+  EXPECT_TRUE(is_canonical_name("fd_write"));
+  EXPECT_TRUE(is_canonical_name("_start"));
+  EXPECT_TRUE(is_canonical_name("memory"));
+  EXPECT_FALSE(is_canonical_name("fd_write\n"));
+  EXPECT_FALSE(is_canonical_name(""));
+  EXPECT_FALSE(is_canonical_name("*/"));
+}
+
+}  // namespace
+}  // namespace wasimoff::engine
