@@ -62,13 +62,16 @@ struct BrokerApp::Impl {
         registry(io.get_executor()),
         scheduler(io.get_executor(), registry,
                   Scheduler::Options{static_cast<std::size_t>(config.queue_size)}, observer()),
-        tasks(TaskService::Options{*storage, scheduler, pool, static_cast<std::size_t>(config.queue_size),
-                                   config.max_upload_size, config.task_timeout}) {
+        tasks(TaskService::Options{*storage, scheduler, pool,
+                                   static_cast<std::size_t>(config.queue_size),
+                                   config.max_upload_size, config.task_timeout,
+                                   config.max_message_size, config.max_job_size}) {
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
     });
     metrics->set_provider_source([this] {
-      return metrics::BrokerMetrics::ProviderStats{registry.registered().size(), registry.total_capacity()};
+      return metrics::BrokerMetrics::ProviderStats{registry.registered().size(),
+                                                   registry.total_capacity()};
     });
     build_routes();
     http::ServerOptions so;
@@ -115,7 +118,8 @@ struct BrokerApp::Impl {
         return 403;
       return 200;
     };
-    wo.on_session = [this](std::unique_ptr<protocol::Transport> transport, const http::Request& connect) {
+    wo.on_session = [this](std::unique_ptr<protocol::Transport> transport,
+                           const http::Request& connect) {
       ProviderInfo info;
       info.name = truncate_utf8(connect.query_param("id").value_or(""), 128);
       if (info.name.empty()) info.name = "anonymous";
@@ -151,7 +155,8 @@ struct BrokerApp::Impl {
       return pair->certhash;
     };
     register_ops_routes(router, ops);
-    register_storage_routes(router, StorageRoutes::Options{*storage, pool, config.max_upload_size, access});
+    register_storage_routes(router,
+                            StorageRoutes::Options{*storage, pool, config.max_upload_size, access});
     register_connect_routes(router, ConnectRoutesOptions{tasks, access, config.max_message_size});
     register_cgi_route(router, CgiRouteOptions{tasks, access, config.max_upload_size});
     // Everything else under /api/ is 404, never a static file; the rest is the static page.
@@ -159,7 +164,8 @@ struct BrokerApp::Impl {
                [](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
                  co_return http::Response::text(404, "not found");
                });
-    router.set_fallback(http::make_static_files_handler(http::StaticFilesOptions{config.static_files, &pool}));
+    router.set_fallback(
+        http::make_static_files_handler(http::StaticFilesOptions{config.static_files, &pool}));
   }
 
   std::string debug_state() const {
@@ -175,8 +181,10 @@ struct BrokerApp::Impl {
       o["active"] = p->active;
       o["busy"] = p->announced_busy();
       o["files"] = p->file_count();
-      if (auto ping = p->ping_average_ms()) o["ping_ms"] = *ping;
-      else o["ping_ms"] = nullptr;
+      if (auto ping = p->ping_average_ms())
+        o["ping_ms"] = *ping;
+      else
+        o["ping_ms"] = nullptr;
       providers.push_back(std::move(o));
     }
     state["providers"] = std::move(providers);
@@ -235,9 +243,11 @@ std::vector<std::string> BrokerApp::listen_urls() const {
     out.push_back(scheme + "://" + host);
   }
   if (impl_->quic_port)
-    out.push_back("quic://" + (impl_->config.quic_listen.host.empty() ? "[::]" : impl_->config.quic_listen.host) +
-                  ":" + std::to_string(impl_->quic_port) + " (HTTP/3, WebTransport at " +
-                  impl_->config.transport_url.path + ")");
+    out.push_back(
+        "quic://" +
+        (impl_->config.quic_listen.host.empty() ? "[::]" : impl_->config.quic_listen.host) + ":" +
+        std::to_string(impl_->quic_port) + " (HTTP/3, WebTransport at " +
+        impl_->config.transport_url.path + ")");
   return out;
 }
 

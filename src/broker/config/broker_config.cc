@@ -270,6 +270,10 @@ std::vector<ConfigVariable> build_table() {
          return std::nullopt;
        },
        [](const BrokerConfig& c) { return env::format_duration(c.task_timeout); }});
+  add("MaxJobSize", "size >=1MiB", "1GiB", "",
+      "largest job: the sum over its tasks of what each weighs when sent to a provider, parent "
+      "fields counted once per task that inherits them",
+      size_field(&BrokerConfig::max_job_size, 1ull << 20, UINT64_MAX));
   return t;
 }
 

@@ -187,8 +187,10 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
                                        std::shared_ptr<ProviderSession> provider) {
   auto abandon = std::make_shared<OneShotEvent>(ex_);
   task->abandon_attempt_ = abandon;
-  protocol::CallResult r = co_await provider->messenger().call(
-      task->request(), std::chrono::milliseconds(0), abandon.get());
+  google::protobuf::Any payload;
+  task->pack_request(&payload);
+  protocol::CallResult r = co_await provider->messenger().call_packed(
+      std::move(payload), std::chrono::milliseconds(0), abandon.get());
   release_slot(*task);
   active_.erase(task);
   if (task->state_ == Task::State::kDone) co_return;  // cancelled meanwhile: the answer is dropped

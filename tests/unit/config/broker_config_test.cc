@@ -70,13 +70,16 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
     EXPECT_FALSE(v.help_default.empty()) << v.name;
   }
   EXPECT_EQ(names,
-            (std::vector<std::string>{
-                "WASIMOFF_HTTP_LISTEN", "WASIMOFF_QUIC_LISTEN", "WASIMOFF_QUIC_CERT",
-                "WASIMOFF_QUIC_KEY", "WASIMOFF_HTTPS", "WASIMOFF_HTTP_CERT", "WASIMOFF_HTTP_KEY",
-                "WASIMOFF_TRANSPORT_URL", "WASIMOFF_STATIC_FILES", "WASIMOFF_ALLOWED_ORIGINS",
-                "WASIMOFF_FILESTORAGE", "WASIMOFF_METRICS", "WASIMOFF_DEBUG", "WASIMOFF_QUEUE_SIZE",
-                "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE", "WASIMOFF_CLIENT_TOKEN",
-                "WASIMOFF_PROVIDER_TOKEN", "WASIMOFF_TASK_TIMEOUT"}));
+            (std::vector<std::string>{"WASIMOFF_HTTP_LISTEN",     "WASIMOFF_QUIC_LISTEN",
+                                      "WASIMOFF_QUIC_CERT",       "WASIMOFF_QUIC_KEY",
+                                      "WASIMOFF_HTTPS",           "WASIMOFF_HTTP_CERT",
+                                      "WASIMOFF_HTTP_KEY",        "WASIMOFF_TRANSPORT_URL",
+                                      "WASIMOFF_STATIC_FILES",    "WASIMOFF_ALLOWED_ORIGINS",
+                                      "WASIMOFF_FILESTORAGE",     "WASIMOFF_METRICS",
+                                      "WASIMOFF_DEBUG",           "WASIMOFF_QUEUE_SIZE",
+                                      "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE",
+                                      "WASIMOFF_CLIENT_TOKEN",    "WASIMOFF_PROVIDER_TOKEN",
+                                      "WASIMOFF_TASK_TIMEOUT",    "WASIMOFF_MAX_JOB_SIZE"}));
 }
 
 TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
@@ -100,6 +103,7 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.client_token, "");
   EXPECT_EQ(c.provider_token, "");
   EXPECT_EQ(c.task_timeout, 0ms);
+  EXPECT_EQ(c.max_job_size, 1u << 30);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -143,7 +147,8 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_MAX_MESSAGE_SIZE", "1G"},
                  {"WASIMOFF_CLIENT_TOKEN", "client-secret-123456"},
                  {"WASIMOFF_PROVIDER_TOKEN", "provider-secret-123456"},
-                 {"WASIMOFF_TASK_TIMEOUT", "1h30m"}})
+                 {"WASIMOFF_TASK_TIMEOUT", "1h30m"},
+                 {"WASIMOFF_MAX_JOB_SIZE", "2G"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -166,6 +171,7 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.client_token, "client-secret-123456");
   EXPECT_EQ(c.provider_token, "provider-secret-123456");
   EXPECT_EQ(c.task_timeout, 90min);
+  EXPECT_EQ(c.max_job_size, 2ull << 30);
   EXPECT_TRUE(c.http_tls());
 }
 
@@ -189,6 +195,8 @@ TEST(BrokerConfigErrors, TypedValueSyntax) {
             line("WASIMOFF_MAX_MESSAGE_SIZE", "2GiB", "must be between 1 MiB and 1 GiB"));
   EXPECT_EQ(error_line({{"WASIMOFF_MAX_MESSAGE_SIZE", "512K"}}),
             line("WASIMOFF_MAX_MESSAGE_SIZE", "512K", "must be between 1 MiB and 1 GiB"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_JOB_SIZE", "512K"}}),
+            line("WASIMOFF_MAX_JOB_SIZE", "512K", "must be at least 1 MiB"));
   EXPECT_EQ(error_line({{"WASIMOFF_TASK_TIMEOUT", "2d"}}),
             line("WASIMOFF_TASK_TIMEOUT", "2d", "unknown duration unit \"d\" (use ms, s, m or h)"));
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "0"}}).config.task_timeout, 0ms);
@@ -343,10 +351,9 @@ TEST(BrokerConfigErrors, OriginPatterns) {
 }
 
 TEST(BrokerConfigErrors, TokensWithWhitespaceAreRejectedAndMasked) {
-  EXPECT_EQ(
-      error_line({{"WASIMOFF_CLIENT_TOKEN", "abcdefgh ijklmnop"}}),
-      line("WASIMOFF_CLIENT_TOKEN", "(set, 17 bytes)",
-           "must not contain whitespace or control characters"));
+  EXPECT_EQ(error_line({{"WASIMOFF_CLIENT_TOKEN", "abcdefgh ijklmnop"}}),
+            line("WASIMOFF_CLIENT_TOKEN", "(set, 17 bytes)",
+                 "must not contain whitespace or control characters"));
   EXPECT_EQ(error_line({{"WASIMOFF_PROVIDER_TOKEN", "a\tb"}}),
             line("WASIMOFF_PROVIDER_TOKEN", "(set, 3 bytes)",
                  "must not contain whitespace or control characters"));
