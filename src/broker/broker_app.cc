@@ -13,6 +13,7 @@
 #include "broker/api/storage_routes.h"
 #include "broker/api/task_service.h"
 #include "broker/metrics/broker_metrics.h"
+#include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
 #include "broker/scheduler/scheduler.h"
 #include "broker/storage/open_storage.h"
@@ -111,20 +112,22 @@ struct BrokerApp::Impl {
     wo.observe = tcp.observe;
     // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
     // the QUIC authority differ in port).
-    wo.authorize = [this](const http::Request& connect) -> unsigned {
+    wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {
       if (!access.provider_ok(connect)) return 401;
       if (auto origin = connect.header("origin");
           origin && !access.origin_allowed_host_only(*origin, connect.authority))
         return 403;
+      if (auto why = check_provider_name(connect.query_param("id").value_or("")))
+        return {400, "invalid provider name: " + *why};
       return 200;
     };
     wo.on_session = [this](std::unique_ptr<protocol::Transport> transport,
                            const http::Request& connect) {
       ProviderInfo info;
-      info.name = truncate_utf8(connect.query_param("id").value_or(""), 128);
+      info.name = connect.query_param("id").value_or("");  // checked by authorize
       if (info.name.empty()) info.name = "anonymous";
       auto ua = connect.header("user-agent");
-      info.user_agent = ua && !ua->empty() ? std::string(*ua) : "unknown";
+      info.user_agent = ua && !ua->empty() ? truncate_utf8(*ua, 256) : "unknown";
       info.address = display_address(connect);
       info.transport = "webtransport";
       registry.connect(std::move(transport), std::move(info));

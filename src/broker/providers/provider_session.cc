@@ -4,7 +4,9 @@
 
 #include <atomic>
 
+#include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
+#include "common/strings.h"
 
 namespace wasimoff::broker {
 
@@ -14,9 +16,14 @@ namespace {
 std::atomic<std::uint64_t> next_provider_id{1};
 }
 
-ProviderSession::ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
-                                 ProviderInfo info, ProviderRegistry& registry, Timing timing)
-    : id_(next_provider_id++), ex_(ex), info_(std::move(info)), registry_(registry), timing_(timing) {
+ProviderSession::ProviderSession(asio::any_io_executor ex,
+                                 std::unique_ptr<protocol::Transport> transport, ProviderInfo info,
+                                 ProviderRegistry& registry, Timing timing)
+    : id_(next_provider_id++),
+      ex_(ex),
+      info_(std::move(info)),
+      registry_(registry),
+      timing_(timing) {
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
@@ -27,14 +34,15 @@ ProviderSession::~ProviderSession() = default;
 
 void ProviderSession::start() {
   messenger_->on_event([this](const google::protobuf::Message& m) { on_event(m); });
-  messenger_->serve<v1::Ping>([](v1::Ping&) -> awaitable<protocol::Reply> {
-    co_return protocol::Reply::with(v1::Ping());
-  });
+  messenger_->serve<v1::Ping>(
+      [](v1::Ping&) -> awaitable<protocol::Reply> { co_return protocol::Reply::with(v1::Ping()); });
   messenger_->start();
   spawn_logged(ex_, hold(shared_from_this(), run()), "provider session");
 }
 
-void ProviderSession::close(CloseCode code, std::string reason) { messenger_->close(code, std::move(reason)); }
+void ProviderSession::close(CloseCode code, std::string reason) {
+  messenger_->close(code, std::move(reason));
+}
 
 bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
   for (const auto& r : refs)
@@ -43,12 +51,13 @@ bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
 }
 
 awaitable<void> ProviderSession::run() {
-  spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address, info_.transport,
-               info_.user_agent);
+  spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address,
+               info_.transport, info_.user_agent);
   auto listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
       v1::Filesystem::Listing::Request(), timing_.listing_timeout);
   if (auto* err = std::get_if<std::string>(&listing)) {
-    std::string reason = err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
+    std::string reason =
+        err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
     spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
@@ -61,7 +70,8 @@ awaitable<void> ProviderSession::run() {
     registry_.on_unregistered(*this);
   }
   co_await messenger_->closed().wait();
-  spdlog::info("provider {} ({}) disconnected: {}", info_.name, info_.address, messenger_->close_reason());
+  spdlog::info("provider {} ({}) disconnected: {}", info_.name, info_.address,
+               messenger_->close_reason());
   registry_.on_session_ended(*this);
 }
 
@@ -77,14 +87,16 @@ awaitable<void> ProviderSession::ping_loop() {
     // counts as a miss.
     if (r.error.rfind("timeout", 0) == 0) {
       if (++missed >= timing_.max_missed_pings) {
-        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address, missed);
+        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address,
+                     missed);
         messenger_->close(CloseCode::kInternalError, "ping timeout");
         co_return;
       }
       continue;
     }
     missed = 0;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
   }
 }
@@ -102,8 +114,17 @@ void ProviderSession::on_event(const google::protobuf::Message& m) {
   } else if (auto* msg = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {
     spdlog::info("provider {}: {}", info_.name, msg->message());
   } else if (auto* hello = dynamic_cast<const v1::Event::ProviderHello*>(&m)) {
-    if (info_.name == "anonymous" && !hello->name().empty()) info_.name = hello->name().substr(0, 128);
-    if (info_.user_agent == "unknown" && !hello->useragent().empty()) info_.user_agent = hello->useragent();
+    // Legacy: fills in what the connection did not carry. An invalid name is ignored (the
+    // handshake would have refused it), so names stay safe to show.
+    if (info_.name == "anonymous" && !hello->name().empty()) {
+      if (auto why = check_provider_name(hello->name()))
+        spdlog::warn("provider {} ({}): ignoring the name in its ProviderHello: {}", info_.name,
+                     info_.address, *why);
+      else
+        info_.name = hello->name();
+    }
+    if (info_.user_agent == "unknown" && !hello->useragent().empty())
+      info_.user_agent = truncate_utf8(hello->useragent(), 256);
     spdlog::info("provider {} says hello ({})", info_.name, info_.user_agent);
   } else {
     spdlog::debug("provider {}: ignoring event {}", info_.name, m.GetDescriptor()->full_name());
