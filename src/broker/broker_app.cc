@@ -67,6 +67,7 @@ struct BrokerApp::Impl {
                                    static_cast<std::size_t>(config.queue_size),
                                    config.max_upload_size, config.task_timeout,
                                    config.max_message_size, config.max_job_size}) {
+    registry.limits.max_concurrency = static_cast<std::uint32_t>(config.max_provider_concurrency);
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
     });

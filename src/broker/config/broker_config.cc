@@ -274,6 +274,15 @@ std::vector<ConfigVariable> build_table() {
       "largest job: the sum over its tasks of what each weighs when sent to a provider, parent "
       "fields counted once per task that inherits them",
       size_field(&BrokerConfig::max_job_size, 1ull << 20, UINT64_MAX));
+  add("MaxProviderConcurrency", "int 1-65536", "256", "",
+      "most tasks one provider gets at a time, whatever concurrency it announces",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_int(text, 1, 65536);
+         if (!r) return r.error();
+         c.max_provider_concurrency = static_cast<int>(r.value());
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return std::to_string(c.max_provider_concurrency); }});
   return t;
 }
 

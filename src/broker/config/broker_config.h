@@ -61,6 +61,7 @@ struct BrokerConfig {
   std::chrono::milliseconds task_timeout{0};     // WASIMOFF_TASK_TIMEOUT, zero → none
   // Hardening (beyond the variables of wasimoff v1; security.md):
   std::uint64_t max_job_size = 1ull << 30;  // WASIMOFF_MAX_JOB_SIZE, bytes ≥ 1 MiB
+  int max_provider_concurrency = 256;       // WASIMOFF_MAX_PROVIDER_CONCURRENCY, 1–65536
 
   // The TCP listener serves TLS: WASIMOFF_HTTP_CERT (precedence) or WASIMOFF_HTTPS.
   bool http_tls() const { return !http_cert.empty() || https; }

@@ -18,12 +18,13 @@ std::atomic<std::uint64_t> next_provider_id{1};
 
 ProviderSession::ProviderSession(asio::any_io_executor ex,
                                  std::unique_ptr<protocol::Transport> transport, ProviderInfo info,
-                                 ProviderRegistry& registry, Timing timing)
+                                 ProviderRegistry& registry, Timing timing, Limits limits)
     : id_(next_provider_id++),
       ex_(ex),
       info_(std::move(info)),
       registry_(registry),
-      timing_(timing) {
+      timing_(timing),
+      limits_(limits) {
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
@@ -103,7 +104,16 @@ awaitable<void> ProviderSession::ping_loop() {
 
 void ProviderSession::on_event(const google::protobuf::Message& m) {
   if (auto* res = dynamic_cast<const v1::Event::ProviderResources*>(&m)) {
-    if (res->has_concurrency()) capacity_ = res->concurrency();
+    if (res->has_concurrency()) {
+      capacity_ = std::min(res->concurrency(), limits_.max_concurrency);
+      if (capacity_ < res->concurrency() && !capped_logged_) {
+        capped_logged_ = true;
+        spdlog::warn(
+            "provider {} ({}) announced {} workers; it gets at most {} tasks at a time "
+            "(WASIMOFF_MAX_PROVIDER_CONCURRENCY)",
+            info_.name, info_.address, res->concurrency(), limits_.max_concurrency);
+      }
+    }
     if (res->has_tasks()) announced_busy_ = res->tasks();
     spdlog::debug("provider {}: capacity {} busy {}", info_.name, capacity_, announced_busy_);
     registry_.notify_change();

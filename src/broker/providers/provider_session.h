@@ -36,9 +36,15 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     std::chrono::milliseconds ping_timeout = std::chrono::seconds(10);
     int max_missed_pings = 3;
   };
+  // What one provider may claim (security.md): a provider is not trusted with the size of its
+  // own share of the cluster.
+  struct Limits {
+    // Announced concurrency above this is capped (WASIMOFF_MAX_PROVIDER_CONCURRENCY).
+    std::uint32_t max_concurrency = 256;
+  };
 
   ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
-                  ProviderInfo info, ProviderRegistry& registry, Timing timing);
+                  ProviderInfo info, ProviderRegistry& registry, Timing timing, Limits limits);
   ~ProviderSession();
 
   // Starts the session coroutine; the session keeps itself alive until it ends.
@@ -75,7 +81,9 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   ProviderInfo info_;
   ProviderRegistry& registry_;
   Timing timing_;
+  Limits limits_;
   bool registered_ = false;
+  bool capped_logged_ = false;
   std::uint32_t capacity_ = 0;
   std::uint32_t announced_busy_ = 0;
   std::unordered_set<std::string> files_;

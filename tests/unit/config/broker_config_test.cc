@@ -69,17 +69,23 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
     EXPECT_FALSE(v.description.empty()) << v.name;
     EXPECT_FALSE(v.help_default.empty()) << v.name;
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"WASIMOFF_HTTP_LISTEN",     "WASIMOFF_QUIC_LISTEN",
-                                      "WASIMOFF_QUIC_CERT",       "WASIMOFF_QUIC_KEY",
-                                      "WASIMOFF_HTTPS",           "WASIMOFF_HTTP_CERT",
-                                      "WASIMOFF_HTTP_KEY",        "WASIMOFF_TRANSPORT_URL",
-                                      "WASIMOFF_STATIC_FILES",    "WASIMOFF_ALLOWED_ORIGINS",
-                                      "WASIMOFF_FILESTORAGE",     "WASIMOFF_METRICS",
-                                      "WASIMOFF_DEBUG",           "WASIMOFF_QUEUE_SIZE",
-                                      "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE",
-                                      "WASIMOFF_CLIENT_TOKEN",    "WASIMOFF_PROVIDER_TOKEN",
-                                      "WASIMOFF_TASK_TIMEOUT",    "WASIMOFF_MAX_JOB_SIZE"}));
+  // The variables of the configuration reference in its order, then the hardening limits.
+  std::vector<std::string> expected = {"WASIMOFF_HTTP_LISTEN",     "WASIMOFF_QUIC_LISTEN",
+                                       "WASIMOFF_QUIC_CERT",       "WASIMOFF_QUIC_KEY",
+                                       "WASIMOFF_HTTPS",           "WASIMOFF_HTTP_CERT",
+                                       "WASIMOFF_HTTP_KEY",        "WASIMOFF_TRANSPORT_URL",
+                                       "WASIMOFF_STATIC_FILES",    "WASIMOFF_ALLOWED_ORIGINS",
+                                       "WASIMOFF_FILESTORAGE",     "WASIMOFF_METRICS",
+                                       "WASIMOFF_DEBUG",           "WASIMOFF_QUEUE_SIZE",
+                                       "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE",
+                                       "WASIMOFF_CLIENT_TOKEN",    "WASIMOFF_PROVIDER_TOKEN",
+                                       "WASIMOFF_TASK_TIMEOUT"};
+  for (const char* name : {
+           "WASIMOFF_MAX_JOB_SIZE",
+           "WASIMOFF_MAX_PROVIDER_CONCURRENCY",
+       })
+    expected.push_back(name);
+  EXPECT_EQ(names, expected);
 }
 
 TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
@@ -104,6 +110,7 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.provider_token, "");
   EXPECT_EQ(c.task_timeout, 0ms);
   EXPECT_EQ(c.max_job_size, 1u << 30);
+  EXPECT_EQ(c.max_provider_concurrency, 256);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -148,7 +155,8 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_CLIENT_TOKEN", "client-secret-123456"},
                  {"WASIMOFF_PROVIDER_TOKEN", "provider-secret-123456"},
                  {"WASIMOFF_TASK_TIMEOUT", "1h30m"},
-                 {"WASIMOFF_MAX_JOB_SIZE", "2G"}})
+                 {"WASIMOFF_MAX_JOB_SIZE", "2G"},
+                 {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -172,6 +180,7 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.provider_token, "provider-secret-123456");
   EXPECT_EQ(c.task_timeout, 90min);
   EXPECT_EQ(c.max_job_size, 2ull << 30);
+  EXPECT_EQ(c.max_provider_concurrency, 64);
   EXPECT_TRUE(c.http_tls());
 }
 
@@ -197,6 +206,8 @@ TEST(BrokerConfigErrors, TypedValueSyntax) {
             line("WASIMOFF_MAX_MESSAGE_SIZE", "512K", "must be between 1 MiB and 1 GiB"));
   EXPECT_EQ(error_line({{"WASIMOFF_MAX_JOB_SIZE", "512K"}}),
             line("WASIMOFF_MAX_JOB_SIZE", "512K", "must be at least 1 MiB"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0"}}),
+            line("WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0", "must be between 1 and 65536"));
   EXPECT_EQ(error_line({{"WASIMOFF_TASK_TIMEOUT", "2d"}}),
             line("WASIMOFF_TASK_TIMEOUT", "2d", "unknown duration unit \"d\" (use ms, s, m or h)"));
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "0"}}).config.task_timeout, 0ms);

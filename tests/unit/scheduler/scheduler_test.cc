@@ -386,6 +386,33 @@ TEST_F(SchedulerTest, LoweredCapacityStopsAssignmentUntilBelow) {
   });
 }
 
+TEST_F(SchedulerTest, AnnouncedCapacityIsCappedByTheLimit) {
+  registry.limits.max_concurrency = 3;
+  run([&]() -> awaitable<void> {
+    auto greedy = provider("greedy", 4294967295u);
+    greedy->mode = FakeProvider::Mode::kHold;
+    co_await registered(1, 3);
+    EXPECT_EQ(greedy->session->capacity(), 3u);
+    std::vector<std::shared_ptr<Task>> tasks;
+    for (int i = 0; i < 5; ++i) {
+      tasks.push_back(task(std::to_string(i)));
+      scheduler->admit(tasks.back());
+    }
+    EXPECT_TRUE(co_await until([&] { return greedy->running() == 3; }));
+    co_await sleep_for(20ms);
+    EXPECT_EQ(scheduler->queued(), 2u);  // the rest waits for an honest slot
+    greedy->set_capacity(2);             // below the cap: taken as announced
+    EXPECT_TRUE(co_await until([&] { return greedy->session->capacity() == 2; }));
+    greedy->release_all();
+    for (int i = 0; i < 3; ++i) greedy->release_all();
+    for (auto& t : tasks) {
+      greedy->release_all();
+      co_await wait_done(t);
+    }
+    EXPECT_LE(greedy->max_running, 3u);
+  });
+}
+
 TEST_F(SchedulerTest, CancelFreesTheSlotAtTheFirstAnswer) {
   cancel_grace = 300ms;
   run([&]() -> awaitable<void> {
