@@ -39,6 +39,13 @@ std::unique_ptr<FileStorage> open_configured_storage(const BrokerConfig& config)
   }
 }
 
+Scheduler::Options scheduler_options(const BrokerConfig& config) {
+  Scheduler::Options o;
+  o.queue_size = static_cast<std::size_t>(config.queue_size);
+  o.attempt_timeout = config.attempt_timeout;
+  return o;
+}
+
 tls::CertificateStore::Options certificate_options(const BrokerConfig& config) {
   tls::CertificateStore::Options o;
   o.quic_cert_file = config.quic_cert;
@@ -61,8 +68,7 @@ struct BrokerApp::Impl {
         metrics(std::make_shared<metrics::BrokerMetrics>()),
         access(config.client_token, config.provider_token, config.allowed_origins),
         registry(io.get_executor()),
-        scheduler(io.get_executor(), registry,
-                  Scheduler::Options{static_cast<std::size_t>(config.queue_size)}, observer()),
+        scheduler(io.get_executor(), registry, scheduler_options(config), observer()),
         tasks(TaskService::Options{*storage, scheduler, pool,
                                    static_cast<std::size_t>(config.queue_size),
                                    config.max_upload_size, config.task_timeout,
@@ -143,6 +149,8 @@ struct BrokerApp::Impl {
     o.completed = [m](bool ok, double s) { m->task_completed(ok, s); };
     o.execution = [m](bool ok, double s) { m->task_execution(ok, s); };
     o.retry = [m](int attempt) { m->task_retry(attempt); };
+    o.attempt_timed_out = [m] { m->attempt_timed_out(); };
+    o.provider_closed_for_timeouts = [m] { m->provider_closed_for_timeouts(); };
     return o;
   }
 

@@ -283,6 +283,16 @@ std::vector<ConfigVariable> build_table() {
          return std::nullopt;
        },
        [](const BrokerConfig& c) { return std::to_string(c.max_provider_concurrency); }});
+  add("AttemptTimeout", "duration", "1h", "",
+      "longest one provider may hold a task without a result; then it is cancelled there and "
+      "retried elsewhere (0: no bound; never beyond the task's deadline)",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_duration(text);
+         if (!r) return r.error();
+         c.attempt_timeout = r.value();
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return env::format_duration(c.attempt_timeout); }});
   return t;
 }
 

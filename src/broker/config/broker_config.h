@@ -62,6 +62,7 @@ struct BrokerConfig {
   // Hardening (beyond the variables of wasimoff v1; security.md):
   std::uint64_t max_job_size = 1ull << 30;  // WASIMOFF_MAX_JOB_SIZE, bytes ≥ 1 MiB
   int max_provider_concurrency = 256;       // WASIMOFF_MAX_PROVIDER_CONCURRENCY, 1–65536
+  std::chrono::milliseconds attempt_timeout{std::chrono::hours(1)};  // WASIMOFF_ATTEMPT_TIMEOUT
 
   // The TCP listener serves TLS: WASIMOFF_HTTP_CERT (precedence) or WASIMOFF_HTTPS.
   bool http_tls() const { return !http_cert.empty() || https; }

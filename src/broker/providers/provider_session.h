@@ -63,6 +63,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   std::uint32_t announced_busy() const { return announced_busy_; }
   std::uint32_t active = 0;
   std::uint64_t last_assigned = 0;  // assignment counter value of the latest task (fairness)
+  int timeout_strikes = 0;  // task attempts in a row that timed out (reset by any task result)
   bool has_free_slot() const { return active < capacity_; }
   bool supports(TaskKind kind) const { return !unsupported_.count(kind); }
   void mark_unsupported(TaskKind kind) { unsupported_.insert(kind); }

@@ -95,6 +95,8 @@ TEST(OpsEndpoints, MetricsExposeEverySeries) {
            "# TYPE wasimoff_tasks_scheduled histogram",
            "# TYPE wasimoff_tasks_execution histogram",
            "# TYPE wasimoff_task_retries_count counter",
+           "# TYPE wasimoff_task_attempt_timeouts_total counter",
+           "# TYPE wasimoff_provider_timeout_closes_total counter",
            "# TYPE wasimoff_tasks_queued gauge",
            "# TYPE wasimoff_tasks_dispatching gauge",
            "# TYPE wasimoff_available_workers gauge",

@@ -83,6 +83,7 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
   for (const char* name : {
            "WASIMOFF_MAX_JOB_SIZE",
            "WASIMOFF_MAX_PROVIDER_CONCURRENCY",
+           "WASIMOFF_ATTEMPT_TIMEOUT",
        })
     expected.push_back(name);
   EXPECT_EQ(names, expected);
@@ -111,6 +112,7 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.task_timeout, 0ms);
   EXPECT_EQ(c.max_job_size, 1u << 30);
   EXPECT_EQ(c.max_provider_concurrency, 256);
+  EXPECT_EQ(c.attempt_timeout, 1h);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -156,7 +158,8 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_PROVIDER_TOKEN", "provider-secret-123456"},
                  {"WASIMOFF_TASK_TIMEOUT", "1h30m"},
                  {"WASIMOFF_MAX_JOB_SIZE", "2G"},
-                 {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"}})
+                 {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"},
+                 {"WASIMOFF_ATTEMPT_TIMEOUT", "90s"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -181,6 +184,7 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.task_timeout, 90min);
   EXPECT_EQ(c.max_job_size, 2ull << 30);
   EXPECT_EQ(c.max_provider_concurrency, 64);
+  EXPECT_EQ(c.attempt_timeout, 90s);
   EXPECT_TRUE(c.http_tls());
 }
 
@@ -213,6 +217,7 @@ TEST(BrokerConfigErrors, TypedValueSyntax) {
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "0"}}).config.task_timeout, 0ms);
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", ""}}).config.task_timeout, 0ms);
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "30"}}).config.task_timeout, 30s);
+  EXPECT_EQ(load({{"WASIMOFF_ATTEMPT_TIMEOUT", "0"}}).config.attempt_timeout, 0ms);
 }
 
 TEST(BrokerConfigErrors, Addresses) {
