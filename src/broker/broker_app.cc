@@ -74,6 +74,7 @@ struct BrokerApp::Impl {
                                    config.max_upload_size, config.task_timeout,
                                    config.max_message_size, config.max_job_size}) {
     registry.limits.max_concurrency = static_cast<std::uint32_t>(config.max_provider_concurrency);
+    registry.limits.known_file = [this](const std::string& ref) { return storage->exists(ref); };
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
     });

@@ -6,6 +6,7 @@
 
 #include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
+#include "common/file_ref.h"
 #include "common/strings.h"
 
 namespace wasimoff::broker {
@@ -62,7 +63,7 @@ awaitable<void> ProviderSession::run() {
     spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
-    for (auto& f : std::get<0>(listing).files()) files_.insert(f);
+    add_files(std::get<0>(listing).files(), "Listing");
     registered_ = true;
     registry_.on_registered(shared_from_this());
     spawn_logged(ex_, hold(shared_from_this(), ping_loop()), "provider ping");
@@ -102,6 +103,31 @@ awaitable<void> ProviderSession::ping_loop() {
   }
 }
 
+template <typename Refs>
+void ProviderSession::add_files(const Refs& refs, std::string_view what) {
+  std::size_t malformed = 0, unknown = 0, over = 0;
+  for (const auto& ref : refs) {
+    if (normalize_ref(ref) != ref) {
+      ++malformed;
+    } else if (limits_.known_file && !limits_.known_file(ref)) {
+      ++unknown;
+    } else if (files_.size() >= limits_.max_files && !files_.count(ref)) {
+      ++over;
+    } else {
+      files_.insert(ref);
+    }
+  }
+  if (malformed + unknown + over == 0) return;
+  // One warning per session; later ones at debug level (a provider cannot flood the log).
+  auto level = files_ignored_logged_ ? spdlog::level::debug : spdlog::level::warn;
+  files_ignored_logged_ = true;
+  spdlog::log(level,
+              "provider {} ({}): ignored {} of {} file refs in its {}: {} not canonical sha256 "
+              "refs, {} unknown to the Broker's storage, {} beyond {} per provider",
+              info_.name, info_.address, malformed + unknown + over, refs.size(), what, malformed,
+              unknown, over, limits_.max_files);
+}
+
 void ProviderSession::on_event(const google::protobuf::Message& m) {
   if (auto* res = dynamic_cast<const v1::Event::ProviderResources*>(&m)) {
     if (res->has_concurrency()) {
@@ -118,7 +144,7 @@ void ProviderSession::on_event(const google::protobuf::Message& m) {
     spdlog::debug("provider {}: capacity {} busy {}", info_.name, capacity_, announced_busy_);
     registry_.notify_change();
   } else if (auto* up = dynamic_cast<const v1::Event::FileSystemUpdate*>(&m)) {
-    for (const auto& f : up->added()) files_.insert(f);
+    add_files(up->added(), "FileSystemUpdate");
     for (const auto& f : up->removed()) files_.erase(f);
     registry_.notify_change();
   } else if (auto* msg = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {

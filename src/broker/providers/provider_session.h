@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,11 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   struct Limits {
     // Announced concurrency above this is capped (WASIMOFF_MAX_PROVIDER_CONCURRENCY).
     std::uint32_t max_concurrency = 256;
+    // File refs remembered per provider (Listing, FileSystemUpdate); further ones are ignored.
+    std::size_t max_files = 65536;
+    // Whether the Broker's storage holds a (canonical) ref. Refs it does not hold can never be
+    // required by a task, so they are not remembered. Unset = every well-formed ref counts.
+    std::function<bool(const std::string& ref)> known_file;
   };
 
   ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
@@ -75,6 +81,10 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   awaitable<void> run();
   awaitable<void> ping_loop();
   void on_event(const google::protobuf::Message& event);
+  // Adds the refs a provider says it holds, keeping only canonical sha256 refs the Broker's
+  // storage knows, up to Limits::max_files; logs what it ignored (`what` names the message).
+  template <typename Refs>
+  void add_files(const Refs& refs, std::string_view what);
 
   std::uint64_t id_;
   asio::any_io_executor ex_;
@@ -85,6 +95,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   Limits limits_;
   bool registered_ = false;
   bool capped_logged_ = false;
+  bool files_ignored_logged_ = false;
   std::uint32_t capacity_ = 0;
   std::uint32_t announced_busy_ = 0;
   std::unordered_set<std::string> files_;

@@ -179,8 +179,11 @@ TEST_F(BrokerTasks, LegacyHelloNamesAnAnonymousProvider) {
 
 TEST_F(BrokerTasks, ResourcesAndFileUpdatesShowInState) {
   start_broker();
+  // Refs the Broker's storage holds (others are not remembered, provider_files_test.cc).
+  const std::string a = upload(tiny_wasm("a"), "a.wasm"), b = upload(tiny_wasm("b"), "b.wasm"),
+                    c = upload(tiny_wasm("c"), "c.wasm");
   auto o = provider_options("res", 3);
-  o.files = {"sha256:" + std::string(64, 'a'), "sha256:" + std::string(64, 'b')};
+  o.files = {a, b};
   auto p = connect_provider(o);
   ASSERT_TRUE(wait_until([&] {
     auto s = debug_provider("res");
@@ -192,8 +195,8 @@ TEST_F(BrokerTasks, ResourcesAndFileUpdatesShowInState) {
   p->send_event(busy);
   ASSERT_TRUE(wait_until([&] { return debug_provider("res").at("busy").to_number<int>() == 2; }));
   EXPECT_EQ(debug_provider("res").at("capacity").to_number<int>(), 3);
-  p->add_files({"sha256:" + std::string(64, 'c')});
-  p->remove_files({"sha256:" + std::string(64, 'a')});
+  p->add_files({c});
+  p->remove_files({a});
   ASSERT_TRUE(wait_until([&] { return debug_provider("res").at("files").to_number<int>() == 2; }));
   // Legacy ProviderHello and GenericMessage are accepted without harm.
   v1::Event::GenericMessage hello;
