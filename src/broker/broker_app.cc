@@ -4,6 +4,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
+#include <limits>
 
 #include "broker/api/access_policy.h"
 #include "broker/api/cgi_route.h"
@@ -90,6 +91,8 @@ struct BrokerApp::Impl {
     // The server's own cap on any request body; routes apply their stricter limits.
     so.max_body_size = std::max(config.max_upload_size, config.max_message_size) + (64u << 10);
     so.server_header = "wasimoff-broker/" + std::string(build_version());
+    so.max_connections_per_ip = static_cast<std::size_t>(config.max_connections_per_ip);
+    so.header_timeout = config.request_header_timeout;
     so.observe = [m = metrics](std::string_view method, unsigned status, double s) {
       m->observe_http(method, status, s);
     };
@@ -118,6 +121,9 @@ struct BrokerApp::Impl {
     wo.router = &router;
     wo.server_header = tcp.server_header;
     wo.observe = tcp.observe;
+    wo.max_connections_per_ip = tcp.max_connections_per_ip > 0
+                                    ? tcp.max_connections_per_ip
+                                    : std::numeric_limits<std::size_t>::max();
     // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
     // the QUIC authority differ in port).
     wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {

@@ -293,6 +293,26 @@ std::vector<ConfigVariable> build_table() {
          return std::nullopt;
        },
        [](const BrokerConfig& c) { return env::format_duration(c.attempt_timeout); }});
+  add("MaxConnectionsPerIp", "int 0-10000", "256", "",
+      "connections one client address may hold on each listener (TCP, QUIC), WebSockets "
+      "included; 0: no limit (behind a reverse proxy every client has the proxy's address)",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_int(text, 0, 10000);
+         if (!r) return r.error();
+         c.max_connections_per_ip = static_cast<int>(r.value());
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return std::to_string(c.max_connections_per_ip); }});
+  add("RequestHeaderTimeout", "duration", "10s", "",
+      "time a client has to send a complete HTTP request header after connecting (or after the "
+      "first byte of a further request); 0: none",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_duration(text);
+         if (!r) return r.error();
+         c.request_header_timeout = r.value();
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return env::format_duration(c.request_header_timeout); }});
   return t;
 }
 

@@ -224,8 +224,9 @@ awaitable<std::unique_ptr<protocol::Transport>> accept_on(NextLayer stream,
   co_await ws->async_accept(up.raw, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw boost::system::system_error(ec, "websocket handshake");
   auto codec = proto == kJsonSubprotocol ? Codec::kJson : Codec::kBinary;
+  // The transport keeps the connection's per-address slot (http::UpgradeContext) while it lives.
   auto t = std::make_shared<WebSocketTransport<NextLayer>>(std::move(ws), codec, up.request.remote,
-                                                           options);
+                                                           options, up.address_slot);
   if (proto.empty()) {
     t->close(CloseCode::kProtocolError,
              fmt::format("supported protocols: {}, {}", kProtobufSubprotocol, kJsonSubprotocol));

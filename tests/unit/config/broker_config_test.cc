@@ -84,6 +84,8 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
            "WASIMOFF_MAX_JOB_SIZE",
            "WASIMOFF_MAX_PROVIDER_CONCURRENCY",
            "WASIMOFF_ATTEMPT_TIMEOUT",
+           "WASIMOFF_MAX_CONNECTIONS_PER_IP",
+           "WASIMOFF_REQUEST_HEADER_TIMEOUT",
        })
     expected.push_back(name);
   EXPECT_EQ(names, expected);
@@ -113,6 +115,8 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.max_job_size, 1u << 30);
   EXPECT_EQ(c.max_provider_concurrency, 256);
   EXPECT_EQ(c.attempt_timeout, 1h);
+  EXPECT_EQ(c.max_connections_per_ip, 256);
+  EXPECT_EQ(c.request_header_timeout, 10s);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -159,7 +163,9 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_TASK_TIMEOUT", "1h30m"},
                  {"WASIMOFF_MAX_JOB_SIZE", "2G"},
                  {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"},
-                 {"WASIMOFF_ATTEMPT_TIMEOUT", "90s"}})
+                 {"WASIMOFF_ATTEMPT_TIMEOUT", "90s"},
+                 {"WASIMOFF_MAX_CONNECTIONS_PER_IP", "0"},
+                 {"WASIMOFF_REQUEST_HEADER_TIMEOUT", "2500ms"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -185,6 +191,8 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.max_job_size, 2ull << 30);
   EXPECT_EQ(c.max_provider_concurrency, 64);
   EXPECT_EQ(c.attempt_timeout, 90s);
+  EXPECT_EQ(c.max_connections_per_ip, 0);
+  EXPECT_EQ(c.request_header_timeout, 2500ms);
   EXPECT_TRUE(c.http_tls());
 }
 
@@ -212,6 +220,8 @@ TEST(BrokerConfigErrors, TypedValueSyntax) {
             line("WASIMOFF_MAX_JOB_SIZE", "512K", "must be at least 1 MiB"));
   EXPECT_EQ(error_line({{"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0"}}),
             line("WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0", "must be between 1 and 65536"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_CONNECTIONS_PER_IP", "10001"}}),
+            line("WASIMOFF_MAX_CONNECTIONS_PER_IP", "10001", "must be between 0 and 10000"));
   EXPECT_EQ(error_line({{"WASIMOFF_TASK_TIMEOUT", "2d"}}),
             line("WASIMOFF_TASK_TIMEOUT", "2d", "unknown duration unit \"d\" (use ms, s, m or h)"));
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "0"}}).config.task_timeout, 0ms);
