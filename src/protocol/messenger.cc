@@ -177,7 +177,11 @@ awaitable<void> Messenger::handle_request(Envelope envelope) {
     auto msg = unpack_any_dynamic(envelope.payload(), &bad);
     auto it = msg ? handlers_.find(msg->GetDescriptor()) : handlers_.end();
     if (bad) {
-      reply = Reply::fail("bad payload: cannot decode " + describe_payload(envelope.payload()));
+      // A JSON codec puts the reason into `error`, which has no meaning on a Request otherwise.
+      reply = Reply::fail("bad payload: " +
+                          (envelope.error().empty()
+                               ? "cannot decode " + describe_payload(envelope.payload())
+                               : envelope.error()));
     } else if (!msg || it == handlers_.end()) {
       reply = Reply::fail("not implemented");
     } else {
@@ -223,8 +227,9 @@ void Messenger::handle_event(Envelope& envelope) {
   bool bad = false;
   auto msg = unpack_any_dynamic(envelope.payload(), &bad);
   if (!msg) {
-    spdlog::debug("{}: ignoring {} event {}", options_.name, bad ? "undecodable" : "unknown",
-                  describe_payload(envelope.payload()));
+    spdlog::debug("{}: ignoring {} event {}{}{}", options_.name, bad ? "undecodable" : "unknown",
+                  describe_payload(envelope.payload()), envelope.error().empty() ? "" : ": ",
+                  envelope.error());
     return;
   }
   if (event_handler_) event_handler_(*msg);
