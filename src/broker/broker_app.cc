@@ -75,6 +75,7 @@ struct BrokerApp::Impl {
                                    config.max_upload_size, config.task_timeout,
                                    config.max_message_size, config.max_job_size}) {
     registry.limits.max_concurrency = static_cast<std::uint32_t>(config.max_provider_concurrency);
+    registry.limits.max_message_size = config.max_message_size;
     registry.limits.known_file = [this](const std::string& ref) { return storage->exists(ref); };
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
@@ -168,6 +169,7 @@ struct BrokerApp::Impl {
     ops.debug_enabled = config.debug;
     ops.debug_state = [this] { return debug_state(); };
     ops.transport_url = config.transport_url.text;
+    ops.max_message_size = config.max_message_size;
     ops.certhash = [this]() -> std::optional<std::string> {
       auto pair = certificates.quic();
       if (!pair || !pair->ephemeral) return std::nullopt;

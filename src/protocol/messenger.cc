@@ -247,8 +247,10 @@ void Messenger::shutdown(std::string reason) {
   close_reason_ = std::move(reason);
   auto pending = std::move(pending_);
   pending_.clear();
+  const bool oversized =
+      !options_.oversize_error.empty() && transport_->ended_by_oversized_message();
   for (auto& [seq, p] : pending) {
-    p->result.error = options_.disconnect_error;
+    p->result.error = oversized ? options_.oversize_error : options_.disconnect_error;
     p->done.set();
   }
   queue_.clear();

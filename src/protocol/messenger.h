@@ -56,6 +56,9 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
     std::string name = "peer";  // for logs
     // Error text of calls that were outstanding when the transport ended.
     std::string disconnect_error = "peer disconnected";
+    // The same when it ended because the peer sent a message above the limit (one of the
+    // outstanding calls was probably answered by it). Empty = disconnect_error.
+    std::string oversize_error;
     std::size_t max_queued_messages = 4096;       // send queue bound (count)
     std::uint64_t max_queued_bytes = 1ull << 30;  // send queue bound (payload bytes)
   };

@@ -29,6 +29,10 @@ ProviderSession::ProviderSession(asio::any_io_executor ex,
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
+  // The scheduler recognises this prefix (Scheduler::kOutputTooLarge).
+  options.oversize_error = "output too large: the provider answered with a message larger than " +
+                           format_bytes(limits_.max_message_size) +
+                           " (WASIMOFF_MAX_MESSAGE_SIZE) and its connection was closed";
   messenger_ = std::make_shared<protocol::Messenger>(ex, std::move(transport), options);
 }
 

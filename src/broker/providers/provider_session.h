@@ -42,6 +42,8 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   struct Limits {
     // Announced concurrency above this is capped (WASIMOFF_MAX_PROVIDER_CONCURRENCY).
     std::uint32_t max_concurrency = 256;
+    // WASIMOFF_MAX_MESSAGE_SIZE (the transports enforce it; named in error texts).
+    std::uint64_t max_message_size = 64ull << 20;
     // File refs remembered per provider (Listing, FileSystemUpdate); further ones are ignored.
     std::size_t max_files = 65536;
     // Whether the Broker's storage holds a (canonical) ref. Refs it does not hold can never be

@@ -213,6 +213,11 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
       kick();
       co_return;
     }
+    if (r.error.rfind(kOutputTooLarge, 0) == 0 &&
+        ++task->oversized_attempts_ >= kMaxOversizedAttempts) {
+      finish_with_application_error(task, name, r.error);
+      co_return;
+    }
     attempt_failed(task, name, r.error);
     co_return;
   }
@@ -287,6 +292,27 @@ awaitable<void> Scheduler::cancel_timed_out_attempt(std::shared_ptr<ProviderSess
   co_await provider->messenger().call(cancel, options_.cancel_grace);
   if (provider->active > 0) provider->active--;
   kick();
+}
+
+void Scheduler::finish_with_application_error(const std::shared_ptr<Task>& task,
+                                              const std::string& provider_name,
+                                              const std::string& error) {
+  spdlog::info("task {}: {} (attempt {} on {}); not retried", task->id(), error, task->attempts_,
+               provider_name);
+  task->trace(Event::BrokerError, error);
+  std::unique_ptr<google::protobuf::Message> response;
+  if (task->kind() == TaskKind::kWasip1) {
+    auto r = std::make_unique<v1::Task::Wasip1::Response>();
+    *r->mutable_info() = task->info();
+    r->set_error(error);
+    response = std::move(r);
+  } else {
+    auto r = std::make_unique<v1::Task::Pyodide::Response>();
+    *r->mutable_info() = task->info();
+    r->set_error(error);
+    response = std::move(r);
+  }
+  finish(task, std::nullopt, std::move(response));
 }
 
 void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/providers/provider_registry.h"
@@ -32,6 +33,14 @@ struct SchedulerObserver {
 
 class Scheduler {
  public:
+  // An attempt whose provider's connection was closed because it sent a message larger than
+  // WASIMOFF_MAX_MESSAGE_SIZE fails with an error starting like this. Retrying cannot make a
+  // result smaller: after kMaxOversizedAttempts such attempts (the first close may have hit a
+  // task that merely shared the connection) the task ends with this error as its application-
+  // level result, as a provider that knows the limit would answer.
+  static constexpr std::string_view kOutputTooLarge = "output too large";
+  static constexpr int kMaxOversizedAttempts = 2;
+
   struct Options {
     std::size_t queue_size = 2048;
     int max_attempts = 10;
@@ -98,6 +107,10 @@ class Scheduler {
                                            std::string task_id);
   void attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,
                       const std::string& error);
+  // Ends the task with `error` as its application-level result (Response.error), like a
+  // provider answering with an error: the client gets a normal response, not an RPC error.
+  void finish_with_application_error(const std::shared_ptr<Task>& task,
+                                     const std::string& provider_name, const std::string& error);
   void release_slot(Task& task);
   void enqueue(const std::shared_ptr<Task>& task);
   void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,

@@ -91,6 +91,7 @@ class WebSocketTransport final
                           std::string(r.reason.data(), r.reason.size())));
         } else if (ec == bws::error::message_too_big || ec == bws::error::buffer_overflow) {
           // Beast has already sent the 1009 close frame.
+          oversized_ = !ended_;
           end(fmt::format("message larger than {} bytes (closed 1009)", options_.max_message_size));
         } else if (!closing_ || !ended_) {
           end("connection lost: " + ec.message());
@@ -132,6 +133,7 @@ class WebSocketTransport final
   std::string remote_address() const override { return remote_; }
   std::string_view kind() const override { return "websocket"; }
   std::string end_reason() const override { return end_reason_; }
+  bool ended_by_oversized_message() const override { return oversized_; }
 
  private:
   void end(std::string reason) {
@@ -172,6 +174,7 @@ class WebSocketTransport final
   bool close_pending_ = false;
   bool closing_ = false;
   bool ended_ = false;
+  bool oversized_ = false;
   CloseCode close_code_ = CloseCode::kNormal;
   std::string close_text_;
   std::string end_reason_;
@@ -189,6 +192,7 @@ class TransportHandle final : public protocol::Transport {
   std::string remote_address() const override { return impl_->remote_address(); }
   std::string_view kind() const override { return impl_->kind(); }
   std::string end_reason() const override { return impl_->end_reason(); }
+  bool ended_by_oversized_message() const override { return impl_->ended_by_oversized_message(); }
 
  private:
   std::shared_ptr<protocol::Transport> impl_;
