@@ -14,6 +14,7 @@
 
 #include "common/build_info.h"
 #include "common/strings.h"
+#include "net/http/redact.h"
 
 namespace wasimoff::websocket {
 
@@ -296,7 +297,7 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
                                                         std::string url_text,
                                                         ConnectOptions options) {
   auto url = http::Url::parse(url_text);
-  if (!url) throw std::runtime_error("invalid WebSocket URL: " + url_text);
+  if (!url) throw std::runtime_error("invalid WebSocket URL: " + http::redact_secrets(url_text));
   asio::ip::tcp::resolver resolver(ex);
   error_code ec;
   auto results = co_await resolver.async_resolve(url->host, std::to_string(url->port),

@@ -63,5 +63,22 @@ TEST(WebTransportAdmission, WebTransportConnectWithAnInvalidProviderNameIs400) {
   EXPECT_EQ(webtransport_attempt(broker, "id=Fine%20name%20%E2%9C%93"), "");
 }
 
+// The provider's WebTransport client reports failures with the URL it used, whose query may
+// carry the token: the message shows it redacted (provider logs print these messages).
+TEST(WebTransportAdmission, ClientErrorsNeverShowTheToken) {
+  BrokerProcess broker(Env{{"WASIMOFF_PROVIDER_TOKEN", "wt-SECRET-token"}});
+  auto refused = webtransport_attempt(broker, "id=fine&token=wt-SECRET-wrong");
+  EXPECT_THAT(refused, ::testing::HasSubstr("refused with HTTP status 401"));
+  EXPECT_THAT(refused, ::testing::HasSubstr("token=(redacted)"));
+  EXPECT_THAT(refused, ::testing::Not(::testing::HasSubstr("SECRET")));
+  auto invalid = webtransport_attempt(broker, "token=wt-SECRET-token&id=%0A");
+  EXPECT_THAT(invalid, ::testing::HasSubstr("refused with HTTP status 400"));
+  EXPECT_THAT(invalid, ::testing::Not(::testing::HasSubstr("SECRET")));
+  EXPECT_EQ(webtransport_attempt(broker, "token=wt-SECRET-token&id=ok"), "");
+  // Nor does the Broker log it, for accepted or refused CONNECTs.
+  broker.stop();
+  EXPECT_THAT(broker.process().stderr_text(), ::testing::Not(::testing::HasSubstr("SECRET")));
+}
+
 }  // namespace
 }  // namespace wasimoff::testing::broker_http
