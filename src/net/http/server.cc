@@ -515,6 +515,11 @@ class Connection final : public ConnectionBase,
     if (opt.common_headers) opt.common_headers(r.headers);
     for (const auto& [name, value] : r.headers) {
       if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
+      if (!safe_header_value(value) || !safe_header_value(name)) {
+        spdlog::error("{}: dropping response header {} with a line break or NUL in it", opt.name,
+                      escape_untrusted(name, 64, true));
+        continue;
+      }
       res.insert(name, value);
     }
     std::uint64_t size = r.body_size();
