@@ -9,7 +9,9 @@ namespace {
 TEST(ProviderName, PrintableTextOfAnyScriptIsAccepted) {
   for (std::string_view ok :
        {"", "anonymous", "laptop-1", "Müller's laptop (8 cores) ✓", "東京のサーバー",
-        "a b\xc2\xa0" "c", "emoji 🚀", "\xee\x80\x80 private use"}) {
+        "a b\xc2\xa0"
+        "c",
+        "emoji 🚀", "\xee\x80\x80 private use"}) {
     EXPECT_EQ(check_provider_name(ok), std::nullopt) << ok;
   }
   EXPECT_EQ(check_provider_name(std::string(128, 'n')), std::nullopt);
