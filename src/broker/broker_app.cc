@@ -4,6 +4,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
+#include <limits>
 
 #include "broker/api/access_policy.h"
 #include "broker/api/cgi_route.h"
@@ -13,6 +14,7 @@
 #include "broker/api/storage_routes.h"
 #include "broker/api/task_service.h"
 #include "broker/metrics/broker_metrics.h"
+#include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
 #include "broker/scheduler/scheduler.h"
 #include "broker/storage/open_storage.h"
@@ -38,6 +40,13 @@ std::unique_ptr<FileStorage> open_configured_storage(const BrokerConfig& config)
   }
 }
 
+Scheduler::Options scheduler_options(const BrokerConfig& config) {
+  Scheduler::Options o;
+  o.queue_size = static_cast<std::size_t>(config.queue_size);
+  o.attempt_timeout = config.attempt_timeout;
+  return o;
+}
+
 tls::CertificateStore::Options certificate_options(const BrokerConfig& config) {
   tls::CertificateStore::Options o;
   o.quic_cert_file = config.quic_cert;
@@ -60,15 +69,20 @@ struct BrokerApp::Impl {
         metrics(std::make_shared<metrics::BrokerMetrics>()),
         access(config.client_token, config.provider_token, config.allowed_origins),
         registry(io.get_executor()),
-        scheduler(io.get_executor(), registry,
-                  Scheduler::Options{static_cast<std::size_t>(config.queue_size)}, observer()),
-        tasks(TaskService::Options{*storage, scheduler, pool, static_cast<std::size_t>(config.queue_size),
-                                   config.max_upload_size, config.task_timeout}) {
+        scheduler(io.get_executor(), registry, scheduler_options(config), observer()),
+        tasks(TaskService::Options{*storage, scheduler, pool,
+                                   static_cast<std::size_t>(config.queue_size),
+                                   config.max_upload_size, config.task_timeout,
+                                   config.max_message_size, config.max_job_size}) {
+    registry.limits.max_concurrency = static_cast<std::uint32_t>(config.max_provider_concurrency);
+    registry.limits.max_message_size = config.max_message_size;
+    registry.limits.known_file = [this](const std::string& ref) { return storage->exists(ref); };
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
     });
     metrics->set_provider_source([this] {
-      return metrics::BrokerMetrics::ProviderStats{registry.registered().size(), registry.total_capacity()};
+      return metrics::BrokerMetrics::ProviderStats{registry.registered().size(),
+                                                   registry.total_capacity()};
     });
     build_routes();
     http::ServerOptions so;
@@ -78,6 +92,8 @@ struct BrokerApp::Impl {
     // The server's own cap on any request body; routes apply their stricter limits.
     so.max_body_size = std::max(config.max_upload_size, config.max_message_size) + (64u << 10);
     so.server_header = "wasimoff-broker/" + std::string(build_version());
+    so.max_connections_per_ip = static_cast<std::size_t>(config.max_connections_per_ip);
+    so.header_timeout = config.request_header_timeout;
     so.observe = [m = metrics](std::string_view method, unsigned status, double s) {
       m->observe_http(method, status, s);
     };
@@ -106,21 +122,27 @@ struct BrokerApp::Impl {
     wo.router = &router;
     wo.server_header = tcp.server_header;
     wo.observe = tcp.observe;
+    wo.max_connections_per_ip = tcp.max_connections_per_ip > 0
+                                    ? tcp.max_connections_per_ip
+                                    : std::numeric_limits<std::size_t>::max();
     // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
     // the QUIC authority differ in port).
-    wo.authorize = [this](const http::Request& connect) -> unsigned {
+    wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {
       if (!access.provider_ok(connect)) return 401;
       if (auto origin = connect.header("origin");
           origin && !access.origin_allowed_host_only(*origin, connect.authority))
         return 403;
+      if (auto why = check_provider_name(connect.query_param("id").value_or("")))
+        return {400, "invalid provider name: " + *why};
       return 200;
     };
-    wo.on_session = [this](std::unique_ptr<protocol::Transport> transport, const http::Request& connect) {
+    wo.on_session = [this](std::unique_ptr<protocol::Transport> transport,
+                           const http::Request& connect) {
       ProviderInfo info;
-      info.name = truncate_utf8(connect.query_param("id").value_or(""), 128);
+      info.name = connect.query_param("id").value_or("");  // checked by authorize
       if (info.name.empty()) info.name = "anonymous";
       auto ua = connect.header("user-agent");
-      info.user_agent = ua && !ua->empty() ? std::string(*ua) : "unknown";
+      info.user_agent = ua && !ua->empty() ? truncate_utf8(*ua, 256) : "unknown";
       info.address = display_address(connect);
       info.transport = "webtransport";
       registry.connect(std::move(transport), std::move(info));
@@ -135,6 +157,8 @@ struct BrokerApp::Impl {
     o.completed = [m](bool ok, double s) { m->task_completed(ok, s); };
     o.execution = [m](bool ok, double s) { m->task_execution(ok, s); };
     o.retry = [m](int attempt) { m->task_retry(attempt); };
+    o.attempt_timed_out = [m] { m->attempt_timed_out(); };
+    o.provider_closed_for_timeouts = [m] { m->provider_closed_for_timeouts(); };
     return o;
   }
 
@@ -145,13 +169,15 @@ struct BrokerApp::Impl {
     ops.debug_enabled = config.debug;
     ops.debug_state = [this] { return debug_state(); };
     ops.transport_url = config.transport_url.text;
+    ops.max_message_size = config.max_message_size;
     ops.certhash = [this]() -> std::optional<std::string> {
       auto pair = certificates.quic();
       if (!pair || !pair->ephemeral) return std::nullopt;
       return pair->certhash;
     };
     register_ops_routes(router, ops);
-    register_storage_routes(router, StorageRoutes::Options{*storage, pool, config.max_upload_size, access});
+    register_storage_routes(router,
+                            StorageRoutes::Options{*storage, pool, config.max_upload_size, access});
     register_connect_routes(router, ConnectRoutesOptions{tasks, access, config.max_message_size});
     register_cgi_route(router, CgiRouteOptions{tasks, access, config.max_upload_size});
     // Everything else under /api/ is 404, never a static file; the rest is the static page.
@@ -159,7 +185,8 @@ struct BrokerApp::Impl {
                [](http::Request&, http::RequestContext&) -> awaitable<http::Response> {
                  co_return http::Response::text(404, "not found");
                });
-    router.set_fallback(http::make_static_files_handler(http::StaticFilesOptions{config.static_files, &pool}));
+    router.set_fallback(
+        http::make_static_files_handler(http::StaticFilesOptions{config.static_files, &pool}));
   }
 
   std::string debug_state() const {
@@ -175,8 +202,10 @@ struct BrokerApp::Impl {
       o["active"] = p->active;
       o["busy"] = p->announced_busy();
       o["files"] = p->file_count();
-      if (auto ping = p->ping_average_ms()) o["ping_ms"] = *ping;
-      else o["ping_ms"] = nullptr;
+      if (auto ping = p->ping_average_ms())
+        o["ping_ms"] = *ping;
+      else
+        o["ping_ms"] = nullptr;
       providers.push_back(std::move(o));
     }
     state["providers"] = std::move(providers);
@@ -235,9 +264,11 @@ std::vector<std::string> BrokerApp::listen_urls() const {
     out.push_back(scheme + "://" + host);
   }
   if (impl_->quic_port)
-    out.push_back("quic://" + (impl_->config.quic_listen.host.empty() ? "[::]" : impl_->config.quic_listen.host) +
-                  ":" + std::to_string(impl_->quic_port) + " (HTTP/3, WebTransport at " +
-                  impl_->config.transport_url.path + ")");
+    out.push_back(
+        "quic://" +
+        (impl_->config.quic_listen.host.empty() ? "[::]" : impl_->config.quic_listen.host) + ":" +
+        std::to_string(impl_->quic_port) + " (HTTP/3, WebTransport at " +
+        impl_->config.transport_url.path + ")");
   return out;
 }
 

@@ -17,7 +17,8 @@ struct Messenger::Pending {
   CallResult result;
 };
 
-Messenger::Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transport, Options options)
+Messenger::Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transport,
+                     Options options)
     : transport_(std::move(transport)),
       options_(std::move(options)),
       ex_(ex),
@@ -50,11 +51,17 @@ std::string Messenger::describe_payload(const gp::Any& any) {
 awaitable<CallResult> Messenger::call(const gp::Message& request, std::chrono::milliseconds timeout,
                                       OneShotEvent* cancel) {
   if (closed_) co_return CallResult{options_.disconnect_error, {}};
+  co_return co_await call_packed(make_any(request), timeout, cancel);
+}
+
+awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milliseconds timeout,
+                                             OneShotEvent* cancel) {
+  if (closed_) co_return CallResult{options_.disconnect_error, {}};
   std::uint64_t seq = next_request_seq_++;
   Envelope env;
   env.set_sequence(seq);
   env.set_type(Envelope::Request);
-  pack_any(request, env.mutable_payload());
+  *env.mutable_payload() = std::move(payload);
   auto pending = std::make_shared<Pending>(ex_);
   pending_[seq] = pending;
   if (!enqueue(std::move(env))) {
@@ -74,7 +81,8 @@ awaitable<CallResult> Messenger::call(const gp::Message& request, std::chrono::m
   if (pending->done.is_set()) co_return std::move(pending->result);
   pending_.erase(seq);
   if (cancel && cancel->is_set()) co_return CallResult{"canceled", {}};
-  co_return CallResult{fmt::format("timeout: no response within {:g} s", timeout.count() / 1000.0), {}};
+  co_return CallResult{fmt::format("timeout: no response within {:g} s", timeout.count() / 1000.0),
+                       {}};
 }
 
 bool Messenger::send_event(const gp::Message& event) {
@@ -89,7 +97,8 @@ bool Messenger::send_event(const gp::Message& event) {
 bool Messenger::enqueue(Envelope envelope) {
   if (closed_) return false;
   std::uint64_t bytes = envelope.payload().value().size();
-  if (queue_.size() >= options_.max_queued_messages || queued_bytes_ + bytes > options_.max_queued_bytes) {
+  if (queue_.size() >= options_.max_queued_messages ||
+      queued_bytes_ + bytes > options_.max_queued_bytes) {
     spdlog::warn("{}: send queue full ({} messages, {} bytes): peer is not reading, closing",
                  options_.name, queue_.size(), queued_bytes_);
     close(CloseCode::kInternalError, "send queue overflow");
@@ -139,7 +148,8 @@ awaitable<void> Messenger::read_loop() {
     if (closed_) continue;  // draining after close(): nothing is dispatched any more
     switch (env->type()) {
       case Envelope::Request: {
-        spawn_logged(ex_, hold(shared_from_this(), handle_request(std::move(*env))), "request handler");
+        spawn_logged(ex_, hold(shared_from_this(), handle_request(std::move(*env))),
+                     "request handler");
         break;
       }
       case Envelope::Response:
@@ -167,7 +177,11 @@ awaitable<void> Messenger::handle_request(Envelope envelope) {
     auto msg = unpack_any_dynamic(envelope.payload(), &bad);
     auto it = msg ? handlers_.find(msg->GetDescriptor()) : handlers_.end();
     if (bad) {
-      reply = Reply::fail("bad payload: cannot decode " + describe_payload(envelope.payload()));
+      // A JSON codec puts the reason into `error`, which has no meaning on a Request otherwise.
+      reply = Reply::fail("bad payload: " +
+                          (envelope.error().empty()
+                               ? "cannot decode " + describe_payload(envelope.payload())
+                               : envelope.error()));
     } else if (!msg || it == handlers_.end()) {
       reply = Reply::fail("not implemented");
     } else {
@@ -182,21 +196,26 @@ awaitable<void> Messenger::handle_request(Envelope envelope) {
   Envelope out;
   out.set_sequence(envelope.sequence());
   out.set_type(Envelope::Response);
-  if (!reply.error.empty()) out.set_error(reply.error);
-  else if (reply.payload) pack_any(*reply.payload, out.mutable_payload());
+  if (!reply.error.empty())
+    out.set_error(reply.error);
+  else if (reply.payload)
+    pack_any(*reply.payload, out.mutable_payload());
   enqueue(std::move(out));
 }
 
 void Messenger::handle_response(Envelope& envelope) {
   auto it = pending_.find(envelope.sequence());
   if (it == pending_.end()) {
-    spdlog::debug("{}: dropping response for unknown sequence {}", options_.name, envelope.sequence());
+    spdlog::debug("{}: dropping response for unknown sequence {}", options_.name,
+                  envelope.sequence());
     return;
   }
   auto pending = std::move(it->second);
   pending_.erase(it);
-  if (!envelope.error().empty()) pending->result.error = envelope.error();
-  else pending->result.payload = std::move(*envelope.mutable_payload());
+  if (!envelope.error().empty())
+    pending->result.error = envelope.error();
+  else
+    pending->result.payload = std::move(*envelope.mutable_payload());
   pending->done.set();
 }
 
@@ -208,8 +227,9 @@ void Messenger::handle_event(Envelope& envelope) {
   bool bad = false;
   auto msg = unpack_any_dynamic(envelope.payload(), &bad);
   if (!msg) {
-    spdlog::debug("{}: ignoring {} event {}", options_.name, bad ? "undecodable" : "unknown",
-                  describe_payload(envelope.payload()));
+    spdlog::debug("{}: ignoring {} event {}{}{}", options_.name, bad ? "undecodable" : "unknown",
+                  describe_payload(envelope.payload()), envelope.error().empty() ? "" : ": ",
+                  envelope.error());
     return;
   }
   if (event_handler_) event_handler_(*msg);
@@ -227,8 +247,10 @@ void Messenger::shutdown(std::string reason) {
   close_reason_ = std::move(reason);
   auto pending = std::move(pending_);
   pending_.clear();
+  const bool oversized =
+      !options_.oversize_error.empty() && transport_->ended_by_oversized_message();
   for (auto& [seq, p] : pending) {
-    p->result.error = options_.disconnect_error;
+    p->result.error = oversized ? options_.oversize_error : options_.disconnect_error;
     p->done.set();
   }
   queue_.clear();

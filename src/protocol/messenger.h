@@ -56,8 +56,11 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
     std::string name = "peer";  // for logs
     // Error text of calls that were outstanding when the transport ended.
     std::string disconnect_error = "peer disconnected";
-    std::size_t max_queued_messages = 4096;         // send queue bound (count)
-    std::uint64_t max_queued_bytes = 1ull << 30;    // send queue bound (payload bytes)
+    // The same when it ended because the peer sent a message above the limit (one of the
+    // outstanding calls was probably answered by it). Empty = disconnect_error.
+    std::string oversize_error;
+    std::size_t max_queued_messages = 4096;       // send queue bound (count)
+    std::uint64_t max_queued_bytes = 1ull << 30;  // send queue bound (payload bytes)
   };
 
   using RequestHandler =
@@ -73,8 +76,11 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   void serve(const google::protobuf::Descriptor* type, RequestHandler handler);
   template <typename Req>
   void serve(std::function<awaitable<Reply>(Req&)> handler) {
-    serve(Req::descriptor(), [h = std::move(handler)](std::unique_ptr<google::protobuf::Message> m)
-                                 -> awaitable<Reply> { co_return co_await h(static_cast<Req&>(*m)); });
+    serve(
+        Req::descriptor(),
+        [h = std::move(handler)](std::unique_ptr<google::protobuf::Message> m) -> awaitable<Reply> {
+          co_return co_await h(static_cast<Req&>(*m));
+        });
   }
   // Events of known types go to `handler`; unknown or undecodable events are logged and dropped.
   void on_event(EventHandler handler) { event_handler_ = std::move(handler); }
@@ -87,6 +93,12 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   awaitable<CallResult> call(const google::protobuf::Message& request,
                              std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
                              OneShotEvent* cancel = nullptr);
+  // The same with a payload packed by the caller (pack_any). The payload moves into the send
+  // queue, so a large request exists once while it waits to be written and not at all after.
+  awaitable<CallResult> call_packed(
+      google::protobuf::Any payload,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+      OneShotEvent* cancel = nullptr);
 
   // Like call(), and also checks the payload type: a payload of another type, an absent or an
   // undecodable one fails with `unexpected response payload <type>`.
@@ -146,7 +158,7 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
   std::deque<v1::Envelope> queue_;
   std::uint64_t queued_bytes_ = 0;
-  asio::steady_timer queue_signal_;  // wakes the writer when the queue gets an entry
+  asio::steady_timer queue_signal_;    // wakes the writer when the queue gets an entry
   asio::steady_timer drained_signal_;  // wakes flush() waiters when the queue drains
   bool started_ = false;
   bool closed_ = false;

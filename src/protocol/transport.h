@@ -48,6 +48,9 @@ class Transport {
   virtual std::string_view kind() const = 0;
   // Human-readable reason the transport ended ("" while open), e.g. "peer closed: 1000 bye!".
   virtual std::string end_reason() const = 0;
+  // True when the transport ended because the peer sent a message larger than the limit
+  // (closed with 1009). The calls that were outstanding then may have been answered by it.
+  virtual bool ended_by_oversized_message() const { return false; }
 };
 
 }  // namespace wasimoff::protocol

@@ -84,6 +84,13 @@ TaskAction TaskAction::no_answer() {
   return a;
 }
 
+TaskAction TaskAction::oversized(std::size_t bytes) {
+  TaskAction a;
+  a.kind = Kind::kOversized;
+  a.oversize = bytes;
+  return a;
+}
+
 TaskAction TaskAction::after(std::chrono::milliseconds d) const {
   TaskAction a = *this;
   a.delay = d;
@@ -549,6 +556,18 @@ struct TestProvider::Impl : std::enable_shared_from_this<Impl> {
         case TaskAction::Kind::kEnvelopeError:
           reply = Reply::fail(action.error);
           break;
+        case TaskAction::Kind::kOversized: {
+          // The Broker closes the connection on the frame header (1009); the write may fail
+          // half-way, which is the point.
+          bool text = conn->codec() == Codec::kJson;
+          try {
+            co_await conn->write(std::string(action.oversize, text ? 'x' : '\xff'), text);
+          } catch (const std::exception&) {
+          }
+          reply = Reply::fail("test provider sent an oversized message");
+          answer = false;
+          break;
+        }
         default:  // kDisconnect
           conn->kill();
           reply = Reply::fail("test provider killed");

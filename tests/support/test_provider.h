@@ -39,12 +39,14 @@ struct TaskAction {
     kEnvelopeError,  // answer with Envelope.error = error (call failed as a whole, retryable)
     kDisconnect,     // drop the TCP connection without a close frame (a crash)
     kNoAnswer,       // never answer the task, not even after a Task.Cancel
+    kOversized,      // answer with one WebSocket message of `oversize` bytes (not an Envelope)
   };
   Kind kind = Kind::kOk;
   v1::Task::Wasip1::Output output;     // kOk
   std::string error;                   // kAppError, kEnvelopeError
   std::chrono::milliseconds delay{0};  // wait before acting; a Task.Cancel ends the wait early
   bool hold = false;                   // before acting, wait for release_tasks() or a Task.Cancel
+  std::size_t oversize = 0;            // kOversized: size of the message
 
   // stdout = argv[1..] joined by ' ' plus "\n", status 0 (what `echo` would print).
   static TaskAction echo(const v1::Task::Wasip1::Request& request);
@@ -53,6 +55,9 @@ struct TaskAction {
   static TaskAction envelope_error(std::string text);
   static TaskAction disconnect();
   static TaskAction no_answer();
+  // A message larger than the Broker accepts (e.g. a result beyond WASIMOFF_MAX_MESSAGE_SIZE):
+  // `bytes` filler bytes in a frame of the negotiated kind; the task itself is never answered.
+  static TaskAction oversized(std::size_t bytes);
   TaskAction after(std::chrono::milliseconds d) const;
   TaskAction held() const;
 };

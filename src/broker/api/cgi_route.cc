@@ -21,7 +21,7 @@ http::Response rpc_error(const RpcError& e) {
 
 // Builds the task request from the CGI request; returns a response instead on bad input.
 std::variant<v1::Task::Wasip1::Request, http::Response> build_request(http::Request& request,
-                                                                    std::uint64_t max_upload) {
+                                                                      std::uint64_t max_upload) {
   auto raw = request.path.substr(kPrefix.size());
   auto wasm = percent_decode(raw);
   if (!wasm || wasm->empty() || wasm->find('/') != std::string::npos)
@@ -33,7 +33,8 @@ std::variant<v1::Task::Wasip1::Request, http::Response> build_request(http::Requ
   params.add_args(*wasm);
   if (auto x_args = request.header("X-Args")) {
     auto words = split_shell_words(*x_args);
-    if (auto* err = std::get_if<std::string>(&words)) return http::Response::text(400, "malformatted X-Args: " + *err);
+    if (auto* err = std::get_if<std::string>(&words))
+      return http::Response::text(400, "malformatted X-Args: " + *err);
     for (auto& w : std::get<std::vector<std::string>>(words)) params.add_args(std::move(w));
   }
   std::set<std::string> seen;
@@ -46,8 +47,10 @@ std::variant<v1::Task::Wasip1::Request, http::Response> build_request(http::Requ
         if (auto path = trim(line); !path.empty()) params.add_artifacts(std::string(path));
     }
   }
-  if (auto len = request.header("Content-Length")) params.add_envs("CONTENT_LENGTH=" + std::string(*len));
-  if (auto type = request.header("Content-Type")) params.add_envs("CONTENT_TYPE=" + std::string(*type));
+  if (auto len = request.header("Content-Length"))
+    params.add_envs("CONTENT_LENGTH=" + std::string(*len));
+  if (auto type = request.header("Content-Type"))
+    params.add_envs("CONTENT_TYPE=" + std::string(*type));
   if (auto rootfs = request.header("X-RootFS-Ref"); rootfs && !trim(*rootfs).empty())
     params.mutable_rootfs()->set_ref(std::string(trim(*rootfs)));
   params.set_stdin(std::move(request.body));
@@ -57,7 +60,8 @@ std::variant<v1::Task::Wasip1::Request, http::Response> build_request(http::Requ
 }  // namespace
 
 void register_cgi_route(http::Router& router, CgiRouteOptions options) {
-  auto handler = [options](http::Request& request, http::RequestContext& ctx) -> awaitable<http::Response> {
+  auto handler = [options](http::Request& request,
+                           http::RequestContext& ctx) -> awaitable<http::Response> {
     const auto& access = options.access;
     if (request.method == "OPTIONS") co_return access.client_preflight(request);
     if (auto reject = access.client_cors_reject(request)) co_return *reject;
@@ -68,12 +72,14 @@ void register_cgi_route(http::Router& router, CgiRouteOptions options) {
       ClientContext client;
       client.requester = request.remote;
       client.gone = &ctx.peer_gone();
-      auto out = co_await options.tasks.run_wasip1(std::move(std::get<v1::Task::Wasip1::Request>(built)), client);
+      auto out = co_await options.tasks.run_wasip1(
+          std::move(std::get<v1::Task::Wasip1::Request>(built)), client);
       if (out.error) co_return rpc_error(*out.error);
       auto& res = out.response;
       http::Response r;
       r.headers.set("X-Wasimoff-Task-Id", res.info().id());
-      r.headers.set("X-Wasimoff-Provider", res.info().provider());
+      // Provider names are checked at admission; header values are ASCII in any case.
+      r.headers.set("X-Wasimoff-Provider", escape_untrusted(res.info().provider(), 256, true));
       if (res.has_error()) {
         r.headers.set("X-Wasimoff-Result", "Error");
         r.headers.set("Content-Type", "text/plain; charset=utf-8");

@@ -86,6 +86,7 @@ http::Response OpsRoutes::config(const http::Request& request) const {
   if (options_.certhash) {
     if (auto hash = options_.certhash(); hash && !hash->empty()) doc["certhash"] = to_lower(*hash);
   }
+  if (options_.max_message_size > 0) doc["maxMessageSize"] = options_.max_message_size;
   auto r = http::Response::json(200, json::serialize(doc));
   r.headers.set("Cache-Control", "no-store");
   AccessPolicy::apply_public_cors(r);

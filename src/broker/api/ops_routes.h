@@ -4,7 +4,8 @@
 //   GET|HEAD /api/version                       {"package","version","revision","compiler"}
 //   GET      /metrics                           Prometheus text (only when metrics_enabled)
 //   GET      /debug/state                       JSON snapshot (only when debug_enabled)
-//   GET|HEAD|OPTIONS /api/broker/v1/config      {"transport","certhash"?}, public CORS
+//   GET|HEAD|OPTIONS /api/broker/v1/config      {"transport","certhash"?,"maxMessageSize"},
+//                                               public CORS
 //
 // Disabled routes are not registered at all, so their paths end as 404 `not found` (the
 // static file handler answers 404 for them too: there are no such files).
@@ -12,6 +13,7 @@
 // /proc files, which is cheap enough for the event loop.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +43,9 @@ class OpsRoutes {
     // omitted). Called on every request, so rotations show up immediately. Unset → omitted.
     std::string transport_url;
     std::function<std::optional<std::string>()> certhash;
+    // `maxMessageSize` of /config: WASIMOFF_MAX_MESSAGE_SIZE in bytes, the largest message a
+    // provider may send (its results must fit). Zero = omitted.
+    std::uint64_t max_message_size = 0;
   };
 
   // Throws std::invalid_argument when metrics are enabled without a BrokerMetrics.

@@ -4,6 +4,7 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "broker/providers/provider_name.h"
 #include "common/strings.h"
 #include "protocol/messenger.h"
 
@@ -24,13 +25,16 @@ std::optional<http::Response> check_upgrade(http::UpgradeContext& up) {
     r.headers.set("Upgrade", "websocket");
     return r;
   }
-  if (!boost::beast::websocket::is_upgrade(up.raw) || up.raw[bhttp::field::sec_websocket_key].empty() ||
+  if (!boost::beast::websocket::is_upgrade(up.raw) ||
+      up.raw[bhttp::field::sec_websocket_key].empty() ||
       up.raw[bhttp::field::sec_websocket_version] != "13")
     return http::Response::text(400, "invalid WebSocket upgrade request");
   return std::nullopt;
 }
 
-std::string error_text(const RpcError& e) { return e.code + ": " + e.message; }
+std::string error_text(const RpcError& e) {
+  return e.code + ": " + e.message;
+}
 
 }  // namespace
 
@@ -39,7 +43,8 @@ std::string display_address(const http::Request& request) {
     auto first = trim(split(*xff, ',').front());
     if (!first.empty()) return std::string(first);
   }
-  if (auto real = request.header("X-Real-IP"); real && !trim(*real).empty()) return std::string(trim(*real));
+  if (auto real = request.header("X-Real-IP"); real && !trim(*real).empty())
+    return std::string(trim(*real));
   return request.remote;
 }
 
@@ -60,30 +65,35 @@ void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Tra
     return c;
   };
   using protocol::Reply;
-  messenger->serve<v1::Task::Wasip1::Request>([&tasks, client, weak](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
-    auto keep = weak.lock();
-    auto out = co_await tasks.run_wasip1(std::move(req), client());
-    if (out.error) co_return Reply::fail(error_text(*out.error));
-    co_return Reply::with(std::move(out.response));
-  });
-  messenger->serve<v1::Task::Wasip1::JobRequest>([&tasks, client, weak](v1::Task::Wasip1::JobRequest& req) -> awaitable<Reply> {
-    auto keep = weak.lock();
-    auto out = co_await tasks.run_wasip1_job(std::move(req), client());
-    if (out.error) co_return Reply::fail(error_text(*out.error));
-    co_return Reply::with(std::move(out.response));
-  });
-  messenger->serve<v1::Task::Pyodide::Request>([&tasks, client, weak](v1::Task::Pyodide::Request& req) -> awaitable<Reply> {
-    auto keep = weak.lock();
-    auto out = co_await tasks.run_pyodide(std::move(req), client());
-    if (out.error) co_return Reply::fail(error_text(*out.error));
-    co_return Reply::with(std::move(out.response));
-  });
-  messenger->serve<v1::Filesystem::Upload::Request>([&tasks](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
-    auto out = co_await tasks.upload(std::move(req));
-    if (out.error) co_return Reply::fail(error_text(*out.error));
-    co_return Reply::with(std::move(out.response));
-  });
-  messenger->serve<v1::Ping>([](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
+  messenger->serve<v1::Task::Wasip1::Request>(
+      [&tasks, client, weak](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
+        auto keep = weak.lock();
+        auto out = co_await tasks.run_wasip1(std::move(req), client());
+        if (out.error) co_return Reply::fail(error_text(*out.error));
+        co_return Reply::with(std::move(out.response));
+      });
+  messenger->serve<v1::Task::Wasip1::JobRequest>(
+      [&tasks, client, weak](v1::Task::Wasip1::JobRequest& req) -> awaitable<Reply> {
+        auto keep = weak.lock();
+        auto out = co_await tasks.run_wasip1_job(std::move(req), client());
+        if (out.error) co_return Reply::fail(error_text(*out.error));
+        co_return Reply::with(std::move(out.response));
+      });
+  messenger->serve<v1::Task::Pyodide::Request>(
+      [&tasks, client, weak](v1::Task::Pyodide::Request& req) -> awaitable<Reply> {
+        auto keep = weak.lock();
+        auto out = co_await tasks.run_pyodide(std::move(req), client());
+        if (out.error) co_return Reply::fail(error_text(*out.error));
+        co_return Reply::with(std::move(out.response));
+      });
+  messenger->serve<v1::Filesystem::Upload::Request>(
+      [&tasks](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
+        auto out = co_await tasks.upload(std::move(req));
+        if (out.error) co_return Reply::fail(error_text(*out.error));
+        co_return Reply::with(std::move(out.response));
+      });
+  messenger->serve<v1::Ping>(
+      [](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
   messenger->on_event([remote](const google::protobuf::Message& m) {
     spdlog::debug("client {}: ignoring event {}", remote, m.GetDescriptor()->full_name());
   });
@@ -93,16 +103,20 @@ void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Tra
 
 void register_socket_routes(http::HttpServer& server, SocketRoutesOptions options) {
   server.add_upgrade_route(
-      "/api/provider/ws", [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
+      "/api/provider/ws",
+      [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
         const auto& req = up.request;
         if (!options.access.provider_ok(req)) co_return AccessPolicy::unauthorized();
         auto ua = req.header("User-Agent");
         if (!ua || trim(*ua).empty()) co_return http::Response::text(400, "no user-agent");
-        if (!options.access.origin_allowed(req)) co_return http::Response::text(403, "origin not allowed");
-        if (auto bad = check_upgrade(up)) co_return bad;
+        if (!options.access.origin_allowed(req))
+          co_return http::Response::text(403, "origin not allowed");
         ProviderInfo info;
-        info.name = truncate_utf8(req.query_param("id").value_or(""), 128);
+        info.name = req.query_param("id").value_or("");
+        if (auto why = check_provider_name(info.name))
+          co_return http::Response::text(400, "invalid provider name: " + *why);
         if (info.name.empty()) info.name = "anonymous";
+        if (auto bad = check_upgrade(up)) co_return bad;
         info.user_agent = std::string(trim(*ua));
         info.address = display_address(req);
         info.transport = "websocket";
@@ -111,7 +125,8 @@ void register_socket_routes(http::HttpServer& server, SocketRoutesOptions option
         co_return std::nullopt;
       });
   server.add_upgrade_route(
-      "/api/client/ws", [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
+      "/api/client/ws",
+      [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
         if (!options.access.client_ok(up.request)) co_return AccessPolicy::unauthorized();
         if (auto bad = check_upgrade(up)) co_return bad;
         auto ex = co_await asio::this_coro::executor;

@@ -1,5 +1,6 @@
 #include "broker/api/task_service.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
 
@@ -7,6 +8,7 @@
 #include <limits>
 
 #include "common/file_ref.h"
+#include "common/strings.h"
 #include "protocol/task_trace.h"
 
 namespace wasimoff::broker {
@@ -46,15 +48,51 @@ std::optional<SystemTime> deadline_of(const google::protobuf::Timestamp& ts) {
       std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(ts))));
 }
 
+// Bytes the Envelope, the Any and its type URL add around a task request (generous).
+constexpr std::uint64_t kEnvelopeOverhead = 128;
+
+// Encoded size of one length-delimited field with a one-byte tag.
+std::uint64_t delimited_size(std::uint64_t length) {
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(length) + length;
+}
+
+// What each field of a job's parent adds to a task that inherits it (scheduling.md §9), so the
+// expanded size of a task is known without building the expanded request.
+struct ParentWeights {
+  std::uint64_t binary = 0, rootfs = 0, stdin = 0, args = 0, envs = 0, artifacts = 0;
+
+  explicit ParentWeights(const v1::Task::Wasip1::Params& p) {
+    if (p.has_binary()) binary = delimited_size(p.binary().ByteSizeLong());
+    if (p.has_rootfs()) rootfs = delimited_size(p.rootfs().ByteSizeLong());
+    if (p.has_stdin()) stdin = delimited_size(p.stdin().size());
+    for (const auto& a : p.args()) args += delimited_size(a.size());
+    for (const auto& e : p.envs()) envs += delimited_size(e.size());
+    for (const auto& a : p.artifacts()) artifacts += delimited_size(a.size());
+  }
+
+  // Bytes a task with these own params inherits.
+  std::uint64_t inherited_by(const v1::Task::Wasip1::Params& task) const {
+    std::uint64_t n = 0;
+    if (!task.has_binary()) n += binary;
+    if (!task.has_rootfs()) n += rootfs;
+    if (!task.has_stdin()) n += stdin;
+    if (task.args().empty()) n += args;
+    if (task.envs().empty()) n += envs;
+    if (task.artifacts().empty()) n += artifacts;
+    // The params message's own length prefix may grow by up to 9 bytes.
+    return n == 0 ? 0 : n + 9;
+  }
+};
+
 }  // namespace
 
-void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task) {
-  if (!task.has_binary() && parent.has_binary()) *task.mutable_binary() = parent.binary();
-  if (!task.has_rootfs() && parent.has_rootfs()) *task.mutable_rootfs() = parent.rootfs();
-  if (!task.has_stdin() && parent.has_stdin()) task.set_stdin(parent.stdin());
-  if (task.args().empty()) *task.mutable_args() = parent.args();
-  if (task.envs().empty()) *task.mutable_envs() = parent.envs();
-  if (task.artifacts().empty()) *task.mutable_artifacts() = parent.artifacts();
+std::optional<RpcError> TaskService::check_task_size(std::uint64_t wire_size) const {
+  wire_size += kEnvelopeOverhead;
+  if (wire_size <= options_.max_message_size) return std::nullopt;
+  return RpcError{"resource_exhausted", "task too large: " + format_bytes(wire_size) +
+                                            " when sent to a provider, the limit is " +
+                                            format_bytes(options_.max_message_size) +
+                                            " (WASIMOFF_MAX_MESSAGE_SIZE)"};
 }
 
 std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
@@ -149,6 +187,10 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
     out.error = err;
     co_return out;
   }
+  if (auto err = check_task_size(request.ByteSizeLong())) {
+    out.error = err;
+    co_return out;
+  }
   auto deadline = effective_deadline(request.qos(), client.deadline);
   auto task = std::make_shared<Task>(
       ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
@@ -179,6 +221,10 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
   if (params.has_rootfs())
     if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
   if (auto err = problems.result()) {
+    out.error = err;
+    co_return out;
+  }
+  if (auto err = check_task_size(request.ByteSizeLong())) {
     out.error = err;
     co_return out;
   }
@@ -218,17 +264,33 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     co_return out;
   }
 
+  // The parent is resolved once and shared by every task (Task::pack_request applies the
+  // inheritance when a task is sent); a task that inherits a field inherits its problems too.
+  auto parent = std::make_shared<v1::Task::Wasip1::Params>();
+  if (request.has_parent()) *parent = std::move(*request.mutable_parent());
+  request.clear_parent();
+  std::optional<RpcError> parent_binary_error, parent_rootfs_error;
+  std::vector<std::string> parent_binary_refs, parent_rootfs_refs;
+  if (parent->has_binary())
+    parent_binary_error =
+        resolve_file(*parent->mutable_binary(), FileRole::kBinary, parent_binary_refs);
+  if (parent->has_rootfs())
+    parent_rootfs_error =
+        resolve_file(*parent->mutable_rootfs(), FileRole::kRootfs, parent_rootfs_refs);
+  const ParentWeights weights(*parent);
+  std::shared_ptr<const v1::Task::Wasip1::Params> shared_parent = std::move(parent);
+
   const int n = request.tasks_size();
   std::vector<std::shared_ptr<Task>> tasks(static_cast<std::size_t>(n));
   std::vector<std::optional<std::string>> early_errors(static_cast<std::size_t>(n));
   std::vector<v1::Task::Metadata> infos(static_cast<std::size_t>(n));
   std::vector<std::shared_ptr<Task>> admissible;
+  std::uint64_t job_size = 0;  // Σ expanded size of the tasks that would be sent
   for (int i = 0; i < n; ++i) {
     auto idx = static_cast<std::size_t>(i);
     v1::Task::Wasip1::Request task_request;
     auto& params = *task_request.mutable_params();
     params = std::move(*request.mutable_tasks(i));
-    if (request.has_parent()) inherit_params(request.parent(), params);
     if (request.has_qos()) *task_request.mutable_qos() = request.qos();
     auto* info = task_request.mutable_info();
     info->set_id(job_id + "/" + std::to_string(i));
@@ -240,18 +302,50 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     }
     infos[idx] = *info;
     std::vector<std::string> refs;
-    if (auto err = resolve_wasip1(params, refs)) {
+    Problems problems;
+    if (params.has_binary()) {
+      if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs))
+        problems.add(*e);
+    } else if (shared_parent->has_binary()) {
+      if (parent_binary_error) problems.add(*parent_binary_error);
+      refs.insert(refs.end(), parent_binary_refs.begin(), parent_binary_refs.end());
+    } else {
+      problems.add(invalid("binary is required"));
+    }
+    if (params.has_rootfs()) {
+      if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs))
+        problems.add(*e);
+    } else if (shared_parent->has_rootfs()) {
+      if (parent_rootfs_error) problems.add(*parent_rootfs_error);
+      refs.insert(refs.end(), parent_rootfs_refs.begin(), parent_rootfs_refs.end());
+    }
+    if (auto err = problems.result()) {
       early_errors[idx] = err->message;
       continue;
     }
+    std::uint64_t wire = task_request.ByteSizeLong() + weights.inherited_by(params);
+    if (auto err = check_task_size(wire)) {
+      early_errors[idx] = err->message;
+      continue;
+    }
+    job_size += wire + kEnvelopeOverhead;
     auto task = std::make_shared<Task>(
-        ex, TaskKind::kWasip1,
-        std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)));
+        ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)),
+        shared_parent);
     task->required_refs = std::move(refs);
     // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
     task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
     tasks[idx] = task;
     admissible.push_back(task);
+  }
+  if (job_size > options_.max_job_size) {
+    out.error = RpcError{"resource_exhausted",
+                         "job too large: " + format_bytes(job_size) + " when its " +
+                             std::to_string(admissible.size()) +
+                             " tasks are sent to providers (parent fields count once per task "
+                             "that inherits them), the limit is " +
+                             format_bytes(options_.max_job_size) + " (WASIMOFF_MAX_JOB_SIZE)"};
+    co_return out;
   }
   if (auto err = options_.scheduler.admit_all(admissible)) {
     out.error = err;

@@ -40,6 +40,11 @@ class TaskService {
     std::size_t queue_size;
     std::uint64_t max_upload_size;
     std::chrono::milliseconds task_timeout{0};  // zero = none
+    // WASIMOFF_MAX_MESSAGE_SIZE: no task is sent to a provider in a larger message.
+    std::uint64_t max_message_size = 64ull << 20;
+    // WASIMOFF_MAX_JOB_SIZE: bound on a job's size when every task is sent, parent fields
+    // counted once per task that inherits them.
+    std::uint64_t max_job_size = 1ull << 30;
   };
 
   explicit TaskService(Options options) : options_(options) {}
@@ -48,9 +53,10 @@ class TaskService {
                                                                ClientContext client);
   awaitable<RpcOutcome<v1::Task::Pyodide::Response>> run_pyodide(v1::Task::Pyodide::Request request,
                                                                  ClientContext client);
-  awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> run_wasip1_job(v1::Task::Wasip1::JobRequest request,
-                                                                      ClientContext client);
-  awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> upload(v1::Filesystem::Upload::Request request);
+  awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> run_wasip1_job(
+      v1::Task::Wasip1::JobRequest request, ClientContext client);
+  awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> upload(
+      v1::Filesystem::Upload::Request request);
 
   // Validates and resolves `params` in place (binary required for Wasip1); returns the problems
   // joined by "; " with the code of the first, and fills `required_refs`.
@@ -59,19 +65,21 @@ class TaskService {
 
  private:
   enum class FileRole { kBinary, kRootfs };
-  std::optional<RpcError> resolve_file(v1::File& file, FileRole role, std::vector<std::string>& refs) const;
+  std::optional<RpcError> resolve_file(v1::File& file, FileRole role,
+                                       std::vector<std::string>& refs) const;
   v1::Task::Metadata make_info(const v1::Task::Metadata& client_info, std::string id,
                                const std::string& requester) const;
   std::optional<SystemTime> effective_deadline(const v1::Task::QoS& qos,
                                                const std::optional<SystemTime>& client) const;
+  // `task too large: …` when a task would be sent to a provider in a message larger than
+  // WASIMOFF_MAX_MESSAGE_SIZE; `wire_size` is the request's encoded size with inheritance.
+  std::optional<RpcError> check_task_size(std::uint64_t wire_size) const;
   // Admits `task` and waits for its outcome; the client going away cancels it. Returns the
   // RPC-level error, if any (otherwise task->response() holds the answer).
-  awaitable<std::optional<RpcError>> submit(const std::shared_ptr<Task>& task, ClientContext& client);
+  awaitable<std::optional<RpcError>> submit(const std::shared_ptr<Task>& task,
+                                            ClientContext& client);
 
   Options options_;
 };
-
-// Copies every *unset* field of `parent` into `task` whole (scheduling.md §9 inheritance).
-void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task);
 
 }  // namespace wasimoff::broker

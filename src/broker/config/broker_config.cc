@@ -270,6 +270,49 @@ std::vector<ConfigVariable> build_table() {
          return std::nullopt;
        },
        [](const BrokerConfig& c) { return env::format_duration(c.task_timeout); }});
+  add("MaxJobSize", "size >=1MiB", "1GiB", "",
+      "largest job: the sum over its tasks of what each weighs when sent to a provider, parent "
+      "fields counted once per task that inherits them",
+      size_field(&BrokerConfig::max_job_size, 1ull << 20, UINT64_MAX));
+  add("MaxProviderConcurrency", "int 1-65536", "256", "",
+      "most tasks one provider gets at a time, whatever concurrency it announces",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_int(text, 1, 65536);
+         if (!r) return r.error();
+         c.max_provider_concurrency = static_cast<int>(r.value());
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return std::to_string(c.max_provider_concurrency); }});
+  add("AttemptTimeout", "duration", "1h", "",
+      "longest one provider may hold a task without a result; then it is cancelled there and "
+      "retried elsewhere (0: no bound; never beyond the task's deadline)",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_duration(text);
+         if (!r) return r.error();
+         c.attempt_timeout = r.value();
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return env::format_duration(c.attempt_timeout); }});
+  add("MaxConnectionsPerIp", "int 0-10000", "256", "",
+      "connections one client address may hold on each listener (TCP, QUIC), WebSockets "
+      "included; 0: no limit (behind a reverse proxy every client has the proxy's address)",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_int(text, 0, 10000);
+         if (!r) return r.error();
+         c.max_connections_per_ip = static_cast<int>(r.value());
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return std::to_string(c.max_connections_per_ip); }});
+  add("RequestHeaderTimeout", "duration", "10s", "",
+      "time a client has to send a complete HTTP request header after connecting (or after the "
+      "first byte of a further request); 0: none",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_duration(text);
+         if (!r) return r.error();
+         c.request_header_timeout = r.value();
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return env::format_duration(c.request_header_timeout); }});
   return t;
 }
 

@@ -59,6 +59,12 @@ struct BrokerConfig {
   std::string client_token;                      // WASIMOFF_CLIENT_TOKEN, empty → open
   std::string provider_token;                    // WASIMOFF_PROVIDER_TOKEN, empty → open
   std::chrono::milliseconds task_timeout{0};     // WASIMOFF_TASK_TIMEOUT, zero → none
+  // Hardening (beyond the variables of wasimoff v1; security.md):
+  std::uint64_t max_job_size = 1ull << 30;  // WASIMOFF_MAX_JOB_SIZE, bytes ≥ 1 MiB
+  int max_provider_concurrency = 256;       // WASIMOFF_MAX_PROVIDER_CONCURRENCY, 1–65536
+  std::chrono::milliseconds attempt_timeout{std::chrono::hours(1)};  // WASIMOFF_ATTEMPT_TIMEOUT
+  int max_connections_per_ip = 256;  // WASIMOFF_MAX_CONNECTIONS_PER_IP, 0–10000, 0 = no limit
+  std::chrono::milliseconds request_header_timeout{std::chrono::seconds(10)};  // ..._TIMEOUT
 
   // The TCP listener serves TLS: WASIMOFF_HTTP_CERT (precedence) or WASIMOFF_HTTPS.
   bool http_tls() const { return !http_cert.empty() || https; }

@@ -48,6 +48,13 @@ BrokerMetrics::BrokerMetrics()
                                      {"status", "target"}, to_vector(kTaskBuckets))),
       retries_(registry_.counter("wasimoff_task_retries_count",
                                  "Retry attempts of tasks, by attempt number.", {"attempt"})),
+      attempt_timeouts_(registry_.counter(
+          "wasimoff_task_attempt_timeouts_total",
+          "Task attempts that got no result within WASIMOFF_ATTEMPT_TIMEOUT (cancelled on their "
+          "provider and retried elsewhere).")),
+      timeout_closes_(registry_.counter(
+          "wasimoff_provider_timeout_closes_total",
+          "Provider connections closed because several task attempts in a row timed out.")),
       queued_(registry_.gauge("wasimoff_tasks_queued", "Tasks waiting for a slot.")),
       dispatching_(registry_.gauge("wasimoff_tasks_dispatching",
                                    "Tasks in retry back-off or being assigned.")),
@@ -69,6 +76,8 @@ BrokerMetrics::BrokerMetrics()
   scheduled_.touch({kTarget});
   for (int a = kFirstRetryAttempt; a <= kLastRetryAttempt; ++a)
     retries_.inc({std::to_string(a)}, 0);
+  attempt_timeouts_.inc({}, 0);
+  timeout_closes_.inc({}, 0);
 
   queued_.set_function({}, [this] { return static_cast<double>(queue_stats().queued); });
   dispatching_.set_function({}, [this] { return static_cast<double>(queue_stats().dispatching); });
@@ -99,6 +108,14 @@ void BrokerMetrics::task_retry(int attempt) {
     return;
   }
   retries_.inc({std::to_string(attempt)});
+}
+
+void BrokerMetrics::attempt_timed_out() {
+  attempt_timeouts_.inc();
+}
+
+void BrokerMetrics::provider_closed_for_timeouts() {
+  timeout_closes_.inc();
 }
 
 void BrokerMetrics::observe_http(std::string_view method, unsigned status, double seconds) {

@@ -11,6 +11,8 @@
 //   wasimoff_tasks_dispatching               gauge      tasks in back-off or being assigned
 //   wasimoff_available_workers{type}         gauge      Σ capacity of registered providers
 //   wasimoff_connected_providers             gauge      registered providers
+//   wasimoff_task_attempt_timeouts_total     counter    attempts ended by WASIMOFF_ATTEMPT_TIMEOUT
+//   wasimoff_provider_timeout_closes_total   counter    providers closed after repeated timeouts
 //   wasimoff_http_requests_total{method,code}        counter
 //   wasimoff_http_request_duration_seconds{method}   histogram
 //   process_* (see process_metrics.h)
@@ -67,6 +69,11 @@ class BrokerMetrics {
   // Retry number `attempt` (2 … 10) starts. Other values are a caller bug: logged, not counted.
   void task_retry(int attempt);
 
+  // A task attempt got no result within WASIMOFF_ATTEMPT_TIMEOUT (cancelled, retried elsewhere).
+  void attempt_timed_out();
+  // A provider's session was closed because several attempts in a row timed out.
+  void provider_closed_for_timeouts();
+
   // One HTTP request finished (called by the servers for every request on both listeners).
   // Methods outside the standard set are counted as "other" and codes outside 100–599 as
   // "other", so clients cannot create unbounded label values.
@@ -93,6 +100,8 @@ class BrokerMetrics {
   HistogramFamily& scheduled_;
   HistogramFamily& execution_;
   CounterFamily& retries_;
+  CounterFamily& attempt_timeouts_;
+  CounterFamily& timeout_closes_;
   GaugeFamily& queued_;
   GaugeFamily& dispatching_;
   GaugeFamily& available_workers_;

@@ -8,13 +8,17 @@ namespace wasimoff::broker {
 
 using namespace asio::experimental::awaitable_operators;
 
-ProviderRegistry::ProviderRegistry(asio::any_io_executor ex) : ex_(ex), stopped_(ex), all_gone_(ex) {}
+ProviderRegistry::ProviderRegistry(asio::any_io_executor ex)
+    : ex_(ex), stopped_(ex), all_gone_(ex) {}
 
-void ProviderRegistry::start() { spawn_logged(ex_, throughput_loop(), "throughput broadcast"); }
+void ProviderRegistry::start() {
+  spawn_logged(ex_, throughput_loop(), "throughput broadcast");
+}
 
-std::shared_ptr<ProviderSession> ProviderRegistry::connect(std::unique_ptr<protocol::Transport> transport,
-                                                           ProviderInfo info) {
-  auto session = std::make_shared<ProviderSession>(ex_, std::move(transport), std::move(info), *this, timing);
+std::shared_ptr<ProviderSession> ProviderRegistry::connect(
+    std::unique_ptr<protocol::Transport> transport, ProviderInfo info) {
+  auto session = std::make_shared<ProviderSession>(ex_, std::move(transport), std::move(info),
+                                                   *this, timing, limits);
   std::erase_if(all_, [](const auto& w) { return w.expired(); });
   all_.push_back(session);
   session->start();
@@ -57,7 +61,8 @@ void ProviderRegistry::broadcast_cluster_info() {
 
 namespace {
 std::int64_t now_second() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
@@ -77,8 +82,10 @@ double ProviderRegistry::throughput(std::optional<std::uint64_t> provider_id) co
   std::uint64_t count = 0;
   for (const auto& b : buckets_) {
     if (b.second < sec - 5 || b.second >= sec) continue;
-    if (!provider_id) count += b.overall;
-    else if (auto it = b.per_provider.find(*provider_id); it != b.per_provider.end()) count += it->second;
+    if (!provider_id)
+      count += b.overall;
+    else if (auto it = b.per_provider.find(*provider_id); it != b.per_provider.end())
+      count += it->second;
   }
   return static_cast<double>(count) / 5.0;
 }

@@ -5,13 +5,13 @@
 // about every change that may free a slot or change eligibility through `on_change`.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
-#include <array>
-#include <unordered_map>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/providers/provider_session.h"
@@ -52,6 +52,7 @@ class ProviderRegistry {
 
   std::function<void()> on_change;  // set by the Scheduler
   ProviderSession::Timing timing;   // for new sessions (tests shorten it)
+  ProviderSession::Limits limits;   // for new sessions (configuration)
 
  private:
   awaitable<void> throughput_loop();

@@ -4,7 +4,10 @@
 
 #include <atomic>
 
+#include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
+#include "common/file_ref.h"
+#include "common/strings.h"
 
 namespace wasimoff::broker {
 
@@ -14,12 +17,22 @@ namespace {
 std::atomic<std::uint64_t> next_provider_id{1};
 }
 
-ProviderSession::ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
-                                 ProviderInfo info, ProviderRegistry& registry, Timing timing)
-    : id_(next_provider_id++), ex_(ex), info_(std::move(info)), registry_(registry), timing_(timing) {
+ProviderSession::ProviderSession(asio::any_io_executor ex,
+                                 std::unique_ptr<protocol::Transport> transport, ProviderInfo info,
+                                 ProviderRegistry& registry, Timing timing, Limits limits)
+    : id_(next_provider_id++),
+      ex_(ex),
+      info_(std::move(info)),
+      registry_(registry),
+      timing_(timing),
+      limits_(limits) {
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
+  // The scheduler recognises this prefix (Scheduler::kOutputTooLarge).
+  options.oversize_error = "output too large: the provider answered with a message larger than " +
+                           format_bytes(limits_.max_message_size) +
+                           " (WASIMOFF_MAX_MESSAGE_SIZE) and its connection was closed";
   messenger_ = std::make_shared<protocol::Messenger>(ex, std::move(transport), options);
 }
 
@@ -27,14 +40,15 @@ ProviderSession::~ProviderSession() = default;
 
 void ProviderSession::start() {
   messenger_->on_event([this](const google::protobuf::Message& m) { on_event(m); });
-  messenger_->serve<v1::Ping>([](v1::Ping&) -> awaitable<protocol::Reply> {
-    co_return protocol::Reply::with(v1::Ping());
-  });
+  messenger_->serve<v1::Ping>(
+      [](v1::Ping&) -> awaitable<protocol::Reply> { co_return protocol::Reply::with(v1::Ping()); });
   messenger_->start();
   spawn_logged(ex_, hold(shared_from_this(), run()), "provider session");
 }
 
-void ProviderSession::close(CloseCode code, std::string reason) { messenger_->close(code, std::move(reason)); }
+void ProviderSession::close(CloseCode code, std::string reason) {
+  messenger_->close(code, std::move(reason));
+}
 
 bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
   for (const auto& r : refs)
@@ -43,16 +57,17 @@ bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
 }
 
 awaitable<void> ProviderSession::run() {
-  spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address, info_.transport,
-               info_.user_agent);
+  spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address,
+               info_.transport, info_.user_agent);
   auto listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
       v1::Filesystem::Listing::Request(), timing_.listing_timeout);
   if (auto* err = std::get_if<std::string>(&listing)) {
-    std::string reason = err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
+    std::string reason =
+        err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
     spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
-    for (auto& f : std::get<0>(listing).files()) files_.insert(f);
+    add_files(std::get<0>(listing).files(), "Listing");
     registered_ = true;
     registry_.on_registered(shared_from_this());
     spawn_logged(ex_, hold(shared_from_this(), ping_loop()), "provider ping");
@@ -61,7 +76,8 @@ awaitable<void> ProviderSession::run() {
     registry_.on_unregistered(*this);
   }
   co_await messenger_->closed().wait();
-  spdlog::info("provider {} ({}) disconnected: {}", info_.name, info_.address, messenger_->close_reason());
+  spdlog::info("provider {} ({}) disconnected: {}", info_.name, info_.address,
+               messenger_->close_reason());
   registry_.on_session_ended(*this);
 }
 
@@ -77,33 +93,78 @@ awaitable<void> ProviderSession::ping_loop() {
     // counts as a miss.
     if (r.error.rfind("timeout", 0) == 0) {
       if (++missed >= timing_.max_missed_pings) {
-        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address, missed);
+        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address,
+                     missed);
         messenger_->close(CloseCode::kInternalError, "ping timeout");
         co_return;
       }
       continue;
     }
     missed = 0;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
   }
 }
 
+template <typename Refs>
+void ProviderSession::add_files(const Refs& refs, std::string_view what) {
+  std::size_t malformed = 0, unknown = 0, over = 0;
+  for (const auto& ref : refs) {
+    if (normalize_ref(ref) != ref) {
+      ++malformed;
+    } else if (limits_.known_file && !limits_.known_file(ref)) {
+      ++unknown;
+    } else if (files_.size() >= limits_.max_files && !files_.count(ref)) {
+      ++over;
+    } else {
+      files_.insert(ref);
+    }
+  }
+  if (malformed + unknown + over == 0) return;
+  // One warning per session; later ones at debug level (a provider cannot flood the log).
+  auto level = files_ignored_logged_ ? spdlog::level::debug : spdlog::level::warn;
+  files_ignored_logged_ = true;
+  spdlog::log(level,
+              "provider {} ({}): ignored {} of {} file refs in its {}: {} not canonical sha256 "
+              "refs, {} unknown to the Broker's storage, {} beyond {} per provider",
+              info_.name, info_.address, malformed + unknown + over, refs.size(), what, malformed,
+              unknown, over, limits_.max_files);
+}
+
 void ProviderSession::on_event(const google::protobuf::Message& m) {
   if (auto* res = dynamic_cast<const v1::Event::ProviderResources*>(&m)) {
-    if (res->has_concurrency()) capacity_ = res->concurrency();
+    if (res->has_concurrency()) {
+      capacity_ = std::min(res->concurrency(), limits_.max_concurrency);
+      if (capacity_ < res->concurrency() && !capped_logged_) {
+        capped_logged_ = true;
+        spdlog::warn(
+            "provider {} ({}) announced {} workers; it gets at most {} tasks at a time "
+            "(WASIMOFF_MAX_PROVIDER_CONCURRENCY)",
+            info_.name, info_.address, res->concurrency(), limits_.max_concurrency);
+      }
+    }
     if (res->has_tasks()) announced_busy_ = res->tasks();
     spdlog::debug("provider {}: capacity {} busy {}", info_.name, capacity_, announced_busy_);
     registry_.notify_change();
   } else if (auto* up = dynamic_cast<const v1::Event::FileSystemUpdate*>(&m)) {
-    for (const auto& f : up->added()) files_.insert(f);
+    add_files(up->added(), "FileSystemUpdate");
     for (const auto& f : up->removed()) files_.erase(f);
     registry_.notify_change();
   } else if (auto* msg = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {
     spdlog::info("provider {}: {}", info_.name, msg->message());
   } else if (auto* hello = dynamic_cast<const v1::Event::ProviderHello*>(&m)) {
-    if (info_.name == "anonymous" && !hello->name().empty()) info_.name = hello->name().substr(0, 128);
-    if (info_.user_agent == "unknown" && !hello->useragent().empty()) info_.user_agent = hello->useragent();
+    // Legacy: fills in what the connection did not carry. An invalid name is ignored (the
+    // handshake would have refused it), so names stay safe to show.
+    if (info_.name == "anonymous" && !hello->name().empty()) {
+      if (auto why = check_provider_name(hello->name()))
+        spdlog::warn("provider {} ({}): ignoring the name in its ProviderHello: {}", info_.name,
+                     info_.address, *why);
+      else
+        info_.name = hello->name();
+    }
+    if (info_.user_agent == "unknown" && !hello->useragent().empty())
+      info_.user_agent = truncate_utf8(hello->useragent(), 256);
     spdlog::info("provider {} says hello ({})", info_.name, info_.user_agent);
   } else {
     spdlog::debug("provider {}: ignoring event {}", info_.name, m.GetDescriptor()->full_name());

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,9 +37,22 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     std::chrono::milliseconds ping_timeout = std::chrono::seconds(10);
     int max_missed_pings = 3;
   };
+  // What one provider may claim (security.md): a provider is not trusted with the size of its
+  // own share of the cluster.
+  struct Limits {
+    // Announced concurrency above this is capped (WASIMOFF_MAX_PROVIDER_CONCURRENCY).
+    std::uint32_t max_concurrency = 256;
+    // WASIMOFF_MAX_MESSAGE_SIZE (the transports enforce it; named in error texts).
+    std::uint64_t max_message_size = 64ull << 20;
+    // File refs remembered per provider (Listing, FileSystemUpdate); further ones are ignored.
+    std::size_t max_files = 65536;
+    // Whether the Broker's storage holds a (canonical) ref. Refs it does not hold can never be
+    // required by a task, so they are not remembered. Unset = every well-formed ref counts.
+    std::function<bool(const std::string& ref)> known_file;
+  };
 
   ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
-                  ProviderInfo info, ProviderRegistry& registry, Timing timing);
+                  ProviderInfo info, ProviderRegistry& registry, Timing timing, Limits limits);
   ~ProviderSession();
 
   // Starts the session coroutine; the session keeps itself alive until it ends.
@@ -57,6 +71,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   std::uint32_t announced_busy() const { return announced_busy_; }
   std::uint32_t active = 0;
   std::uint64_t last_assigned = 0;  // assignment counter value of the latest task (fairness)
+  int timeout_strikes = 0;  // task attempts in a row that timed out (reset by any task result)
   bool has_free_slot() const { return active < capacity_; }
   bool supports(TaskKind kind) const { return !unsupported_.count(kind); }
   void mark_unsupported(TaskKind kind) { unsupported_.insert(kind); }
@@ -68,6 +83,10 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   awaitable<void> run();
   awaitable<void> ping_loop();
   void on_event(const google::protobuf::Message& event);
+  // Adds the refs a provider says it holds, keeping only canonical sha256 refs the Broker's
+  // storage knows, up to Limits::max_files; logs what it ignored (`what` names the message).
+  template <typename Refs>
+  void add_files(const Refs& refs, std::string_view what);
 
   std::uint64_t id_;
   asio::any_io_executor ex_;
@@ -75,7 +94,10 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   ProviderInfo info_;
   ProviderRegistry& registry_;
   Timing timing_;
+  Limits limits_;
   bool registered_ = false;
+  bool capped_logged_ = false;
+  bool files_ignored_logged_ = false;
   std::uint32_t capacity_ = 0;
   std::uint32_t announced_busy_ = 0;
   std::unordered_set<std::string> files_;

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 
+#include "common/env_config.h"
 #include "protocol/any_payload.h"
 #include "protocol/task_trace.h"
 
@@ -187,12 +188,21 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
                                        std::shared_ptr<ProviderSession> provider) {
   auto abandon = std::make_shared<OneShotEvent>(ex_);
   task->abandon_attempt_ = abandon;
-  protocol::CallResult r = co_await provider->messenger().call(
-      task->request(), std::chrono::milliseconds(0), abandon.get());
+  google::protobuf::Any payload;
+  task->pack_request(&payload);
+  const auto limit = attempt_limit(*task);
+  protocol::CallResult r =
+      co_await provider->messenger().call_packed(std::move(payload), limit, abandon.get());
+  if (limit.count() > 0 && !abandon->is_set() && task->state_ == Task::State::kActive &&
+      r.error.rfind("timeout", 0) == 0) {
+    attempt_timed_out(task, provider);
+    co_return;
+  }
   release_slot(*task);
   active_.erase(task);
   if (task->state_ == Task::State::kDone) co_return;  // cancelled meanwhile: the answer is dropped
   const std::string& name = provider->info().name;
+  if (r.ok()) provider->timeout_strikes = 0;  // it delivers results
   if (!r.ok()) {
     if (r.error.rfind("not implemented", 0) == 0) {
       spdlog::info("provider {} does not run {} tasks; task {} goes back to the queue", name,
@@ -201,6 +211,11 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
       task->attempts_--;
       enqueue(task);
       kick();
+      co_return;
+    }
+    if (r.error.rfind(kOutputTooLarge, 0) == 0 &&
+        ++task->oversized_attempts_ >= kMaxOversizedAttempts) {
+      finish_with_application_error(task, name, r.error);
       co_return;
     }
     attempt_failed(task, name, r.error);
@@ -231,6 +246,72 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
   if (!task->tracing()) info->clear_trace();
   protocol::append_trace_event(*info, Event::BrokerReceivedProviderResult);
   registry_.record_completion(provider->id());
+  finish(task, std::nullopt, std::move(response));
+}
+
+std::chrono::milliseconds Scheduler::attempt_limit(const Task& task) const {
+  const auto limit = options_.attempt_timeout;
+  if (limit.count() <= 0) return std::chrono::milliseconds(0);
+  if (task.deadline && *task.deadline - std::chrono::system_clock::now() <= limit)
+    return std::chrono::milliseconds(0);
+  return limit;
+}
+
+void Scheduler::attempt_timed_out(const std::shared_ptr<Task>& task,
+                                  const std::shared_ptr<ProviderSession>& provider) {
+  // The slot is not the task's any more: it belongs to the cancel below, which frees it once
+  // the provider confirms (or the grace passes), so a stuck task does not free a slot it holds.
+  task->holds_slot_ = false;
+  active_.erase(task);
+  if (observer_.attempt_timed_out) observer_.attempt_timed_out();
+  const std::string name = provider->info().name;
+  const int strikes = ++provider->timeout_strikes;
+  const std::string limit = env::format_duration(options_.attempt_timeout);
+  spdlog::warn(
+      "provider {} ({}): task {} attempt {} got no result within {}, cancelled and "
+      "retried elsewhere (timeout {} of {} in a row)",
+      name, provider->info().address, task->id(), task->attempts_, limit, strikes,
+      options_.max_timeout_strikes);
+  spawn_logged(ex_, cancel_timed_out_attempt(provider, task->id()), "attempt cancel");
+  attempt_failed(task, name,
+                 "attempt timeout: no result within " + limit + " (WASIMOFF_ATTEMPT_TIMEOUT)");
+  if (strikes >= options_.max_timeout_strikes && !provider->closing()) {
+    std::string reason = fmt::format("{} task attempts in a row timed out", strikes);
+    spdlog::warn("provider {} ({}): closing the connection: {}", name, provider->info().address,
+                 reason);
+    if (observer_.provider_closed_for_timeouts) observer_.provider_closed_for_timeouts();
+    provider->close(protocol::CloseCode::kInternalError, reason);
+  }
+}
+
+awaitable<void> Scheduler::cancel_timed_out_attempt(std::shared_ptr<ProviderSession> provider,
+                                                    std::string task_id) {
+  v1::Task::Cancel cancel;
+  cancel.set_id(std::move(task_id));
+  cancel.set_reason("attempt timeout");
+  co_await provider->messenger().call(cancel, options_.cancel_grace);
+  if (provider->active > 0) provider->active--;
+  kick();
+}
+
+void Scheduler::finish_with_application_error(const std::shared_ptr<Task>& task,
+                                              const std::string& provider_name,
+                                              const std::string& error) {
+  spdlog::info("task {}: {} (attempt {} on {}); not retried", task->id(), error, task->attempts_,
+               provider_name);
+  task->trace(Event::BrokerError, error);
+  std::unique_ptr<google::protobuf::Message> response;
+  if (task->kind() == TaskKind::kWasip1) {
+    auto r = std::make_unique<v1::Task::Wasip1::Response>();
+    *r->mutable_info() = task->info();
+    r->set_error(error);
+    response = std::move(r);
+  } else {
+    auto r = std::make_unique<v1::Task::Pyodide::Response>();
+    *r->mutable_info() = task->info();
+    r->set_error(error);
+    response = std::move(r);
+  }
   finish(task, std::nullopt, std::move(response));
 }
 

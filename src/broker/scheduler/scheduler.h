@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/providers/provider_registry.h"
@@ -22,18 +23,34 @@ namespace wasimoff::broker {
 
 // Hooks into the metrics (http-api.md §7); all optional.
 struct SchedulerObserver {
-  std::function<void(double seconds)> scheduled;                 // accepted → assigned
-  std::function<void(bool ok, double seconds)> completed;         // accepted → done
-  std::function<void(bool ok, double seconds)> execution;         // last assignment → done
-  std::function<void(int attempt)> retry;                         // attempt 2…10
+  std::function<void(double seconds)> scheduled;           // accepted → assigned
+  std::function<void(bool ok, double seconds)> completed;  // accepted → done
+  std::function<void(bool ok, double seconds)> execution;  // last assignment → done
+  std::function<void(int attempt)> retry;                  // attempt 2…10
+  std::function<void()> attempt_timed_out;                 // WASIMOFF_ATTEMPT_TIMEOUT hit
+  std::function<void()> provider_closed_for_timeouts;      // strikes reached
 };
 
 class Scheduler {
  public:
+  // An attempt whose provider's connection was closed because it sent a message larger than
+  // WASIMOFF_MAX_MESSAGE_SIZE fails with an error starting like this. Retrying cannot make a
+  // result smaller: after kMaxOversizedAttempts such attempts (the first close may have hit a
+  // task that merely shared the connection) the task ends with this error as its application-
+  // level result, as a provider that knows the limit would answer.
+  static constexpr std::string_view kOutputTooLarge = "output too large";
+  static constexpr int kMaxOversizedAttempts = 2;
+
   struct Options {
     std::size_t queue_size = 2048;
     int max_attempts = 10;
-    std::chrono::milliseconds cancel_grace = std::chrono::seconds(10);  // slot held after Task.Cancel
+    std::chrono::milliseconds cancel_grace =
+        std::chrono::seconds(10);  // slot held after Task.Cancel
+    // WASIMOFF_ATTEMPT_TIMEOUT: an attempt without a result after this long is cancelled on its
+    // provider and retried elsewhere (zero = no bound). Never outlasts the task's deadline.
+    std::chrono::milliseconds attempt_timeout{0};
+    // This many timed-out attempts in a row (no task result in between) close the provider.
+    int max_timeout_strikes = 3;
   };
 
   Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
@@ -73,13 +90,27 @@ class Scheduler {
   std::shared_ptr<ProviderSession> select(Task& task) const;
   bool any_candidate(Task& task) const;
   void assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider);
-  awaitable<void> run_attempt(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider);
+  awaitable<void> run_attempt(std::shared_ptr<Task> task,
+                              std::shared_ptr<ProviderSession> provider);
   awaitable<void> watch_deadline(std::shared_ptr<Task> task);
   awaitable<void> backoff_then_requeue(std::shared_ptr<Task> task, std::chrono::milliseconds delay);
   awaitable<void> send_cancel(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider,
                               std::string reason);
+  // The bound for the next attempt of `task`: attempt_timeout, or zero when there is none or the
+  // task's deadline comes first (the deadline then ends the attempt, as before).
+  std::chrono::milliseconds attempt_limit(const Task& task) const;
+  // An attempt got no result in time: cancel it on the provider (which keeps the slot until it
+  // confirms or the grace passes), strike the provider, retry the task elsewhere.
+  void attempt_timed_out(const std::shared_ptr<Task>& task,
+                         const std::shared_ptr<ProviderSession>& provider);
+  awaitable<void> cancel_timed_out_attempt(std::shared_ptr<ProviderSession> provider,
+                                           std::string task_id);
   void attempt_failed(const std::shared_ptr<Task>& task, const std::string& provider_name,
                       const std::string& error);
+  // Ends the task with `error` as its application-level result (Response.error), like a
+  // provider answering with an error: the client gets a normal response, not an RPC error.
+  void finish_with_application_error(const std::shared_ptr<Task>& task,
+                                     const std::string& provider_name, const std::string& error);
   void release_slot(Task& task);
   void enqueue(const std::shared_ptr<Task>& task);
   void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,

@@ -14,6 +14,10 @@
 #include "common/async.h"
 #include "wasimoff/v1/messages.pb.h"
 
+namespace google::protobuf {
+class Any;
+}
+
 namespace wasimoff::broker {
 
 class ProviderSession;
@@ -32,12 +36,19 @@ class Task {
  public:
   enum class State { kAdmitting, kQueued, kBackoff, kActive, kDone };
 
-  // `request` is a Task.Wasip1.Request or Task.Pyodide.Request with resolved files.
-  Task(asio::any_io_executor ex, TaskKind kind, std::unique_ptr<google::protobuf::Message> request);
+  // `request` is a Task.Wasip1.Request or Task.Pyodide.Request with resolved files. A task of
+  // a job also gets the job's `parent` params, shared by all its tasks: the request keeps only
+  // the task's own params, and every unset field is taken whole from the parent when the
+  // request is packed for a provider (scheduling.md §9 inheritance). So a job holds its parent
+  // once, however many tasks inherit it; an expanded copy exists only while it is being sent.
+  Task(asio::any_io_executor ex, TaskKind kind, std::unique_ptr<google::protobuf::Message> request,
+       std::shared_ptr<const v1::Task::Wasip1::Params> parent = nullptr);
 
   TaskKind kind() const { return kind_; }
   const std::string& id() const { return info().id(); }
   google::protobuf::Message& request() { return *request_; }
+  // The request as a provider receives it (inheritance applied), packed into `out`.
+  void pack_request(google::protobuf::Any* out) const;
   v1::Task::Metadata& info();
   const v1::Task::Metadata& info() const;
   v1::Task::QoS& qos();              // creates the QoS message if absent
@@ -64,6 +75,7 @@ class Task {
 
   TaskKind kind_;
   std::unique_ptr<google::protobuf::Message> request_;
+  std::shared_ptr<const v1::Task::Wasip1::Params> parent_;
   OneShotEvent done_;
   std::optional<RpcError> error_;
   std::unique_ptr<google::protobuf::Message> response_;
@@ -72,13 +84,18 @@ class Task {
   State state_ = State::kAdmitting;
   std::uint64_t admission_seq_ = 0;
   int attempts_ = 0;
+  int oversized_attempts_ = 0;  // attempts that ended with Scheduler::kOutputTooLarge
   std::vector<std::string> attempt_errors_;
-  std::set<std::uint64_t> avoid_;  // provider ids that failed an attempt
+  std::set<std::uint64_t> avoid_;            // provider ids that failed an attempt
   std::weak_ptr<ProviderSession> provider_;  // provider of the current attempt
   bool holds_slot_ = false;
   std::chrono::steady_clock::time_point assigned_;
   std::shared_ptr<OneShotEvent> abandon_attempt_;  // set to stop waiting for the provider
   OneShotEvent stop_timers_;                       // ends the deadline and back-off waits
 };
+
+// Copies every *unset* field of `parent` into `task` whole (scheduling.md §9 inheritance):
+// binary/rootfs/stdin when absent, args/envs/artifacts when empty. No merging.
+void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task);
 
 }  // namespace wasimoff::broker

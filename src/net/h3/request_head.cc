@@ -122,6 +122,7 @@ HeaderList response_fields(const http::Response& response,
   for (const auto& [name, value] : response.headers) {
     auto lower = to_lower(name);
     if (connection_specific(lower) || lower == "content-length") continue;
+    if (!http::safe_header_value(value)) continue;  // never forwarded (message.h)
     out.push_back({std::move(lower), value});
   }
   const bool no_body = response.status == 204 || response.status == 304 || response.status < 200;

@@ -17,6 +17,7 @@
 
 #include "common/build_info.h"
 #include "common/strings.h"
+#include "net/http/redact.h"
 
 namespace wasimoff::http {
 
@@ -175,7 +176,7 @@ struct HttpClient::Impl {
 
 HttpClient::HttpClient(asio::any_io_executor ex, std::string origin, ClientOptions options) {
   auto url = Url::parse(origin);
-  if (!url) throw HttpClientError("invalid URL: " + origin);
+  if (!url) throw HttpClientError("invalid URL: " + redact_secrets(origin));
   if (url->scheme == "ws") url->scheme = "http";
   if (url->scheme == "wss") url->scheme = "https";
   impl_ = std::make_unique<Impl>(std::move(ex), std::move(*url), std::move(options));
@@ -238,7 +239,7 @@ awaitable<ClientResponse> HttpClient::request(std::string method, std::string ta
 awaitable<ClientResponse> fetch(asio::any_io_executor ex, std::string method, std::string url,
                                 Headers headers, std::string body, ClientOptions options) {
   auto parsed = Url::parse(url);
-  if (!parsed) throw HttpClientError("invalid URL: " + url);
+  if (!parsed) throw HttpClientError("invalid URL: " + redact_secrets(url));
   HttpClient client(std::move(ex), parsed->origin(), std::move(options));
   co_return co_await client.request(std::move(method), parsed->target, std::move(headers),
                                     std::move(body));

@@ -72,6 +72,10 @@ Response Response::json(unsigned status, std::string body) {
   return r;
 }
 
+bool safe_header_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
     case 100:

@@ -88,4 +88,9 @@ struct Response {
 // Standard reason phrase ("Not Found") for a status code.
 std::string_view reason_phrase(unsigned status);
 
+// False for a header value that contains CR, LF or NUL (RFC 9110 §5.5): written out, it would
+// end the header line early and let the rest pose as further headers (header injection). The
+// servers never write such a value, whatever a handler put into a Response.
+bool safe_header_value(std::string_view value);
+
 }  // namespace wasimoff::http

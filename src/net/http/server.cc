@@ -20,6 +20,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <list>
 #include <map>
+#include <unordered_map>
 
 #include "common/strings.h"
 
@@ -41,6 +42,13 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 }
 
 namespace {
+
+// The client address without port; IPv4-mapped IPv6 addresses as IPv4.
+std::string address_text(asio::ip::address addr) {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  return addr.to_string();
+}
 
 // Closes the connection's socket when a read or write stops making progress. Two of them run per
 // connection (reads and writes have different rules).
@@ -133,8 +141,34 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::string, UpgradeHandler> upgrades;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::list<ConnectionBase*> connections;
+  std::unordered_map<std::string, std::size_t> per_address;  // open connections by client IP
   bool draining = false;
   OneShotEvent all_closed;
+  // Refusals are logged at most every 10 s (a flood must not flood the log).
+  Clock::time_point next_refusal_log{};
+  std::size_t refusals_unlogged = 0;
+
+  // Counts one connection of `address` for as long as the returned slot lives.
+  std::shared_ptr<void> take_address_slot(const std::string& address) {
+    ++per_address[address];
+    std::weak_ptr<Impl> weak = weak_from_this();
+    return std::shared_ptr<void>(nullptr, [weak, address](void*) {
+      if (auto self = weak.lock()) {
+        if (auto it = self->per_address.find(address);
+            it != self->per_address.end() && --it->second == 0)
+          self->per_address.erase(it);
+      }
+    });
+  }
+  void log_refusal(const std::string& what) {
+    ++refusals_unlogged;
+    auto now = Clock::now();
+    if (now < next_refusal_log) return;
+    spdlog::warn("{}: {} ({} refused since the last such message)", options.name, what,
+                 refusals_unlogged);
+    refusals_unlogged = 0;
+    next_refusal_log = now + std::chrono::seconds(10);
+  }
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
   void connection_finished(std::list<ConnectionBase*>::iterator it) {
@@ -149,10 +183,12 @@ template <typename Stream>
 class Connection final : public ConnectionBase,
                          public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(std::shared_ptr<HttpServer::Impl> server, Stream stream, std::string remote)
+  Connection(std::shared_ptr<HttpServer::Impl> server, Stream stream, std::string remote,
+             std::shared_ptr<void> address_slot)
       : server_(std::move(server)),
         stream_(std::move(stream)),
         remote_(std::move(remote)),
+        address_slot_(std::move(address_slot)),
         ex_(server_->io.get_executor()),
         read_dog_(ex_),
         write_dog_(ex_),
@@ -290,23 +326,39 @@ class Connection final : public ConnectionBase,
     parser.body_limit(opt.max_body_size);
     error_code ec;
     bool started = buffer_.size() > 0;
+    // The header must be complete within header_timeout of its first byte; for the first
+    // request the clock starts now (a connection that sends nothing ends as soon).
+    const bool bounded_header = opt.header_timeout.count() > 0;
+    auto header_deadline = Clock::time_point::max();
+    if (bounded_header && (started || first_request_))
+      header_deadline = Clock::now() + opt.header_timeout;
+    first_request_ = false;
     // Idle keep-alive timeout only applies while nothing is in flight; a running task keeps the
     // connection open indefinitely.
     auto arm_read = [&] {
-      if (started)
+      if (header_deadline != Clock::time_point::max()) {
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(header_deadline - Clock::now());
+        read_dog_.arm(std::max(std::chrono::milliseconds(0), std::min(left, opt.io_timeout)));
+      } else if (started) {
         read_dog_.arm(opt.io_timeout);
-      else if (busy_)
+      } else if (busy_) {
         read_dog_.disarm();
-      else
+      } else {
         read_dog_.arm(opt.idle_timeout);
+      }
     };
     while (!parser.is_header_done()) {
       arm_read();
-      reader_waiting_ = !started;
+      reader_waiting_ = !started && header_deadline == Clock::time_point::max();
       co_await bhttp::async_read_some(*stream_, buffer_, parser,
                                       asio::redirect_error(asio::use_awaitable, ec));
       reader_waiting_ = false;
-      if (buffer_.size() > 0 || parser.got_some()) started = true;
+      if (buffer_.size() > 0 || parser.got_some()) {
+        if (!started && bounded_header && header_deadline == Clock::time_point::max())
+          header_deadline = Clock::now() + opt.header_timeout;
+        started = true;
+      }
       if (ec) break;
     }
     if (!ec && parser.is_header_done()) {
@@ -401,7 +453,7 @@ class Connection final : public ConnectionBase,
     Response response;
     auto up = server_->upgrades.find(req.path);
     if (up != server_->upgrades.end()) {
-      UpgradeContext uctx{std::move(raw), std::move(req), {}};
+      UpgradeContext uctx{std::move(raw), std::move(req), {}, address_slot_};
       auto self = this->shared_from_this();
       uctx.take_stream = [self]() -> AnyStream {
         self->taken_ = true;
@@ -463,6 +515,11 @@ class Connection final : public ConnectionBase,
     if (opt.common_headers) opt.common_headers(r.headers);
     for (const auto& [name, value] : r.headers) {
       if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
+      if (!safe_header_value(value) || !safe_header_value(name)) {
+        spdlog::error("{}: dropping response header {} with a line break or NUL in it", opt.name,
+                      escape_untrusted(name, 64, true));
+        continue;
+      }
       res.insert(name, value);
     }
     std::uint64_t size = r.body_size();
@@ -519,6 +576,8 @@ class Connection final : public ConnectionBase,
   std::shared_ptr<HttpServer::Impl> server_;
   std::optional<Stream> stream_;
   std::string remote_;
+  std::shared_ptr<void> address_slot_;  // handed to whoever takes the stream
+  bool first_request_ = true;
   asio::any_io_executor ex_;
   Watchdog read_dog_;
   Watchdog write_dog_;
@@ -553,22 +612,34 @@ awaitable<void> HttpServer::Impl::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     if (draining) continue;  // socket closes when it goes out of scope
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) continue;  // already gone
+    const std::string address = address_text(peer.address());
     if (connections.size() >= options.max_connections) {
-      spdlog::warn("{}: connection limit ({}) reached, refusing {}", options.name,
-                   options.max_connections, format_endpoint(socket.remote_endpoint(ec)));
+      log_refusal("connection limit (" + std::to_string(options.max_connections) +
+                  ") reached, refusing connections");
       continue;
     }
+    if (options.max_connections_per_ip > 0) {
+      auto it = per_address.find(address);
+      if (it != per_address.end() && it->second >= options.max_connections_per_ip) {
+        log_refusal("refusing new connections from " + address + ": it holds " +
+                    std::to_string(it->second) + ", the per-address limit");
+        continue;
+      }
+    }
     socket.set_option(tcp::no_delay(true), ec);
-    std::string remote = format_endpoint(socket.remote_endpoint(ec));
+    std::string remote = format_endpoint(peer);
+    auto slot = take_address_slot(address);
     if (options.tls_context) {
       auto ctx = options.tls_context();
       auto conn = std::make_shared<Connection<TlsStream>>(
-          self, TlsStream(TcpStream(std::move(socket)), *ctx), remote);
+          self, TlsStream(TcpStream(std::move(socket)), *ctx), remote, std::move(slot));
       // The SSL context must outlive the stream: the coroutine frame keeps both.
       spawn_logged(io.get_executor(), hold(ctx, hold(conn, conn->run())), "https connection");
     } else {
-      auto conn =
-          std::make_shared<Connection<TcpStream>>(self, TcpStream(std::move(socket)), remote);
+      auto conn = std::make_shared<Connection<TcpStream>>(self, TcpStream(std::move(socket)),
+                                                          remote, std::move(slot));
       spawn_logged(io.get_executor(), hold(conn, conn->run()), "http connection");
     }
   }

@@ -8,8 +8,9 @@
 // and writes the response. Because the reader keeps reading while a handler runs, a client that
 // disconnects is noticed at once and the handler's RequestContext::peer_gone() fires (task routes
 // cancel their task then). Limits: header section (431), body (413), an idle keep-alive timeout,
-// an I/O timeout for any read or write that stops making progress, a TLS handshake timeout and a
-// connection cap. There is deliberately no overall response timeout: a task may run for hours.
+// an I/O timeout for any read or write that stops making progress, a TLS handshake timeout, a
+// time limit for receiving a request's header, and connection caps (total and per address).
+// There is deliberately no overall response timeout: a task may run for hours.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -45,6 +46,9 @@ struct UpgradeContext {
   // Moves the stream out of the server; after this the server forgets the connection. Call at
   // most once, and only when the handler will complete the handshake itself.
   std::function<AnyStream()> take_stream;
+  // The connection's place in the per-address count: whoever takes the stream keeps this as
+  // long as the stream lives, so upgraded connections count against the limit too.
+  std::shared_ptr<void> address_slot;
 };
 
 // Returns the response to send when it does not take the stream (e.g. 401, 403, 426), nullopt
@@ -63,7 +67,14 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(120);
   std::chrono::milliseconds io_timeout = std::chrono::seconds(60);
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
+  // A request's header section must be complete within this time of its first byte (for the
+  // first request of a connection: of the connection's start). Zero = only the idle and I/O
+  // timeouts apply. Silent and trickling (slowloris) connections end after this.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 10000;
+  // Connections one client address may hold at once (upgraded WebSockets included); further
+  // ones are closed at once. Zero = no per-address limit.
+  std::size_t max_connections_per_ip = 256;
   std::string server_header;  // value of the `Server` header on every response
   // Extra headers on every response, evaluated per response (e.g. Alt-Svc once HTTP/3 serves).
   std::function<void(Headers&)> common_headers;

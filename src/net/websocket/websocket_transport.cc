@@ -14,6 +14,7 @@
 
 #include "common/build_info.h"
 #include "common/strings.h"
+#include "net/http/redact.h"
 
 namespace wasimoff::websocket {
 
@@ -91,6 +92,7 @@ class WebSocketTransport final
                           std::string(r.reason.data(), r.reason.size())));
         } else if (ec == bws::error::message_too_big || ec == bws::error::buffer_overflow) {
           // Beast has already sent the 1009 close frame.
+          oversized_ = !ended_;
           end(fmt::format("message larger than {} bytes (closed 1009)", options_.max_message_size));
         } else if (!closing_ || !ended_) {
           end("connection lost: " + ec.message());
@@ -132,6 +134,7 @@ class WebSocketTransport final
   std::string remote_address() const override { return remote_; }
   std::string_view kind() const override { return "websocket"; }
   std::string end_reason() const override { return end_reason_; }
+  bool ended_by_oversized_message() const override { return oversized_; }
 
  private:
   void end(std::string reason) {
@@ -172,6 +175,7 @@ class WebSocketTransport final
   bool close_pending_ = false;
   bool closing_ = false;
   bool ended_ = false;
+  bool oversized_ = false;
   CloseCode close_code_ = CloseCode::kNormal;
   std::string close_text_;
   std::string end_reason_;
@@ -189,6 +193,7 @@ class TransportHandle final : public protocol::Transport {
   std::string remote_address() const override { return impl_->remote_address(); }
   std::string_view kind() const override { return impl_->kind(); }
   std::string end_reason() const override { return impl_->end_reason(); }
+  bool ended_by_oversized_message() const override { return impl_->ended_by_oversized_message(); }
 
  private:
   std::shared_ptr<protocol::Transport> impl_;
@@ -224,8 +229,9 @@ awaitable<std::unique_ptr<protocol::Transport>> accept_on(NextLayer stream,
   co_await ws->async_accept(up.raw, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw boost::system::system_error(ec, "websocket handshake");
   auto codec = proto == kJsonSubprotocol ? Codec::kJson : Codec::kBinary;
+  // The transport keeps the connection's per-address slot (http::UpgradeContext) while it lives.
   auto t = std::make_shared<WebSocketTransport<NextLayer>>(std::move(ws), codec, up.request.remote,
-                                                           options);
+                                                           options, up.address_slot);
   if (proto.empty()) {
     t->close(CloseCode::kProtocolError,
              fmt::format("supported protocols: {}, {}", kProtobufSubprotocol, kJsonSubprotocol));
@@ -291,7 +297,7 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
                                                         std::string url_text,
                                                         ConnectOptions options) {
   auto url = http::Url::parse(url_text);
-  if (!url) throw std::runtime_error("invalid WebSocket URL: " + url_text);
+  if (!url) throw std::runtime_error("invalid WebSocket URL: " + http::redact_secrets(url_text));
   asio::ip::tcp::resolver resolver(ex);
   error_code ec;
   auto results = co_await resolver.async_resolve(url->host, std::to_string(url->port),

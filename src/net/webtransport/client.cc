@@ -7,6 +7,7 @@
 #include "net/h3/client_connection.h"
 #include "net/h3/error_codes.h"
 #include "net/h3/varint.h"
+#include "net/http/redact.h"
 #include "net/webtransport/capsule.h"
 #include "net/webtransport/draft.h"
 #include "net/webtransport/error_code.h"
@@ -17,7 +18,8 @@ namespace wasimoff::webtransport {
 ParsedUrl parse_https_url(const std::string& url) {
   const std::string scheme = "https://";
   if (url.compare(0, scheme.size(), scheme) != 0)
-    throw std::invalid_argument("WebTransport URL must start with https://: " + url);
+    throw std::invalid_argument("WebTransport URL must start with https://: " +
+                                http::redact_secrets(url));
   const std::string rest = url.substr(scheme.size());
   const auto slash = rest.find_first_of("/?");
   const std::string authority = rest.substr(0, slash);
@@ -28,10 +30,12 @@ ParsedUrl parse_https_url(const std::string& url) {
   std::string port;
   if (!authority.empty() && authority[0] == '[') {
     const auto close = authority.find(']');
-    if (close == std::string::npos) throw std::invalid_argument("bad IPv6 literal in URL: " + url);
+    if (close == std::string::npos)
+      throw std::invalid_argument("bad IPv6 literal in URL: " + http::redact_secrets(url));
     out.host = authority.substr(1, close - 1);
     if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') throw std::invalid_argument("bad authority in URL: " + url);
+      if (authority[close + 1] != ':')
+        throw std::invalid_argument("bad authority in URL: " + http::redact_secrets(url));
       port = authority.substr(close + 2);
     }
   } else {
@@ -39,12 +43,12 @@ ParsedUrl parse_https_url(const std::string& url) {
     out.host = authority.substr(0, colon);
     if (colon != std::string::npos) port = authority.substr(colon + 1);
   }
-  if (out.host.empty()) throw std::invalid_argument("no host in URL: " + url);
+  if (out.host.empty()) throw std::invalid_argument("no host in URL: " + http::redact_secrets(url));
   if (!port.empty()) {
     unsigned p = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
-      throw std::invalid_argument("bad port in URL: " + url);
+      throw std::invalid_argument("bad port in URL: " + http::redact_secrets(url));
     out.port = static_cast<std::uint16_t>(p);
   }
   return out;
@@ -172,6 +176,8 @@ class ClientSession : public MessageStreamHost, public std::enable_shared_from_t
 awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex,
                                                         ClientOptions options) {
   const auto url = parse_https_url(options.url);
+  // The URL's query may carry the provider token: messages show it redacted.
+  const std::string shown_url = http::redact_secrets(options.url);
   const auto start = std::chrono::steady_clock::now();
   auto left = [&] {
     return std::max(std::chrono::milliseconds(1),
@@ -189,11 +195,11 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
   try {
     h3 = co_await h3::ClientConnection::connect(ex, qo, draft::local_settings(), options.timeout);
   } catch (const std::exception& e) {
-    throw std::runtime_error("WebTransport connect to " + options.url + " failed: " + e.what());
+    throw std::runtime_error("WebTransport connect to " + shown_url + " failed: " + e.what());
   }
   if (draft::negotiate(h3->peer_settings()) == draft::Version::kNone) {
     h3->close();
-    throw std::runtime_error("WebTransport connect to " + options.url +
+    throw std::runtime_error("WebTransport connect to " + shown_url +
                              " failed: the server does not support WebTransport (SETTINGS)");
   }
   http::Request req;
@@ -208,13 +214,13 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
     answer = co_await h3->connect_extended(req, draft::kConnectProtocol, left());
   } catch (const std::exception& e) {
     h3->close();
-    throw std::runtime_error("WebTransport connect to " + options.url + " failed: " + e.what());
+    throw std::runtime_error("WebTransport connect to " + shown_url + " failed: " + e.what());
   }
   const auto [connect_sid, status] = answer;
   if (status < 200 || status > 299) {
     h3->close();
-    throw std::runtime_error("WebTransport connect to " + options.url +
-                             " refused with HTTP status " + std::to_string(status));
+    throw std::runtime_error("WebTransport connect to " + shown_url + " refused with HTTP status " +
+                             std::to_string(status));
   }
   std::string header;
   h3::append_varint(header, draft::kBidiSignal);
@@ -222,8 +228,7 @@ awaitable<std::unique_ptr<protocol::Transport>> connect(asio::any_io_executor ex
   auto message_sid = h3->open_raw_bidi(std::move(header));
   if (!message_sid) {
     h3->close();
-    throw std::runtime_error("WebTransport connect to " + options.url +
-                             " failed: no stream credit");
+    throw std::runtime_error("WebTransport connect to " + shown_url + " failed: no stream credit");
   }
   auto session =
       std::make_shared<ClientSession>(h3, connect_sid, *message_sid, options.max_message_size);

@@ -30,6 +30,7 @@ void MessageChannel::on_bytes(std::span<const std::uint8_t> data, bool fin) {
     case MessageDeframer::Status::kBadPrefix:
       return fail(protocol::CloseCode::kProtocolError, "bad message length prefix");
     case MessageDeframer::Status::kTooLarge:
+      oversized_ = true;
       return fail(protocol::CloseCode::kMessageTooBig,
                   "message of " + std::to_string(deframer_.announced_length()) +
                       " bytes exceeds the limit of " + std::to_string(max_message_size_));

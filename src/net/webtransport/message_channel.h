@@ -61,6 +61,8 @@ class MessageChannel : public std::enable_shared_from_this<MessageChannel> {
   void close(protocol::CloseCode code, std::string reason);
   const std::string& remote() const { return remote_; }
   const std::string& end_reason() const { return end_reason_; }
+  // The peer announced a message above the limit (the session was closed with 1009).
+  bool oversized() const { return oversized_; }
 
   static constexpr std::size_t kSendBuffer = 1 << 20;
 
@@ -74,6 +76,7 @@ class MessageChannel : public std::enable_shared_from_this<MessageChannel> {
   MessageDeframer deframer_;
   std::size_t uncredited_ = 0;
   bool ended_ = false;
+  bool oversized_ = false;
   bool peer_fin_ = false;
   std::string end_reason_;
   quic::Notifier notifier_;
@@ -96,6 +99,7 @@ class WebTransportTransport : public protocol::Transport {
   std::string remote_address() const override { return channel_->remote(); }
   std::string_view kind() const override { return "webtransport"; }
   std::string end_reason() const override { return channel_->end_reason(); }
+  bool ended_by_oversized_message() const override { return channel_->oversized(); }
 
  private:
   std::shared_ptr<MessageChannel> channel_;

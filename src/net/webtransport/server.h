@@ -20,6 +20,7 @@
 #include "net/http/router.h"
 #include "net/quic/connection.h"
 #include "net/tls/certificate.h"
+#include "net/webtransport/connect_verdict.h"
 #include "protocol/transport.h"
 
 namespace wasimoff::quic {
@@ -38,8 +39,8 @@ struct ServerOptions {
   std::uint64_t max_request_body = 256ull << 20;  // body cap for ordinary HTTP/3 requests
   const http::Router* router = nullptr;           // ordinary HTTP/3 requests
   // Decides a CONNECT to session_path (query options id/token, origin): 200 to accept, or
-  // 401/403. Unset = accept.
-  std::function<unsigned(const http::Request& connect)> authorize;
+  // 400/401/403 with an optional message. Unset = accept.
+  std::function<ConnectVerdict(const http::Request& connect)> authorize;
   // Called once the provider's message stream exists; the Transport is handed over.
   std::function<void(std::unique_ptr<protocol::Transport>, const http::Request& connect)>
       on_session;

@@ -11,10 +11,15 @@ SessionHost::SessionHost(std::weak_ptr<h3::ServerConnection> h3,
                          std::shared_ptr<const SessionPolicy> policy)
     : h3_(std::move(h3)), policy_(std::move(policy)) {}
 
-void SessionHost::reject(std::int64_t sid, unsigned status) {
+void SessionHost::reject(std::int64_t sid, unsigned status, const std::string& message) {
   auto h3 = h3_.lock();
   if (!h3) return;
-  h3->respond(sid, status, {}, true);
+  if (message.empty()) {
+    h3->respond(sid, status, {}, true);
+  } else {
+    h3->respond(sid, status, {{"content-type", "text/plain; charset=utf-8"}}, false);
+    h3->send_data(sid, message + "\n", true);
+  }
   h3->stop_sending(sid, h3::error::kNoError);
 }
 
@@ -30,8 +35,9 @@ void SessionHost::on_connect(std::int64_t sid, h3::RequestHead head) {
     return reject(sid, 400);
   }
   if (session_) return reject(sid, 429);  // one session per connection
-  const unsigned status = policy_->authorize ? policy_->authorize(req) : 200;
-  if (status < 200 || status > 299) return reject(sid, status);
+  const ConnectVerdict verdict = policy_->authorize ? policy_->authorize(req) : ConnectVerdict();
+  if (verdict.status < 200 || verdict.status > 299)
+    return reject(sid, verdict.status, verdict.message);
   session_.emplace();
   session_->connect_stream = sid;
   session_->connect = req;

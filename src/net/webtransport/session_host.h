@@ -13,6 +13,7 @@
 
 #include "net/h3/server_connection.h"
 #include "net/webtransport/capsule.h"
+#include "net/webtransport/connect_verdict.h"
 #include "net/webtransport/message_channel.h"
 
 namespace wasimoff::webtransport {
@@ -20,7 +21,7 @@ namespace wasimoff::webtransport {
 struct SessionPolicy {
   std::string session_path;
   std::uint64_t max_message_size = 64ull << 20;
-  std::function<unsigned(const http::Request& connect)> authorize;
+  std::function<ConnectVerdict(const http::Request& connect)> authorize;
   std::function<void(std::unique_ptr<protocol::Transport>, const http::Request& connect)>
       on_session;
 };
@@ -65,7 +66,8 @@ class SessionHost : public h3::Extension,
     bool connect_fin_sent = false;
   };
 
-  void reject(std::int64_t stream_id, unsigned status);
+  // Answers the CONNECT with `status` (and `message` as a text/plain body) and ends the stream.
+  void reject(std::int64_t stream_id, unsigned status, const std::string& message = {});
   void refuse_stream(std::int64_t stream_id, bool bidi);
   // Ends the session once: optional CLOSE capsule, FINs, channel notified, connection closed
   // after the FINs were acknowledged or one second passed.

@@ -95,6 +95,8 @@ TEST(OpsEndpoints, MetricsExposeEverySeries) {
            "# TYPE wasimoff_tasks_scheduled histogram",
            "# TYPE wasimoff_tasks_execution histogram",
            "# TYPE wasimoff_task_retries_count counter",
+           "# TYPE wasimoff_task_attempt_timeouts_total counter",
+           "# TYPE wasimoff_provider_timeout_closes_total counter",
            "# TYPE wasimoff_tasks_queued gauge",
            "# TYPE wasimoff_tasks_dispatching gauge",
            "# TYPE wasimoff_available_workers gauge",
@@ -171,8 +173,12 @@ TEST(OpsEndpoints, ConfigWithEphemeralCertificate) {
   EXPECT_EQ(header(r, "Cache-Control"), "no-store");
   EXPECT_FALSE(r.headers.has("Access-Control-Allow-Credentials"));
   auto doc = boost::json::parse(r.body).as_object();
-  EXPECT_EQ(doc.size(), 2u) << r.body;
+  EXPECT_EQ(doc.size(), 3u) << r.body;
   EXPECT_EQ(doc.at("transport").as_string(), "https://broker.example:4443/transport/x");
+  // The message limit providers must respect (WASIMOFF_MAX_MESSAGE_SIZE), as a JSON number.
+  ASSERT_TRUE(doc.contains("maxMessageSize")) << r.body;
+  EXPECT_TRUE(doc.at("maxMessageSize").is_number()) << r.body;
+  EXPECT_EQ(doc.at("maxMessageSize").to_number<std::uint64_t>(), 64u << 20);
   std::string certhash(doc.at("certhash").as_string());
   EXPECT_TRUE(is_lower_hex64(certhash)) << certhash;
   // It is the hash of the certificate the QUIC listener presents: an HTTP/3 client that pins
@@ -208,12 +214,15 @@ TEST(OpsEndpoints, ConfigWithEphemeralCertificate) {
 TEST(OpsEndpoints, ConfigOmitsCerthashWithLoadedQuicCertificate) {
   TempDir dir;
   auto pem = make_certificate(dir, "quic");
-  BrokerProcess broker(Env{{"WASIMOFF_QUIC_CERT", pem.cert}, {"WASIMOFF_QUIC_KEY", pem.key}});
+  BrokerProcess broker(Env{{"WASIMOFF_QUIC_CERT", pem.cert},
+                           {"WASIMOFF_QUIC_KEY", pem.key},
+                           {"WASIMOFF_MAX_MESSAGE_SIZE", "3MiB"}});
   auto r = http_get(broker.url("/api/broker/v1/config"));
   ASSERT_EQ(r.status, 200u);
   auto doc = boost::json::parse(r.body).as_object();
   EXPECT_TRUE(doc.contains("transport"));
   EXPECT_FALSE(doc.contains("certhash")) << r.body;
+  EXPECT_EQ(doc.at("maxMessageSize").to_number<std::uint64_t>(), 3u << 20) << r.body;
   // The QUIC listener presents the loaded certificate.
   EXPECT_EQ(h3_get(broker.quic_port(), pem_certificate_sha256(pem.cert), "/healthz").first, 200u);
 }

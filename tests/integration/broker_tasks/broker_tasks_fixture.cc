@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "common/strings.h"
+#include "protocol/any_payload.h"
+#include "protocol/codec.h"
 
 namespace wasimoff::testing {
 
@@ -225,6 +228,33 @@ double metric_value(const std::string& text, const std::string& series) {
     if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
   }
   return -1;
+}
+
+std::uint64_t rss_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  throw std::runtime_error("no VmRSS for pid " + std::to_string(pid));
+}
+
+std::optional<v1::Envelope> response_for(const TestProvider& provider, std::uint64_t seq) {
+  for (const auto& m : provider.received())
+    if (m.decoded && m.envelope.type() == v1::Envelope::Response && m.envelope.sequence() == seq)
+      return m.envelope;
+  return std::nullopt;
+}
+
+void barrier(TestProvider& provider, std::uint64_t seq) {
+  v1::Envelope env;
+  env.set_sequence(seq);
+  env.set_type(v1::Envelope::Request);
+  protocol::pack_any(v1::Ping(), env.mutable_payload());
+  bool json = provider.subprotocol() == "wasimoff_provider_v1_json";
+  provider.send_raw(protocol::encode(env, json ? protocol::Codec::kJson : protocol::Codec::kBinary),
+                    json);
+  EXPECT_TRUE(provider.wait_for([&] { return response_for(provider, seq).has_value(); }))
+      << "no answer to Ping " << seq;
 }
 
 }  // namespace wasimoff::testing

@@ -97,4 +97,15 @@ std::string rfc3339_from_now(std::chrono::milliseconds offset);
 // Value of a Prometheus sample line `series` (full name with labels) in `text`, or -1 when absent.
 double metric_value(const std::string& text, const std::string& series);
 
+// Resident set size of a process in bytes (VmRSS of /proc/<pid>/status).
+std::uint64_t rss_bytes(pid_t pid);
+
+// The Response with sequence `seq` that `provider` received, if any.
+std::optional<v1::Envelope> response_for(const TestProvider& provider, std::uint64_t seq);
+
+// Sends a Ping Request with sequence `seq` outside the provider's Messenger (in its codec) and
+// waits for the Broker's answer: everything the provider sent before has been processed then.
+// Fails the test when no answer comes.
+void barrier(TestProvider& provider, std::uint64_t seq);
+
 }  // namespace wasimoff::testing

@@ -209,6 +209,45 @@ TEST_F(TaskServiceTest, RpcErrorsBeforeAdmission) {
   EXPECT_EQ(scheduler.queued(), 0u);
 }
 
+// WASIMOFF_MAX_JOB_SIZE counts what every task weighs when sent, inherited fields included;
+// WASIMOFF_MAX_MESSAGE_SIZE bounds each task on its own.
+TEST_F(TaskServiceTest, JobAndTaskSizeBounds) {
+  Scheduler big_queue{io.get_executor(), registry, Scheduler::Options{100}};
+  TaskService sized{TaskService::Options{storage, big_queue, pool, 100, 1 << 20,
+                                         std::chrono::milliseconds(0), 64 << 10, 40 << 10}};
+  auto job_of = [](int tasks, std::size_t stdin_bytes) {
+    v1::Task::Wasip1::JobRequest job;
+    job.mutable_parent()->mutable_binary()->set_ref("m.wasm");
+    job.mutable_parent()->set_stdin(std::string(stdin_bytes, 's'));
+    for (int i = 0; i < tasks; ++i) job.add_tasks();
+    return job;
+  };
+  // 10 × 4 KiB inherited = 40 KiB plus metadata: over the bound, nothing is queued.
+  auto out = run(sized.run_wasip1_job(job_of(10, 4 << 10), ClientContext{"127.0.0.1:1"}));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "resource_exhausted");
+  EXPECT_TRUE(out.error->message.starts_with("job too large: ")) << out.error->message;
+  EXPECT_EQ(big_queue.queued(), 0u);
+  // Tasks that set their own stdin do not inherit the parent's: the same job fits.
+  auto own = job_of(10, 4 << 10);
+  for (auto& t : *own.mutable_tasks()) t.set_stdin("x");
+  ClientContext gone{"127.0.0.1:1"};
+  OneShotEvent left(io.get_executor());
+  gone.gone = &left;
+  left.set();  // the client is gone at once: the job is admitted, then cancelled
+  out = run(sized.run_wasip1_job(own, gone));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "canceled");
+  // One task over WASIMOFF_MAX_MESSAGE_SIZE fails alone.
+  v1::Task::Wasip1::Request single;
+  single.mutable_params()->mutable_binary()->set_ref("m.wasm");
+  single.mutable_params()->set_stdin(std::string(64 << 10, 'x'));
+  auto one = run(sized.run_wasip1(single, ClientContext{"127.0.0.1:1"}));
+  ASSERT_TRUE(one.error);
+  EXPECT_EQ(one.error->code, "resource_exhausted");
+  EXPECT_TRUE(one.error->message.starts_with("task too large: ")) << one.error->message;
+}
+
 TEST_F(TaskServiceTest, UploadRules) {
   v1::Filesystem::Upload::Request up;
   auto out = run(service.upload(up));

@@ -69,14 +69,26 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
     EXPECT_FALSE(v.description.empty()) << v.name;
     EXPECT_FALSE(v.help_default.empty()) << v.name;
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{
-                "WASIMOFF_HTTP_LISTEN", "WASIMOFF_QUIC_LISTEN", "WASIMOFF_QUIC_CERT",
-                "WASIMOFF_QUIC_KEY", "WASIMOFF_HTTPS", "WASIMOFF_HTTP_CERT", "WASIMOFF_HTTP_KEY",
-                "WASIMOFF_TRANSPORT_URL", "WASIMOFF_STATIC_FILES", "WASIMOFF_ALLOWED_ORIGINS",
-                "WASIMOFF_FILESTORAGE", "WASIMOFF_METRICS", "WASIMOFF_DEBUG", "WASIMOFF_QUEUE_SIZE",
-                "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE", "WASIMOFF_CLIENT_TOKEN",
-                "WASIMOFF_PROVIDER_TOKEN", "WASIMOFF_TASK_TIMEOUT"}));
+  // The variables of the configuration reference in its order, then the hardening limits.
+  std::vector<std::string> expected = {"WASIMOFF_HTTP_LISTEN",     "WASIMOFF_QUIC_LISTEN",
+                                       "WASIMOFF_QUIC_CERT",       "WASIMOFF_QUIC_KEY",
+                                       "WASIMOFF_HTTPS",           "WASIMOFF_HTTP_CERT",
+                                       "WASIMOFF_HTTP_KEY",        "WASIMOFF_TRANSPORT_URL",
+                                       "WASIMOFF_STATIC_FILES",    "WASIMOFF_ALLOWED_ORIGINS",
+                                       "WASIMOFF_FILESTORAGE",     "WASIMOFF_METRICS",
+                                       "WASIMOFF_DEBUG",           "WASIMOFF_QUEUE_SIZE",
+                                       "WASIMOFF_MAX_UPLOAD_SIZE", "WASIMOFF_MAX_MESSAGE_SIZE",
+                                       "WASIMOFF_CLIENT_TOKEN",    "WASIMOFF_PROVIDER_TOKEN",
+                                       "WASIMOFF_TASK_TIMEOUT"};
+  for (const char* name : {
+           "WASIMOFF_MAX_JOB_SIZE",
+           "WASIMOFF_MAX_PROVIDER_CONCURRENCY",
+           "WASIMOFF_ATTEMPT_TIMEOUT",
+           "WASIMOFF_MAX_CONNECTIONS_PER_IP",
+           "WASIMOFF_REQUEST_HEADER_TIMEOUT",
+       })
+    expected.push_back(name);
+  EXPECT_EQ(names, expected);
 }
 
 TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
@@ -100,6 +112,11 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.client_token, "");
   EXPECT_EQ(c.provider_token, "");
   EXPECT_EQ(c.task_timeout, 0ms);
+  EXPECT_EQ(c.max_job_size, 1u << 30);
+  EXPECT_EQ(c.max_provider_concurrency, 256);
+  EXPECT_EQ(c.attempt_timeout, 1h);
+  EXPECT_EQ(c.max_connections_per_ip, 256);
+  EXPECT_EQ(c.request_header_timeout, 10s);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -143,7 +160,12 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_MAX_MESSAGE_SIZE", "1G"},
                  {"WASIMOFF_CLIENT_TOKEN", "client-secret-123456"},
                  {"WASIMOFF_PROVIDER_TOKEN", "provider-secret-123456"},
-                 {"WASIMOFF_TASK_TIMEOUT", "1h30m"}})
+                 {"WASIMOFF_TASK_TIMEOUT", "1h30m"},
+                 {"WASIMOFF_MAX_JOB_SIZE", "2G"},
+                 {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"},
+                 {"WASIMOFF_ATTEMPT_TIMEOUT", "90s"},
+                 {"WASIMOFF_MAX_CONNECTIONS_PER_IP", "0"},
+                 {"WASIMOFF_REQUEST_HEADER_TIMEOUT", "2500ms"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -166,6 +188,11 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.client_token, "client-secret-123456");
   EXPECT_EQ(c.provider_token, "provider-secret-123456");
   EXPECT_EQ(c.task_timeout, 90min);
+  EXPECT_EQ(c.max_job_size, 2ull << 30);
+  EXPECT_EQ(c.max_provider_concurrency, 64);
+  EXPECT_EQ(c.attempt_timeout, 90s);
+  EXPECT_EQ(c.max_connections_per_ip, 0);
+  EXPECT_EQ(c.request_header_timeout, 2500ms);
   EXPECT_TRUE(c.http_tls());
 }
 
@@ -189,11 +216,18 @@ TEST(BrokerConfigErrors, TypedValueSyntax) {
             line("WASIMOFF_MAX_MESSAGE_SIZE", "2GiB", "must be between 1 MiB and 1 GiB"));
   EXPECT_EQ(error_line({{"WASIMOFF_MAX_MESSAGE_SIZE", "512K"}}),
             line("WASIMOFF_MAX_MESSAGE_SIZE", "512K", "must be between 1 MiB and 1 GiB"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_JOB_SIZE", "512K"}}),
+            line("WASIMOFF_MAX_JOB_SIZE", "512K", "must be at least 1 MiB"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0"}}),
+            line("WASIMOFF_MAX_PROVIDER_CONCURRENCY", "0", "must be between 1 and 65536"));
+  EXPECT_EQ(error_line({{"WASIMOFF_MAX_CONNECTIONS_PER_IP", "10001"}}),
+            line("WASIMOFF_MAX_CONNECTIONS_PER_IP", "10001", "must be between 0 and 10000"));
   EXPECT_EQ(error_line({{"WASIMOFF_TASK_TIMEOUT", "2d"}}),
             line("WASIMOFF_TASK_TIMEOUT", "2d", "unknown duration unit \"d\" (use ms, s, m or h)"));
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "0"}}).config.task_timeout, 0ms);
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", ""}}).config.task_timeout, 0ms);
   EXPECT_EQ(load({{"WASIMOFF_TASK_TIMEOUT", "30"}}).config.task_timeout, 30s);
+  EXPECT_EQ(load({{"WASIMOFF_ATTEMPT_TIMEOUT", "0"}}).config.attempt_timeout, 0ms);
 }
 
 TEST(BrokerConfigErrors, Addresses) {
@@ -343,10 +377,9 @@ TEST(BrokerConfigErrors, OriginPatterns) {
 }
 
 TEST(BrokerConfigErrors, TokensWithWhitespaceAreRejectedAndMasked) {
-  EXPECT_EQ(
-      error_line({{"WASIMOFF_CLIENT_TOKEN", "abcdefgh ijklmnop"}}),
-      line("WASIMOFF_CLIENT_TOKEN", "(set, 17 bytes)",
-           "must not contain whitespace or control characters"));
+  EXPECT_EQ(error_line({{"WASIMOFF_CLIENT_TOKEN", "abcdefgh ijklmnop"}}),
+            line("WASIMOFF_CLIENT_TOKEN", "(set, 17 bytes)",
+                 "must not contain whitespace or control characters"));
   EXPECT_EQ(error_line({{"WASIMOFF_PROVIDER_TOKEN", "a\tb"}}),
             line("WASIMOFF_PROVIDER_TOKEN", "(set, 3 bytes)",
                  "must not contain whitespace or control characters"));

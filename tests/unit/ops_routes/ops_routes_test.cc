@@ -209,6 +209,18 @@ TEST_F(OpsRoutesTest, ConfigWithoutCerthashSource) {
   EXPECT_EQ(json::parse(body(r)).as_object().at("transport").as_string(), o.transport_url);
 }
 
+TEST_F(OpsRoutesTest, ConfigPublishesTheMessageLimitAsANumber) {
+  auto o = options();
+  o.max_message_size = 64ull << 20;
+  http::Router router;
+  register_ops_routes(router, o);
+  auto doc = json::parse(body(call(router, "GET", "/api/broker/v1/config"))).as_object();
+  ASSERT_TRUE(doc.contains("maxMessageSize"));
+  ASSERT_TRUE(doc.at("maxMessageSize").is_number());
+  EXPECT_EQ(doc.at("maxMessageSize").to_number<std::uint64_t>(), 67108864u);
+  EXPECT_EQ(doc.at("transport").as_string(), kUrl);
+}
+
 TEST_F(OpsRoutesTest, ConfigPreflightIsPublicCors) {
   http::Router router;
   register_ops_routes(router, options());

@@ -386,6 +386,85 @@ TEST_F(SchedulerTest, LoweredCapacityStopsAssignmentUntilBelow) {
   });
 }
 
+TEST_F(SchedulerTest, AnnouncedCapacityIsCappedByTheLimit) {
+  registry.limits.max_concurrency = 3;
+  run([&]() -> awaitable<void> {
+    auto greedy = provider("greedy", 4294967295u);
+    greedy->mode = FakeProvider::Mode::kHold;
+    co_await registered(1, 3);
+    EXPECT_EQ(greedy->session->capacity(), 3u);
+    std::vector<std::shared_ptr<Task>> tasks;
+    for (int i = 0; i < 5; ++i) {
+      tasks.push_back(task(std::to_string(i)));
+      scheduler->admit(tasks.back());
+    }
+    EXPECT_TRUE(co_await until([&] { return greedy->running() == 3; }));
+    co_await sleep_for(20ms);
+    EXPECT_EQ(scheduler->queued(), 2u);  // the rest waits for an honest slot
+    greedy->set_capacity(2);             // below the cap: taken as announced
+    EXPECT_TRUE(co_await until([&] { return greedy->session->capacity() == 2; }));
+    greedy->release_all();
+    for (int i = 0; i < 3; ++i) greedy->release_all();
+    for (auto& t : tasks) {
+      greedy->release_all();
+      co_await wait_done(t);
+    }
+    EXPECT_LE(greedy->max_running, 3u);
+  });
+}
+
+TEST_F(SchedulerTest, AttemptTimeoutRetriesElsewhereAndRepeatedTimeoutsCloseTheProvider) {
+  int timeouts = 0, closes = 0;
+  observer.attempt_timed_out = [&] { ++timeouts; };
+  observer.provider_closed_for_timeouts = [&] { ++closes; };
+  Scheduler::Options o;
+  o.attempt_timeout = 100ms;
+  o.max_timeout_strikes = 2;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto slow = provider("slow", 2);
+    slow->mode = FakeProvider::Mode::kSilent;
+    co_await registered(1, 2);
+    auto t1 = task("first");
+    scheduler->admit(t1);
+    EXPECT_TRUE(co_await until([&] { return slow->received.size() == 1; }));
+    auto fast = provider("fast", 1);
+    co_await registered(2, 3);
+    co_await wait_done(t1);
+    EXPECT_EQ(output(t1), "first");
+    EXPECT_EQ(attempts(t1), (std::vector<std::string>{"attempt 1", "attempt 2"}));
+    EXPECT_TRUE(co_await until([&] { return slow->cancels.size() == 1; }));
+    EXPECT_EQ(slow->cancels[0].reason(), "attempt timeout");
+    EXPECT_EQ(timeouts, 1);
+    EXPECT_FALSE(slow->session->closing());
+    // Once the provider confirmed the cancel, the slot is free again.
+    EXPECT_TRUE(co_await until([&] { return slow->session->active == 0; }));
+
+    // A task whose deadline comes before the bound is ended by its deadline, not retried.
+    fast->disconnect();
+    co_await registered(1, 2);
+    auto t2 = task("deadline");
+    t2->deadline = std::chrono::system_clock::now() + 50ms;
+    scheduler->admit(t2);
+    co_await wait_done(t2);
+    CO_ASSERT(t2->error().has_value());
+    EXPECT_EQ(t2->error()->code, "deadline_exceeded");
+    EXPECT_EQ(timeouts, 1);
+
+    // The second timeout in a row closes the provider.
+    auto t3 = task("third");
+    scheduler->admit(t3);
+    EXPECT_TRUE(co_await until([&] { return slow->session->closing(); }));
+    EXPECT_EQ(timeouts, 2);
+    EXPECT_EQ(closes, 1);
+    EXPECT_EQ(slow->session->messenger().close_reason(),
+              "closed: 2 task attempts in a row timed out");
+    provider("rescue", 1);
+    co_await wait_done(t3);
+    EXPECT_EQ(output(t3), "third");
+  });
+}
+
 TEST_F(SchedulerTest, CancelFreesTheSlotAtTheFirstAnswer) {
   cancel_grace = 300ms;
   run([&]() -> awaitable<void> {
