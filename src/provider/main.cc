@@ -18,6 +18,7 @@
 #include "common/build_info.h"
 #include "common/env_config.h"
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "net/http/client.h"
 #include "provider/link/broker_link.h"
@@ -60,14 +61,20 @@ struct Options {
 
 // A private base for the compilers' scratch directories that the sandbox user can reach (bwrap
 // binds them from the host as that user, so every directory on the path must be traversable):
-// <tmp>/wasimoff-provider-XXXXXX, mode 0711, removed at exit.
+// /var/tmp/wasimoff-provider-<hash of the storage directory>, mode 0711. Left-overs of a crashed
+// run with the same storage are removed at start; the directory is removed at exit.
 struct ScratchBase {
   fs::path path;
-  ScratchBase() {
+  explicit ScratchBase(const fs::path& storage) {
     fs::path root = fs::exists("/var/tmp") ? fs::path("/var/tmp") : fs::temp_directory_path();
-    std::string tmpl = (root / "wasimoff-provider-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a scratch directory in " + root.string());
-    path = tmpl;
+    std::string key = sha256_hex(fs::absolute(storage).lexically_normal().string()).substr(0, 16);
+    path = root / ("wasimoff-provider-" + key);
+    std::error_code ec;
+    if (fs::is_symlink(path, ec) || (fs::exists(path, ec) && !fs::is_directory(path, ec)))
+      throw std::runtime_error(path.string() + " exists and is not our directory");
+    fs::remove_all(path, ec);
+    if (!fs::create_directory(path, ec) || ec)
+      throw std::runtime_error("cannot create " + path.string() + ": " + ec.message());
     fs::permissions(path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   }
   ~ScratchBase() {
@@ -90,7 +97,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--workers", o.workers, "concurrency announced to the Broker (default: online CPUs)");
   app.add_option("--name", o.link.name, "provider name (default: hostname)")->capture_default_str();
-  app.add_option("--token", o.link.token, "provider token (WASIMOFF_PROVIDER_TOKEN of the Broker)");
+  app.add_option("--token", o.link.token,
+                 "provider token (WASIMOFF_PROVIDER_TOKEN of the Broker); prefer the environment "
+                 "variable: a command line is visible to every user of the host")
+      ->envname("WASIMOFF_PROVIDER_TOKEN");
   app.add_option("--storage", o.storage, "file and compiled-module cache directory")->capture_default_str();
   app.add_option("--cache-size", o.cache_size, "LRU cap of the file cache")->capture_default_str();
   app.add_option("--memory-limit", o.memory_limit, "linear-memory limit per task")->capture_default_str();
@@ -155,7 +165,7 @@ int main(int argc, char** argv) {
   std::optional<ScratchBase> scratch;
   if (sandbox->credentials()) {
     try {
-      scratch.emplace();
+      scratch.emplace(o.storage);
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
       return 1;

@@ -26,6 +26,7 @@ import {
   type Envelope,
   type Task_Wasip1_Response,
 } from "../src/lib/proto";
+import { fetchBrokerConfig } from "../src/lib/connection";
 import { Provider } from "../src/lib/provider";
 import { refOf } from "../src/lib/sha256";
 import { WorkerPool } from "../src/lib/worker_pool";
@@ -157,6 +158,21 @@ describe("Provider (protocol.md §9)", () => {
     expect(h.fetches).toEqual([HELLO_REF, HELLO_REF]);
   });
 
+  it("limits a task's output to the Broker's message size minus 1 MiB", async () => {
+    h = new Harness();
+    const echo = (bytes: number) =>
+      h!.task({ binary: create(FileSchema, { blob: wasm("echo") }), stdin: new Uint8Array(bytes).fill(65) });
+    expect(h.provider.outputLimit).toBe(63 * 2 ** 20);
+    h.provider.setMessageLimit(2 ** 20); // the smallest WASIMOFF_MAX_MESSAGE_SIZE
+    expect(h.provider.outputLimit).toBe(2 ** 19);
+    const big = await echo(600_000);
+    expect(big.res?.result).toEqual({ case: "error", value: "output too large" });
+    const small = await echo(400_000);
+    expect(small.res?.result.case === "ok" && small.res.result.value.stderr?.length).toBe(400_000);
+    h.provider.setMessageLimit(undefined); // a Broker that does not say: the default
+    expect(h.provider.outputLimit).toBe(63 * 2 ** 20);
+  });
+
   it("fails the call as a whole when the binary cannot be obtained", async () => {
     h = new Harness({});
     const missing = "sha256:" + "0".repeat(64);
@@ -249,5 +265,24 @@ describe("Provider (protocol.md §9)", () => {
     expect(res.length).toBeGreaterThanOrEqual(2);
     expect(res[res.length - 1]).toMatchObject({ concurrency: 3, tasks: 0 });
     expect(res.every((r) => r.concurrency !== undefined && r.tasks !== undefined)).toBe(true);
+  });
+});
+
+describe("discovery document", () => {
+  afterEach(() => vi.unstubAllGlobals());
+  const serve = (body: unknown) =>
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify(body), { status: 200 }));
+
+  it("reads the Broker's maxMessageSize and ignores values outside 1 MiB – 1 GiB", async () => {
+    serve({ transport: "https://b:4443/transport", maxMessageSize: 8 * 2 ** 20 });
+    expect(await fetchBrokerConfig("http://b/config")).toEqual({
+      transport: "https://b:4443/transport",
+      certhash: undefined,
+      maxMessageSize: 8 * 2 ** 20,
+    });
+    for (const bad of [0, 1024, 2 ** 31, "64MiB", null]) {
+      serve({ maxMessageSize: bad });
+      expect((await fetchBrokerConfig("http://b/config")).maxMessageSize).toBeUndefined();
+    }
   });
 });

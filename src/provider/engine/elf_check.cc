@@ -15,13 +15,29 @@ namespace {
 
 #if defined(__x86_64__)
 constexpr std::uint16_t kMachine = EM_X86_64;
-constexpr std::uint32_t kIrelative = R_X86_64_IRELATIVE;
+// The relocations a shared object of ours needs: base-relative fix-ups, GOT and PLT slots and
+// absolute addresses. IRELATIVE (an IFUNC resolver call) and everything else are refused.
+const std::set<std::uint32_t> kAllowedRelocations = {R_X86_64_RELATIVE, R_X86_64_GLOB_DAT,
+                                                     R_X86_64_JUMP_SLOT, R_X86_64_64};
 #elif defined(__aarch64__)
 constexpr std::uint16_t kMachine = EM_AARCH64;
-constexpr std::uint32_t kIrelative = R_AARCH64_IRELATIVE;
+const std::set<std::uint32_t> kAllowedRelocations = {R_AARCH64_RELATIVE, R_AARCH64_GLOB_DAT,
+                                                     R_AARCH64_JUMP_SLOT, R_AARCH64_ABS64};
 #else
 #error "elf_check: add this machine's ELF constants"
 #endif
+
+// Dynamic tags a module may carry (what ld writes for a -nostartfiles shared object with
+// libc/libm dependencies, symbol versions and BIND_NOW). Every other tag is refused: DT_INIT*,
+// DT_FINI*, DT_PREINIT_ARRAY, DT_SONAME (the loader matches loaded objects by it), DT_RPATH,
+// DT_RUNPATH, DT_AUDIT, DT_FILTER, DT_TEXTREL, DT_REL, DT_RELR, DT_TLSDESC …
+const std::set<std::int64_t> kAllowedTags = {
+    DT_NEEDED, DT_PLTRELSZ, DT_PLTGOT,   DT_HASH,   DT_STRTAB,  DT_SYMTAB,     DT_RELA,
+    DT_RELASZ, DT_RELAENT,  DT_STRSZ,    DT_SYMENT, DT_PLTREL,  DT_JMPREL,     DT_BIND_NOW,
+    DT_FLAGS,  DT_FLAGS_1,  DT_GNU_HASH, DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM, DT_RELACOUNT};
+// Program headers a module may have.
+const std::set<std::uint32_t> kAllowedSegments = {
+    PT_LOAD, PT_DYNAMIC, PT_NOTE, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO, PT_GNU_PROPERTY};
 
 struct Rejected {
   std::string why;
@@ -61,7 +77,8 @@ class Image {
 };
 
 struct Segment {
-  std::uint64_t vaddr, filesz, offset;
+  std::uint64_t vaddr, memsz, filesz, offset;
+  bool writable;
 };
 
 // File offset of virtual address `vaddr` (+ `len` bytes) through the PT_LOAD segments.
@@ -74,8 +91,22 @@ std::uint64_t file_offset(const std::vector<Segment>& loads, std::uint64_t vaddr
   throw Rejected{"a dynamic table lies outside the loaded segments"};
 }
 
-void check_relocations(const Image& img, std::uint64_t offset, std::uint64_t size,
-                       std::uint64_t entsize, std::optional<std::uint64_t> symtab) {
+// True when [vaddr, vaddr + len) lies inside one writable PT_LOAD segment.
+bool in_writable_segment(const std::vector<Segment>& loads, std::uint64_t vaddr,
+                         std::uint64_t len) {
+  for (const Segment& s : loads) {
+    if (s.writable && vaddr >= s.vaddr && vaddr - s.vaddr <= s.memsz &&
+        len <= s.memsz - (vaddr - s.vaddr))
+      return true;
+  }
+  return false;
+}
+
+// Every relocation of a table: an allowed type, writing 8 bytes into a writable segment, and
+// never against an IFUNC symbol.
+void check_relocations(const Image& img, const std::vector<Segment>* loads, std::uint64_t offset,
+                       std::uint64_t size, std::uint64_t entsize,
+                       std::optional<std::uint64_t> symtab) {
   if (size == 0) return;
   img.require(offset, size, "a relocation table");
   if (entsize != sizeof(Elf64_Rela)) throw Rejected{"unexpected relocation entry size"};
@@ -84,7 +115,10 @@ void check_relocations(const Image& img, std::uint64_t offset, std::uint64_t siz
     auto rela = img.at<Elf64_Rela>(offset + i * entsize);
     std::uint32_t type = ELF64_R_TYPE(rela.r_info);
     std::uint32_t sym = ELF64_R_SYM(rela.r_info);
-    if (type == kIrelative) throw Rejected{"an IRELATIVE relocation (IFUNC resolver)"};
+    if (!kAllowedRelocations.count(type))
+      throw Rejected{"a relocation of a type modules never need (e.g. IRELATIVE)"};
+    if (loads && !in_writable_segment(*loads, rela.r_offset, 8))
+      throw Rejected{"a relocation outside the writable segments"};
     if (sym != 0 && symtab) {
       auto s = img.at<Elf64_Sym>(*symtab + std::uint64_t{sym} * sizeof(Elf64_Sym));
       if (ELF64_ST_TYPE(s.st_info) == STT_GNU_IFUNC)
@@ -101,6 +135,9 @@ void check(const Image& img) {
   if (eh.e_type != ET_DYN) throw Rejected{"not a shared object"};
   if (eh.e_machine != kMachine) throw Rejected{"built for another machine"};
   if (eh.e_phentsize != sizeof(Elf64_Phdr)) throw Rejected{"unexpected program header size"};
+  // The linker always writes section headers; without them half of the checks below would be
+  // skipped.
+  if (eh.e_shnum == 0 || eh.e_shentsize != sizeof(Elf64_Shdr)) throw Rejected{"no section headers"};
 
   // --- the loader's view: program headers and PT_DYNAMIC ---------------------------------------
   std::vector<Segment> loads;
@@ -108,73 +145,69 @@ void check(const Image& img) {
   bool stack_header = false;
   for (std::uint16_t i = 0; i < eh.e_phnum; ++i) {
     auto ph = img.at<Elf64_Phdr>(eh.e_phoff + std::uint64_t{i} * sizeof(Elf64_Phdr));
+    if (!kAllowedSegments.count(ph.p_type))
+      throw Rejected{"a kind of segment modules never need (e.g. PT_INTERP or PT_TLS)"};
     switch (ph.p_type) {
       case PT_LOAD:
         if ((ph.p_flags & PF_W) && (ph.p_flags & PF_X))
           throw Rejected{"a segment that is both writable and executable"};
         img.require(ph.p_offset, ph.p_filesz, "a segment");
-        loads.push_back({ph.p_vaddr, ph.p_filesz, ph.p_offset});
+        if (ph.p_filesz > ph.p_memsz) throw Rejected{"a segment larger in the file than in memory"};
+        if (ph.p_memsz > (std::uint64_t{1} << 40) || ph.p_vaddr > (std::uint64_t{1} << 46))
+          throw Rejected{"a segment of absurd size or address"};
+        // The loader requires ascending, non-overlapping segments; so do we, so that we read
+        // the same bytes it maps.
+        if (!loads.empty() && ph.p_vaddr < loads.back().vaddr + loads.back().memsz)
+          throw Rejected{"overlapping or unordered segments"};
+        loads.push_back(
+            {ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset, (ph.p_flags & PF_W) != 0});
         break;
       case PT_DYNAMIC:
+        if (dynamic) throw Rejected{"two dynamic sections"};
         dynamic = ph;
         break;
       case PT_GNU_STACK:
         stack_header = true;
         if (ph.p_flags & PF_X) throw Rejected{"an executable stack"};
         break;
-      case PT_INTERP:
-        throw Rejected{"a program interpreter"};
       default:
         break;
     }
   }
   if (!stack_header) throw Rejected{"no PT_GNU_STACK header (executable stack by default)"};
   if (!dynamic) throw Rejected{"no dynamic section"};
+  // The loader finds the dynamic section by address; it must be the bytes we read.
+  if (file_offset(loads, dynamic->p_vaddr, dynamic->p_filesz) != dynamic->p_offset)
+    throw Rejected{"a dynamic section whose file offset and address disagree"};
   img.require(dynamic->p_offset, dynamic->p_filesz, "the dynamic section");
 
-  std::map<std::int64_t, std::uint64_t> single;  // tags that occur once
+  std::map<std::int64_t, std::uint64_t> tags;
   std::vector<std::uint64_t> needed;
   for (std::uint64_t off = dynamic->p_offset;; off += sizeof(Elf64_Dyn)) {
-    if (off + sizeof(Elf64_Dyn) > dynamic->p_offset + dynamic->p_filesz)
+    if (off - dynamic->p_offset + sizeof(Elf64_Dyn) > dynamic->p_filesz)
       throw Rejected{"an unterminated dynamic section"};
     auto d = img.at<Elf64_Dyn>(off);
     if (d.d_tag == DT_NULL) break;
-    switch (d.d_tag) {
-      case DT_INIT:
-      case DT_FINI:
-      case DT_PREINIT_ARRAY:
-        throw Rejected{"an initialiser or finaliser (DT_INIT, DT_FINI or DT_PREINIT_ARRAY)"};
-      case DT_INIT_ARRAYSZ:
-      case DT_FINI_ARRAYSZ:
-      case DT_PREINIT_ARRAYSZ:
-        if (d.d_un.d_val != 0) throw Rejected{"a constructor or destructor array"};
-        break;
-      case DT_RPATH:
-      case DT_RUNPATH:
-        throw Rejected{"a library search path (DT_RPATH/DT_RUNPATH)"};
-      case DT_TEXTREL:
-        throw Rejected{"text relocations"};
-      case DT_FLAGS:
-        if (d.d_un.d_val & DF_TEXTREL) throw Rejected{"text relocations"};
-        break;
-      case DT_AUDIT:
-      case DT_DEPAUDIT:
-      case DT_FILTER:
-      case DT_AUXILIARY:
-        throw Rejected{"an audit or filter library"};
-      case DT_NEEDED:
-        needed.push_back(d.d_un.d_val);
-        break;
-      default:
-        single[d.d_tag] = d.d_un.d_val;
-        break;
+    if (!kAllowedTags.count(d.d_tag))
+      throw Rejected{
+          "a dynamic entry modules never need (an initialiser or finaliser, a "
+          "library name or search path, an audit library, text relocations …)"};
+    if (d.d_tag == DT_NEEDED) {
+      needed.push_back(d.d_un.d_val);
+      continue;
     }
+    if (tags.count(d.d_tag)) throw Rejected{"a repeated dynamic entry"};
+    tags[d.d_tag] = d.d_un.d_val;
   }
   auto tag = [&](std::int64_t t) -> std::optional<std::uint64_t> {
-    auto it = single.find(t);
-    if (it == single.end()) return std::nullopt;
+    auto it = tags.find(t);
+    if (it == tags.end()) return std::nullopt;
     return it->second;
   };
+  if (tag(DT_FLAGS).value_or(0) & ~std::uint64_t{DF_BIND_NOW})
+    throw Rejected{"dynamic flags modules never need (e.g. text relocations)"};
+  if (tag(DT_FLAGS_1).value_or(0) & ~std::uint64_t{DF_1_NOW})
+    throw Rejected{"dynamic flags modules never need (e.g. NODELETE, INITFIRST)"};
   if (!needed.empty()) {
     auto strtab = tag(DT_STRTAB), strsz = tag(DT_STRSZ);
     if (!strtab || !strsz) throw Rejected{"DT_NEEDED without a string table"};
@@ -192,50 +225,48 @@ void check(const Image& img) {
       throw Rejected{"unexpected symbol entry size"};
     symtab = file_offset(loads, *s, sizeof(Elf64_Sym));
   }
-  if (tag(DT_REL)) throw Rejected{"unexpected REL relocations"};
-#ifdef DT_RELR
-  if (tag(DT_RELR)) throw Rejected{"unexpected RELR relocations"};
-#endif
   if (auto rela = tag(DT_RELA)) {
     std::uint64_t size = tag(DT_RELASZ).value_or(0);
-    check_relocations(img, file_offset(loads, *rela, size), size,
+    check_relocations(img, &loads, file_offset(loads, *rela, size), size,
                       tag(DT_RELAENT).value_or(sizeof(Elf64_Rela)), symtab);
   }
   if (auto jmprel = tag(DT_JMPREL)) {
     if (tag(DT_PLTREL).value_or(DT_RELA) != DT_RELA) throw Rejected{"unexpected PLT relocations"};
     std::uint64_t size = tag(DT_PLTRELSZ).value_or(0);
-    check_relocations(img, file_offset(loads, *jmprel, size), size, sizeof(Elf64_Rela), symtab);
+    check_relocations(img, &loads, file_offset(loads, *jmprel, size), size, sizeof(Elf64_Rela),
+                      symtab);
   }
 
   // --- the linker's view: section headers
   // ---------------------------------------------------------
-  if (eh.e_shnum == 0) return;
-  if (eh.e_shentsize != sizeof(Elf64_Shdr)) throw Rejected{"unexpected section header size"};
   std::vector<Elf64_Shdr> sections;
   for (std::uint16_t i = 0; i < eh.e_shnum; ++i)
     sections.push_back(img.at<Elf64_Shdr>(eh.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr)));
   if (eh.e_shstrndx >= sections.size()) throw Rejected{"no section name table"};
   const Elf64_Shdr& names = sections[eh.e_shstrndx];
-  static const std::set<std::string_view> kForbidden = {
-      ".init", ".fini", ".init_array", ".fini_array", ".ctors", ".dtors", ".preinit_array"};
+  static const std::set<std::string_view> kForbidden = {".init",          ".fini",  ".init_array",
+                                                        ".fini_array",    ".ctors", ".dtors",
+                                                        ".preinit_array", ".tdata", ".tbss"};
   for (const Elf64_Shdr& s : sections) {
     if (s.sh_type == SHT_INIT_ARRAY || s.sh_type == SHT_FINI_ARRAY ||
         s.sh_type == SHT_PREINIT_ARRAY) {
       if (s.sh_size) throw Rejected{"a constructor or destructor array"};
     }
-    if (s.sh_type != SHT_NOBITS && s.sh_size &&
-        kForbidden.count(img.string(names.sh_offset, names.sh_size, s.sh_name)))
-      throw Rejected{"an initialiser or finaliser section"};
+    if (s.sh_size && kForbidden.count(img.string(names.sh_offset, names.sh_size, s.sh_name)))
+      throw Rejected{"an initialiser, finaliser or thread-local section"};
     if (s.sh_type == SHT_DYNSYM || s.sh_type == SHT_SYMTAB) {
       if (s.sh_entsize != sizeof(Elf64_Sym)) throw Rejected{"unexpected symbol entry size"};
       img.require(s.sh_offset, s.sh_size, "a symbol table");
       for (std::uint64_t i = 0; i < s.sh_size / sizeof(Elf64_Sym); ++i) {
         auto sym = img.at<Elf64_Sym>(s.sh_offset + i * sizeof(Elf64_Sym));
         if (ELF64_ST_TYPE(sym.st_info) == STT_GNU_IFUNC) throw Rejected{"an IFUNC symbol"};
+        if (ELF64_ST_TYPE(sym.st_info) == STT_TLS) throw Rejected{"a thread-local symbol"};
       }
     }
-    if (s.sh_type == SHT_RELA) check_relocations(img, s.sh_offset, s.sh_size, s.sh_entsize, {});
-    if (s.sh_type == SHT_REL && s.sh_size) throw Rejected{"unexpected REL relocations"};
+    if (s.sh_type == SHT_RELA)
+      check_relocations(img, nullptr, s.sh_offset, s.sh_size, s.sh_entsize, {});
+    if ((s.sh_type == SHT_REL || s.sh_type == SHT_RELR) && s.sh_size)
+      throw Rejected{"unexpected REL or RELR relocations"};
   }
 }
 

@@ -124,7 +124,9 @@ std::vector<Section> split_sections(std::string_view wasm) {
             fmt::format("invalid module: section {} is repeated or out of order", id));
       last_rank = rank;
     }
-    sections.push_back({id, wasm.substr(8 + start, r.pos() - start), payload});
+    // Custom sections are dropped, so they are not even stored (a module of millions of tiny
+    // ones must not cost memory).
+    if (id != kCustom) sections.push_back({id, wasm.substr(8 + start, r.pos() - start), payload});
   }
   return sections;
 }
@@ -174,7 +176,11 @@ AdmittedModule admit_module(std::string_view wasm, const AdmissionLimits& limits
 
   WasmModuleInfo info;
   try {
-    info = parse_wasm_module(wasm);
+    ParseLimits bounds;
+    bounds.max_functions = limits.max_functions;
+    info = parse_wasm_module(wasm, bounds);
+  } catch (const WasmLimitError& e) {
+    throw ModuleRejected(e.what());
   } catch (const WasmParseError& e) {
     throw ModuleRejected(std::string("invalid module: ") + e.what());
   }
@@ -227,6 +233,7 @@ AdmittedModule admit_module(std::string_view wasm, const AdmissionLimits& limits
         break;
     }
   }
+  out.wasm_bytes = out.wasm.size();
   return out;
 }
 

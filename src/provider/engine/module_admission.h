@@ -46,6 +46,7 @@ struct AdmissionLimits {
 
 struct AdmittedModule {
   std::string wasm;                 // the canonical module (see above)
+  std::uint64_t wasm_bytes = 0;     // its size (kept when `wasm` itself is dropped)
   std::uint64_t initial_pages = 0;  // of the memory
   std::uint64_t code_bytes = 0;     // size of the code section (drives the compile budget)
   std::uint32_t functions = 0;      // defined functions

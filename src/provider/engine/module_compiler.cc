@@ -72,6 +72,17 @@ std::string validation_problem(const std::string& output) {
   return "the WebAssembly validator rejected it";
 }
 
+// A failed tool run caused by this host rather than the module: the sandbox could not be set
+// up, or the system ran out of processes or disk. Such failures are not remembered against the
+// module (another provider, or this one later, can compile it).
+bool host_trouble(const ProcessResult& r) {
+  // SIGKILL that was not our timeout: the kernel's OOM killer.
+  if (r.status.signaled && r.status.code == SIGKILL) return true;
+  return r.output.rfind("bwrap:", 0) == 0 ||
+         contains(r.output, "resource temporarily unavailable") ||
+         contains(r.output, "no space left on device") || contains(r.output, "disk quota exceeded");
+}
+
 // Builds an argv vector. (A function, not a braced list: GCC 12 rejects initializer lists inside
 // co_await expressions with "array used as initializer".)
 template <typename... A>
@@ -108,6 +119,29 @@ std::string read_file(const fs::path& path, std::uint64_t max) {
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
   if (!in) throw std::runtime_error("cannot read " + path.string());
+  return data;
+}
+
+// Reads a file the sandbox user wrote: a regular file (no symlink followed), at most `max` bytes.
+std::string read_regular_file(const fs::path& path, std::uint64_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw UnsupportedModule("the C compiler produced no shared object");
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > max) {
+    ::close(fd);
+    throw UnsupportedModule("the C compiler produced no usable shared object");
+  }
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    ssize_t r = ::read(fd, data.data() + got, data.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  if (got != data.size())
+    throw UnsupportedModule("the C compiler produced no usable shared object");
   return data;
 }
 
@@ -180,7 +214,14 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     std::vector<SandboxMount> mounts;
     if (!scratch.empty()) mounts.push_back({scratch, kSandboxWork, true});
     s.cwd = scratch.empty() ? "/" : scratch.string();
-    return sandbox().wrap(std::move(s), mounts, scratch.empty() ? "/" : kSandboxWork);
+    SpawnOptions wrapped =
+        sandbox().wrap(std::move(s), mounts, scratch.empty() ? "/" : kSandboxWork);
+    // The compiler's temporary files go to the scratch directory (on disk, bounded by
+    // RLIMIT_FSIZE, removed afterwards), not to a tmpfs in memory.
+    if (!scratch.empty())
+      wrapped.env->push_back("TMPDIR=" +
+                             (sandbox().enabled() ? std::string(kSandboxWork) : scratch.string()));
+    return wrapped;
   }
 
   // Runs a tool until it ends, `deadline` passes (timed_out) or the flight is abandoned (throws
@@ -294,11 +335,15 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     if (cached && cached->empty()) co_return CompiledModule{ref, target, true};
     if (cached) spdlog::warn("cached compiled module {} removed: {}", ref, *cached);
 
-    // 1. Admission, before any process starts.
+    // 1. Admission, before any process starts. Here only to learn the lane and the budget: the
+    //    canonical module is made again once a slot is ours, so waiting compiles hold no copy.
     ++compilations;
     AdmissionLimits limits = options.admission;
     auto admit_job = [wasm, limits] {
-      return admit_module(read_file(wasm, limits.max_module_bytes), limits);
+      AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
+      a.wasm_bytes = a.wasm.size();
+      a.wasm = std::string();
+      return a;
     };
     AdmittedModule admitted;
     try {
@@ -309,6 +354,9 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     const std::chrono::seconds budget = compile_budget(options, admitted.code_bytes);
     const bool large = admitted.code_bytes >= options.large_code_bytes;
     AsyncSemaphore& lane = large ? large_slots : small_slots;
+    if (lane.waiting() >= options.max_waiting)
+      throw std::runtime_error(
+          fmt::format("provider busy: {} modules are waiting to compile", lane.waiting()));
     auto slot = co_await (lane.acquire() || flight->abandoned.wait());
     if (slot.index() == 1) throw Abandoned{};
     AsyncSemaphore::Permit permit = std::move(std::get<0>(slot));
@@ -320,12 +368,17 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     std::exception_ptr failure;
     try {
       // The tools' outputs are bounded: C source is at most ~6 bytes per byte of data or code.
-      std::uint64_t file_size = (64ull << 20) + 32 * admitted.wasm.size();
-      auto write_job = [dir, &admitted] {
-        write_file(dir / "module.wasm", admitted.wasm);
-        write_file(dir / "glue.c", glue_source(admitted.initial_pages));
+      std::uint64_t file_size = (64ull << 20) + 32 * admitted.wasm_bytes;
+      auto write_job = [dir, wasm, limits] {
+        AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
+        write_file(dir / "module.wasm", a.wasm);
+        write_file(dir / "glue.c", glue_source(a.initial_pages));
       };
       co_await offload(pool, std::move(write_job));
+      auto host_failure = [&](const char* tool, const ProcessResult& r) {
+        return std::runtime_error(fmt::format("{} could not run here ({}): {}", tool,
+                                              r.status.describe(), for_log(r.output)));
+      };
       auto over_budget = [&] {
         return UnsupportedModule(fmt::format("compile time budget of {}s exceeded ({} of code{})",
                                              budget.count(), format_bytes(admitted.code_bytes),
@@ -337,6 +390,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
           tool(argv(tools->wasm_validate, "--disable-simd", "module.wasm"), dir, budget, file_size),
           deadline);
       if (v.timed_out) throw over_budget();
+      if (!v.status.success() && host_trouble(v)) throw host_failure("wasm-validate", v);
       if (!v.status.success()) {
         spdlog::info("{}: wasm-validate {}: {}", ref, v.status.describe(), for_log(v.output));
         throw UnsupportedModule("invalid module: " + validation_problem(v.output));
@@ -347,6 +401,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
                budget, file_size),
           deadline);
       if (w.timed_out) throw over_budget();
+      if (!w.status.success() && host_trouble(w)) throw host_failure("wasm2c", w);
       if (!w.status.success()) {
         spdlog::warn("{}: wasm2c {}: {}", ref, w.status.describe(), for_log(w.output));
         throw UnsupportedModule(fmt::format("translation to C failed ({})", w.status.describe()));
@@ -359,6 +414,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
                dir, budget, file_size),
           deadline);
       if (c.timed_out) throw over_budget();
+      if (!c.status.success() && host_trouble(c)) throw host_failure("the C compiler", c);
       if (!c.status.success()) {
         spdlog::warn("{}: C compiler {}: {}", ref, c.status.describe(), for_log(c.output));
         if (contains(c.output, "out of memory") || contains(c.output, "cannot allocate"))
@@ -368,19 +424,29 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
       }
       // 6. Inspect, take ownership (the sandbox user must not be able to change what workers
       // load), install.
-      auto install_job = [dir, target] {
-        std::string object = read_file(dir / "module.so", kMaxObjectBytes);
+      std::uint64_t max_object = std::min<std::uint64_t>(kMaxObjectBytes, file_size);
+      auto install_job = [dir, target, max_object] {
+        // Read back without following links: the file was written by the sandbox user.
+        std::string object = read_regular_file(dir / "module.so", max_object);
         if (std::string why = check_compiled_module(object); !why.empty()) {
           spdlog::error("compiled module {} rejected: {}", target.filename().string(), why);
           throw UnsupportedModule(why);
         }
         fs::create_directories(target.parent_path());
-        fs::path staged = target;
-        staged += ".tmp";
-        write_file(staged, object);
-        fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write |
-                                    fs::perms::group_read | fs::perms::others_read);
-        fs::rename(staged, target);
+        std::string staged = target.string() + ".XXXXXX";
+        int fd = mkstemp(staged.data());
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp " + staged);
+        ::close(fd);
+        try {
+          write_file(staged, object);
+          fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write |
+                                      fs::perms::group_read | fs::perms::others_read);
+          fs::rename(staged, target);
+        } catch (...) {
+          std::error_code ec;
+          fs::remove(staged, ec);
+          throw;
+        }
       };
       co_await offload(pool, std::move(install_job));
     } catch (...) {
@@ -411,7 +477,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
       flight->error =
           std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
     } catch (const UnsupportedModule& e) {
-      failures[name] = {std::current_exception(), steady::now() + options.failure_ttl};
+      remember_failure(name, std::current_exception());
       spdlog::warn("cannot compile {}: {}", ref, e.what());
       flight->error = std::current_exception();
     } catch (...) {
@@ -419,6 +485,24 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
     }
     forget_flight(name, flight);
     flight->done.set();
+  }
+
+  // Failures are remembered for failure_ttl, at most kMaxFailures of them (expired ones go first,
+  // then the one expiring soonest).
+  void remember_failure(const std::string& name, std::exception_ptr error) {
+    static constexpr std::size_t kMaxFailures = 4096;
+    if (failures.size() >= kMaxFailures) {
+      auto now = steady::now();
+      for (auto it = failures.begin(); it != failures.end();)
+        it = it->second.expires <= now ? failures.erase(it) : std::next(it);
+      if (failures.size() >= kMaxFailures) {
+        auto soonest = std::min_element(failures.begin(), failures.end(), [](auto& a, auto& b) {
+          return a.second.expires < b.second.expires;
+        });
+        failures.erase(soonest);
+      }
+    }
+    failures[name] = {std::move(error), steady::now() + options.failure_ttl};
   }
 
   void forget_flight(const std::string& name, const std::shared_ptr<Flight>& flight) {
@@ -439,6 +523,19 @@ ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool
     options.max_parallel = std::max(1u, cpus / 2);
   }
   options.max_parallel_large = std::max<std::size_t>(1, options.max_parallel_large);
+  // Left-overs of a run that crashed: scratch directories and half-written objects older than
+  // any compile can take (another compiler may share the directory and be busy right now).
+  std::error_code ec;
+  auto old = fs::file_time_type::clock::now() - options.max_budget - std::chrono::hours(1);
+  for (const fs::path& root : {options.cache_dir, options.scratch_dir}) {
+    if (root.empty()) continue;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string n = it->path().filename().string();
+      bool ours = n.rfind("tmp-", 0) == 0 || n.find(".so.") != std::string::npos;
+      std::error_code rm;
+      if (ours && fs::last_write_time(it->path(), rm) < old && !rm) fs::remove_all(it->path(), rm);
+    }
+  }
   if (!options.sandbox)
     options.sandbox = std::make_shared<ProcessSandbox>(SandboxOptions{SandboxOptions::Mode::kNone});
   state_ = std::make_shared<State>(std::move(ex), pool, std::move(options));

@@ -78,7 +78,12 @@ struct CompilerOptions {
   std::chrono::seconds budget_per_mib{600};
   std::chrono::seconds max_budget{600};
   std::uint64_t memory_bytes = 4ull << 30;  // RLIMIT_DATA per tool process
-  std::uint64_t max_processes = 256;        // RLIMIT_NPROC of the sandbox user
+  // RLIMIT_NPROC of the sandbox user. It counts every process of that user on the host
+  // (workers included), hence a dedicated --sandbox-user in production.
+  std::uint64_t max_processes = 1024;
+  // Compiles waiting for a slot, per lane; beyond that a request is answered "provider busy"
+  // (a host problem: the Broker tries another provider).
+  std::size_t max_waiting = 64;
   AdmissionLimits admission;
   std::chrono::seconds failure_ttl{600};
 };

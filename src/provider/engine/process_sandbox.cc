@@ -88,7 +88,10 @@ SpawnOptions ProcessSandbox::wrap(SpawnOptions spawn, const std::vector<SandboxM
       argv.insert(argv.end(), {"--ro-bind", dir, dir});
     }
   }
-  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
+  // A small /tmp: it is memory. Programs are pointed at their working directory for temporary
+  // files (TMPDIR) where that matters.
+  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--size", std::to_string(16 << 20),
+                           "--tmpfs", "/tmp"});
   for (const SandboxMount& m : mounts) {
     argv.push_back(m.writable ? "--bind" : "--ro-bind");
     argv.push_back(m.host.string());

@@ -5,10 +5,11 @@
 // Mode kBubblewrap (the default) starts each of them through bubblewrap (`bwrap`, Debian package
 // `bubblewrap`):
 //   * new user, mount, PID, IPC, UTS, cgroup and network namespaces: no network at all, no view
-//     of other processes, no capabilities (--cap-drop ALL), a new session (no terminal);
-//   * a private root with only /usr read-only (plus /lib, /lib64, /bin as symlinks into it), a
-//     minimal /dev, a private /proc and an empty /tmp, and whatever the caller mounts (a scratch
-//     directory read-write at /work, the compiled modules read-only …); no other host file;
+//     of other processes, no capabilities (--cap-drop ALL), no nested user namespaces
+//     (--disable-userns), a new session (no terminal);
+//   * a private root with only /usr read-only (plus /lib, /lib64, /bin as on the host), a
+//     minimal /dev, a private /proc, an empty 16 MiB /tmp, and whatever the caller mounts (a
+//     scratch directory read-write at /work); no other host file;
 //   * an empty environment (PATH=/usr/bin:/bin), and the process dies with the provider;
 //   * when the provider runs as root, as an unprivileged user (`--sandbox-user`, default
 //     `nobody`) with no supplementary groups: bwrap is started with that uid and creates its

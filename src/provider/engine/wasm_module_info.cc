@@ -24,9 +24,13 @@ class Reader {
   std::uint64_t leb(int max_bits) {
     std::uint64_t v = 0;
     for (int shift = 0;; shift += 7) {
-      if (shift >= max_bits + 7) throw WasmParseError("malformed LEB128 number");
+      // At most ceil(max_bits / 7) bytes; the last one may only carry the remaining bits.
+      if (shift >= max_bits) throw WasmParseError("malformed LEB128 number");
       std::uint8_t c = byte();
-      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+      std::uint64_t part = c & 0x7f;
+      if (shift + 7 > 64 && (part >> (64 - shift)))
+        throw WasmParseError("LEB128 number out of range");
+      v |= part << shift;
       if (!(c & 0x80)) break;
     }
     if (max_bits < 64 && (v >> max_bits)) throw WasmParseError("LEB128 number out of range");
@@ -154,7 +158,13 @@ const FuncType* WasmModuleInfo::function_type(std::uint32_t index) const {
   return &types[function_types[index]];
 }
 
-WasmModuleInfo parse_wasm_module(std::string_view bytes) {
+WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& bounds) {
+  // Counts are checked before anything is stored: an entry in memory costs far more than its
+  // few bytes in the module (a 64 MB module of empty imports used to cost 2.4 GB).
+  auto bounded = [](std::uint32_t n, std::uint32_t max, const char* what) {
+    if (n > max) throw WasmLimitError(fmt::format("module declares more than {} {}", max, what));
+    return n;
+  };
   using namespace std::string_view_literals;
   if (bytes.size() < 8 || bytes.substr(0, 4) != "\0asm"sv)
     throw WasmParseError("not a WebAssembly binary (bad magic)");
@@ -168,7 +178,7 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes) {
     Reader s(r.bytes(size));
     switch (id) {
       case 1: {  // types
-        std::uint32_t n = s.u32();
+        std::uint32_t n = bounded(s.u32(), bounds.max_types, "function types");
         for (std::uint32_t i = 0; i < n; ++i) {
           if (s.byte() != 0x60) throw WasmParseError("unsupported type form (not a function type)");
           FuncType t;
@@ -179,7 +189,7 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes) {
         break;
       }
       case 2: {  // imports
-        std::uint32_t n = s.u32();
+        std::uint32_t n = bounded(s.u32(), bounds.max_imports, "imports");
         for (std::uint32_t i = 0; i < n; ++i) {
           WasmImport imp;
           imp.module = s.name();
@@ -223,17 +233,17 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes) {
         break;
       }
       case 3: {  // functions
-        std::uint32_t n = s.u32();
+        std::uint32_t n = bounded(s.u32(), bounds.max_functions, "functions");
         for (std::uint32_t i = 0; i < n; ++i) info.function_types.push_back(s.u32());
         break;
       }
       case 5: {  // memories
-        std::uint32_t n = s.u32();
+        std::uint32_t n = bounded(s.u32(), bounds.max_memories, "memories");
         for (std::uint32_t i = 0; i < n; ++i) info.memories.push_back(limits(s));
         break;
       }
       case 7: {  // exports
-        std::uint32_t n = s.u32();
+        std::uint32_t n = bounded(s.u32(), bounds.max_exports, "exports");
         for (std::uint32_t i = 0; i < n; ++i) {
           WasmExport e;
           e.name = s.name();

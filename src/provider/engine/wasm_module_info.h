@@ -67,8 +67,24 @@ class WasmParseError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A count above ParseLimits: the module may be valid, but is beyond what we accept.
+class WasmLimitError : public WasmParseError {
+ public:
+  using WasmParseError::WasmParseError;
+};
+
+// Upper bounds on what the parser stores (checked on the counts, before storing). Far above what
+// compilers produce for a task module (a few imports, tens of exports, one memory).
+struct ParseLimits {
+  std::uint32_t max_types = 100'000;
+  std::uint32_t max_imports = 1000;
+  std::uint32_t max_functions = 1'000'000;
+  std::uint32_t max_memories = 16;
+  std::uint32_t max_exports = 100'000;
+};
+
 // Throws WasmParseError.
-WasmModuleInfo parse_wasm_module(std::string_view bytes);
+WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& limits = {});
 
 // The rules a module must follow to run as a task (provider.md §1 "module", §3.3): a WASI
 // command exporting `_start: [] -> []` and `memory`, exactly one memory (not shared, not 64-bit),

@@ -54,7 +54,11 @@ void TaskHandler::serve(protocol::Messenger& m) {
           r.set_ref(lease.ref());
           co_return Reply::with(std::move(r));
         } catch (const std::exception& e) {
-          co_return Reply::fail(e.what());
+          // The details (paths of this host) stay in our log.
+          spdlog::warn("upload from the broker not stored: {}", e.what());
+          co_return Reply::fail(std::string(e.what()).find("hash mismatch") != std::string::npos
+                                    ? "hash mismatch"
+                                    : "upload not stored (see the provider's log)");
         }
       });
   m.serve<v1::Task::Cancel>([this](v1::Task::Cancel& req) -> awaitable<Reply> {
@@ -142,10 +146,16 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   if (rootfs) run.rootfs_path = rootfs.path();
   run.params = std::move(params);
   if (request.qos().has_deadline()) {
-    auto ns = std::chrono::seconds(request.qos().deadline().seconds()) +
-              std::chrono::nanoseconds(request.qos().deadline().nanos());
-    run.deadline = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
+    // Seconds beyond ±2^33 (year 2242) would overflow in nanoseconds; such deadlines are
+    // treated as none (far future) or as already passed (far past).
+    const auto& d = request.qos().deadline();
+    constexpr std::int64_t kLimit = std::int64_t{1} << 33;
+    if (d.seconds() < kLimit) {
+      auto ns = std::chrono::seconds(std::max(d.seconds(), -kLimit)) +
+                std::chrono::nanoseconds(d.nanos());
+      run.deadline = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
+    }
   }
   run.immediate = request.qos().immediate();
   // Outputs must fit into one message the Broker accepts (1 MiB left for the rest of it).

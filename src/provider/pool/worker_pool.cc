@@ -9,6 +9,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -209,8 +210,21 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
       w->exited.set();
       co_return;
     }
+    // The worker's stderr is a pipe we read into our log (escaped, bounded), never our own
+    // stderr: nothing a worker writes can forge provider log lines.
+    int err_pipe[2];
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+      std::string why = std::string("pipe: ") + std::strerror(errno);
+      remove(w);
+      w->state = Worker::State::kDead;
+      w->exited.set();
+      start_failed(w, why);
+      co_return;
+    }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      ::close(err_pipe[0]);
+      ::close(err_pipe[1]);
       std::string why = std::string("socketpair: ") + std::strerror(errno);
       remove(w);
       w->state = Worker::State::kDead;
@@ -229,7 +243,7 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
 #endif
     if (!options.seccomp) so.argv.push_back("--no-seccomp");
     so.env = std::vector<std::string>{};
-    so.fds = {{3, sv[1]}};
+    so.fds = {{3, sv[1]}, {2, err_pipe[1]}};
     // As the sandbox user when we are root: the worker never holds our privileges.
     if (options.sandbox) so.credentials = options.sandbox->credentials();
     so.parent_death_signal = SIGKILL;
@@ -239,6 +253,8 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     } catch (const std::exception& e) {
       ::close(sv[0]);
       ::close(sv[1]);
+      ::close(err_pipe[0]);
+      ::close(err_pipe[1]);
       remove(w);
       w->state = Worker::State::kDead;
       w->exited.set();
@@ -246,6 +262,8 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     ::close(sv[1]);
+    ::close(err_pipe[1]);
+    spawn_logged(ex, log_stderr(w->id, err_pipe[0]), "worker stderr");
     w->channel = std::make_unique<Socket>(ex);
     w->channel->assign(asio::local::stream_protocol(), sv[0]);
     spawn_logged(ex, monitor(w), "worker monitor");
@@ -275,6 +293,43 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     last_start_error.clear();
     hand_over(w);
     notify();
+  }
+
+  // Copies what a worker writes to its stderr into our log until it exits: one record per line,
+  // each at most 512 bytes, at most kMaxStderrLines lines per worker (then one notice).
+  awaitable<void> log_stderr(std::uint64_t id, int fd) {
+#ifdef WASIMOFF_SANITIZED
+    constexpr int kMaxStderrLines = 10000;  // sanitizer reports are long and the point
+#else
+    constexpr int kMaxStderrLines = 200;
+#endif
+    asio::posix::stream_descriptor in(co_await asio::this_coro::executor, fd);
+    std::string pending;
+    int lines = 0;
+    char buf[4096];
+    auto emit = [&](std::string_view line) {
+      if (lines < kMaxStderrLines)
+        spdlog::warn("worker {}: {}", id, line.substr(0, 512));
+      else if (lines == kMaxStderrLines)
+        spdlog::warn("worker {}: further output dropped", id);
+      ++lines;
+    };
+    for (;;) {
+      boost::system::error_code ec;
+      std::size_t n = co_await in.async_read_some(asio::buffer(buf),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      pending.append(buf, n);
+      for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+        emit(std::string_view(pending).substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+      if (pending.size() > 512) {  // an endless line: cut it
+        emit(pending);
+        pending.clear();
+      }
+    }
+    if (!pending.empty()) emit(pending);
   }
 
   awaitable<void> monitor(std::shared_ptr<Worker> w) {
@@ -519,7 +574,13 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
       std::min(task.output_limit.value_or(s->options.output_limit), s->options.output_limit);
   req.set_output_limit(output_limit);
   if (task.deadline) req.set_deadline_unixnano(unix_nanos(*task.deadline));
-  std::string frame = worker::encode_frame(req);
+  std::string frame;
+  try {
+    frame = worker::encode_frame(req);
+  } catch (const std::exception& e) {  // too large for the channel, or out of memory
+    s->release(w, true, 0);
+    co_return fail(std::string("task too large for a worker: ") + e.what());
+  }
   req.Clear();
 
   // Time limit while running: the earlier of --timeout and the deadline.

@@ -1,6 +1,7 @@
 #include "provider/worker/module_loader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
 #include "provider/engine/module_abi.h"
@@ -38,6 +39,14 @@ const LoadedModule& ModuleLoader::load(const std::string& key, int fd) {
   }
   if (fd < 0) throw ModuleLoadError("unsupported module: compiled module not attached");
   std::string path = "/proc/self/fd/" + std::to_string(fd);
+  // The loader returns an object it already has when the name matches (its path or its SONAME)
+  // instead of loading ours: that would run another module's code for this task. The engine's
+  // inspection refuses SONAME and NODELETE; this check does not rely on it.
+  if (void* existing = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+    dlclose(existing);
+    ::close(fd);
+    throw ModuleLoadError("unsupported module: compiled module collides with a loaded one");
+  }
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     ::close(fd);
@@ -50,6 +59,11 @@ const LoadedModule& ModuleLoader::load(const std::string& key, int fd) {
   m.key = key;
   m.fd = fd;
   m.handle = handle;
+  link_map* map = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map || !map->l_name || path != map->l_name) {
+    unload(m);
+    throw ModuleLoadError("unsupported module: compiled module collides with a loaded one");
+  }
   try {
     auto abi = symbol<std::uint32_t (*)()>(handle, engine::kSymAbiVersion);
     if (abi() != engine::kModuleAbi)

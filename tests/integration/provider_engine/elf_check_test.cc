@@ -2,8 +2,11 @@
 // C compiler: what our pipeline produces passes; every way of running code at load time is found.
 #include "provider/engine/elf_check.h"
 
+#include <elf.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "engine_harness.h"
 
@@ -37,10 +40,10 @@ TEST(ElfCheck, CodeThatRunsAtLoadTimeIsFound) {
   TempDir dir;
   EXPECT_THAT(engine::check_compiled_module(build(
                   dir, "int x;\n__attribute__((constructor)) static void c(void) { x = 1; }\n")),
-              HasSubstr("constructor"));
+              HasSubstr("initialiser or finaliser"));
   EXPECT_THAT(engine::check_compiled_module(build(
                   dir, "int x;\n__attribute__((destructor)) static void d(void) { x = 2; }\n")),
-              HasSubstr("destructor"));
+              HasSubstr("initialiser or finaliser"));
   EXPECT_THAT(
       engine::check_compiled_module(build(dir,
                                           "static int impl(void) { return 1; }\n"
@@ -63,6 +66,41 @@ TEST(ElfCheck, ForeignLibrariesPathsAndExecutableMemoryAreFound) {
               HasSubstr("search path"));
   EXPECT_THAT(engine::check_compiled_module(build(dir, kPlain, "-Wl,-z,execstack")),
               HasSubstr("executable stack"));
+}
+
+// Ways to make the worker's loader confuse two modules, or to make the checker read other bytes
+// than the loader maps (found in review).
+TEST(ElfCheck, ObjectsTheLoaderWouldConfuseOrReadDifferentlyAreFound) {
+  TempDir dir;
+  // The loader matches an already loaded object by its DT_SONAME, and keeps a NODELETE object
+  // loaded under its name: either could hand one client's module to another client's task.
+  EXPECT_THAT(engine::check_compiled_module(build(dir, kPlain, "-Wl,-soname,/proc/self/fd/5")),
+              HasSubstr("library name"));
+  EXPECT_THAT(engine::check_compiled_module(build(dir, kPlain, "-Wl,-z,nodelete")),
+              HasSubstr("NODELETE"));
+  std::string so = build(dir, kPlain);
+  ASSERT_EQ(engine::check_compiled_module(so), "");
+  // No section headers: the checks of that view must not be skippable.
+  std::string no_sections = so;
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, no_sections.data(), sizeof eh);
+  eh.e_shnum = 0;
+  std::memcpy(no_sections.data(), &eh, sizeof eh);
+  EXPECT_THAT(engine::check_compiled_module(no_sections), HasSubstr("no section headers"));
+  // PT_DYNAMIC whose file offset points at other bytes than its address: the loader uses the
+  // address, so we must read what it reads.
+  std::string moved = so;
+  std::memcpy(&eh, moved.data(), sizeof eh);
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::size_t at = eh.e_phoff + i * sizeof(Elf64_Phdr);
+    std::memcpy(&ph, moved.data() + at, sizeof ph);
+    if (ph.p_type != PT_DYNAMIC) continue;
+    moved.append(moved.substr(ph.p_offset, ph.p_filesz));  // a copy at the end of the file
+    ph.p_offset = moved.size() - ph.p_filesz;
+    std::memcpy(moved.data() + at, &ph, sizeof ph);
+  }
+  EXPECT_THAT(engine::check_compiled_module(moved), HasSubstr("disagree"));
 }
 
 TEST(ElfCheck, AnythingElseIsRejectedWithoutReadingOutOfBounds) {

@@ -394,3 +394,37 @@ TEST(CompileBomb, CompilationStopsWhenNoTaskWaits) {
 
 }  // namespace
 }  // namespace wasimoff::testing
+
+namespace wasimoff::testing {
+namespace {
+
+// Whatever another program of the sandbox user does (here: a process limit it already exhausts),
+// a compile that fails for lack of processes is a problem of this host, not of the module: it is
+// not remembered, and the Broker may retry the task elsewhere.
+TEST(CompileHost, FailuresOfTheHostAreNotRememberedAgainstTheModule) {
+  if (geteuid() != 0) GTEST_SKIP() << "the process limit applies to the sandbox user (root only)";
+  SandboxSetup setup;
+  TempDir cache;
+  EngineHarness starved(default_pool_options(), cache.path(), [&](engine::CompilerOptions& o) {
+    o.sandbox = setup.sandbox;
+    o.scratch_dir = setup.scratch.path();
+    o.max_processes = 6;  // bwrap, its init and one tool: enough for wasm2c, not for gcc
+  });
+  try {
+    starved.compile("noop");
+    FAIL() << "compiled with a process limit of 1";
+  } catch (const engine::UnsupportedModule& e) {
+    FAIL() << "remembered as a module problem: " << e.what();
+  } catch (const std::runtime_error& e) {
+    // Which step runs out of processes first depends on how fast the earlier ones are reaped.
+    EXPECT_THAT(e.what(), HasSubstr("Resource temporarily unavailable"));
+  }
+  EngineHarness healthy(default_pool_options(), cache.path(), [&](engine::CompilerOptions& o) {
+    o.sandbox = setup.sandbox;
+    o.scratch_dir = setup.scratch.path();
+  });
+  EXPECT_FALSE(healthy.compile("noop").cached);
+}
+
+}  // namespace
+}  // namespace wasimoff::testing

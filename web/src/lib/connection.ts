@@ -19,10 +19,12 @@ export interface ConnectionHooks {
   log(level: "debug" | "info" | "warn" | "error", text: string): void;
 }
 
-/** The discovery document (http-api.md §8). */
+/** The discovery document (docs/http-api.md). */
 export interface BrokerConfig {
   transport?: string;
   certhash?: string;
+  /** The largest message the Broker accepts (absent from older Brokers: 64 MiB then). */
+  maxMessageSize?: number;
 }
 
 /** GET the discovery document; failures give {} (→ WebSocket) and a log line. */
@@ -35,6 +37,11 @@ export async function fetchBrokerConfig(url: string, timeoutMs = 10_000): Promis
   return {
     transport: typeof o.transport === "string" && o.transport !== "" ? o.transport : undefined,
     certhash: typeof o.certhash === "string" && o.certhash !== "" ? o.certhash : undefined,
+    // Only values within the Broker's own range (1 MiB – 1 GiB) are believed.
+    maxMessageSize:
+      typeof o.maxMessageSize === "number" && o.maxMessageSize >= 2 ** 20 && o.maxMessageSize <= 2 ** 30
+        ? Math.floor(o.maxMessageSize)
+        : undefined,
   };
 }
 
@@ -150,6 +157,7 @@ export class Connection {
     } catch (e) {
       this.hooks.log("warn", `discovery: ${errorText(e)}`);
     }
+    this.provider.setMessageLimit(cfg.maxMessageSize);
     const transportUrl = o.transport ?? cfg.transport;
     const certhash = o.certhash ?? cfg.certhash;
     if (o.mode !== "websocket") {

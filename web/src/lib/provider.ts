@@ -55,6 +55,9 @@ interface Running {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** WASIMOFF_MAX_MESSAGE_SIZE's default, assumed when the Broker does not announce its limit. */
+export const DEFAULT_MESSAGE_LIMIT = 64 * 2 ** 20;
+
 export class Provider {
   private messenger: Messenger | undefined;
   private readonly modules = new LruCache<string, WebAssembly.Module>(64, 30 * 60_000);
@@ -62,6 +65,7 @@ export class Provider {
   private readonly running = new Map<string, Running>();
   private localIds = 0;
   private lastResources = "";
+  private messageLimit = DEFAULT_MESSAGE_LIMIT;
   verbose = false;
 
   constructor(
@@ -73,6 +77,21 @@ export class Provider {
 
   setFetcher(f: Fetcher): void {
     this.fetcher = f;
+  }
+
+  /**
+   * The largest message the Broker accepts (its discovery document's `maxMessageSize`). A task's
+   * stdout, stderr and artifacts must fit into it with 1 MiB to spare; more is `output too
+   * large`, never a message the Broker would refuse (it closes the connection for those).
+   */
+  setMessageLimit(bytes: number | undefined): void {
+    this.messageLimit = bytes ?? DEFAULT_MESSAGE_LIMIT;
+  }
+
+  /** The output limit of a task under the current message limit. */
+  get outputLimit(): number {
+    const headroom = 2 ** 20;
+    return this.messageLimit > 2 * headroom ? this.messageLimit - headroom : Math.floor(this.messageLimit / 2);
   }
 
   /** ProviderResources with both fields set (protocol.md §9). */
@@ -264,6 +283,7 @@ export class Provider {
         rootfs,
         artifacts: params?.artifacts ?? [],
         deadline,
+        outputLimit: this.outputLimit,
       };
       mark(Ev.ProviderPostToWorker);
       let result;

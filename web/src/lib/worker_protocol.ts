@@ -11,6 +11,8 @@ export interface RunMessage {
   rootfs?: Uint8Array;
   artifacts: string[];
   deadline?: number;
+  /** stdout + stderr + artifacts limit (bytes); the Broker's message size minus 1 MiB. */
+  outputLimit?: number;
 }
 
 /** Unix nanoseconds as a decimal string (BigInt does not survive structured cloning everywhere). */
