@@ -71,8 +71,9 @@ struct CompilerOptions {
   std::shared_ptr<const ProcessSandbox> sandbox;
   std::size_t max_parallel = 0;        // small modules compiling at once; 0 = max(1, CPUs / 2)
   std::size_t max_parallel_large = 1;  // large modules compiling at once (their own lane)
-  // Measured on 2 shared cores (BENCHMARKS.md): gcc -O2 takes ~160 s per MiB of WebAssembly code
-  // on a quiet machine, ~300 s when the other core is busy; the budget leaves twice that.
+  // Measured on 2 shared cores (BENCHMARKS.md, wasimoff-bench-compile): gcc -O2 takes 40-65 s per
+  // MiB of WebAssembly code on a quiet machine, up to ~300 s for heavily inlined code while the
+  // other core is busy; the budget leaves twice that and more.
   std::uint64_t large_code_bytes = 256u << 10;
   std::chrono::seconds budget_base{30};
   std::chrono::seconds budget_per_mib{600};
