@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <iterator>
 
 #include "client/client_error.h"
+#include "common/strings.h"
 
 namespace wasimoff::cli {
 
@@ -33,27 +35,73 @@ void parse_strict(std::string_view json, google::protobuf::Message* out, const s
 
 }  // namespace
 
+namespace {
+
+// The message types a reference (wasimoff v1) task file may name in "@type". The file is a
+// google.protobuf.Any in proto3 JSON: the type URL's prefix (anything up to the last '/', e.g.
+// "type.googleapis.com/" or "wasimoff/") is not significant.
+constexpr std::string_view kTaskType = "wasimoff.v1.Task.Wasip1.Request";
+constexpr std::string_view kJobType = "wasimoff.v1.Task.Wasip1.JobRequest";
+constexpr std::string_view kPyodideType = "wasimoff.v1.Task.Pyodide.Request";
+
+// Removes "@type" from `obj` and returns the kind it names; throws for other types.
+TaskFile::Kind take_type(boost::json::object& obj, const std::string& name) {
+  const auto* type = obj.if_contains("@type");
+  if (!type->is_string()) throw local_error(name + ": \"@type\" must be a string");
+  std::string_view url = type->get_string();
+  std::string_view full_name = url.substr(url.rfind('/') + 1);  // npos + 1 == 0
+  TaskFile::Kind kind;
+  if (full_name == kTaskType) {
+    kind = TaskFile::Kind::kTask;
+  } else if (full_name == kJobType) {
+    kind = TaskFile::Kind::kJob;
+  } else if (full_name == kPyodideType) {
+    throw local_error(name +
+                      ": a Pyodide task (wasimoff.v1.Task.Pyodide.Request); this client runs "
+                      "WebAssembly tasks and jobs only — send it to the Broker's RunPyodide "
+                      "procedure (docs/http-api.md)");
+  } else {
+    throw local_error(name + ": unknown \"@type\" " + escape_untrusted(url, 120) + " (expected " +
+                      std::string(kTaskType) + " or " + std::string(kJobType) + ")");
+  }
+  obj.erase("@type");
+  return kind;
+}
+
+}  // namespace
+
 TaskFile parse_task_file(std::string_view json, std::string name, std::string base_dir) {
+  // Task files are written by hand: comments and trailing commas are accepted (the reference
+  // client's documented example has comments), then the plain JSON goes to the strict parser.
+  boost::json::parse_options relaxed;
+  relaxed.allow_comments = true;
+  relaxed.allow_trailing_commas = true;
   boost::system::error_code ec;
-  auto value = boost::json::parse(json, ec);
+  auto value = boost::json::parse(json, ec, {}, relaxed);
   if (ec) throw local_error(name + ": not JSON: " + ec.message());
   if (!value.is_object())
     throw local_error(name +
                       ": expected a JSON object (a task with \"params\" or a job with "
                       "\"tasks\")");
-  const auto& obj = value.get_object();
+  auto& obj = value.get_object();
   TaskFile out;
   out.name = std::move(name);
   out.base_dir = std::move(base_dir);
-  if (obj.contains("tasks") || obj.contains("parent")) {
+  if (obj.contains("@type")) {
+    out.kind = take_type(obj, out.name);
+  } else if (obj.contains("tasks") || obj.contains("parent")) {
     out.kind = TaskFile::Kind::kJob;
-    parse_strict(json, &out.job, out.name, "job (Task.Wasip1.JobRequest)");
-    if (out.job.tasks_size() == 0) throw local_error(out.name + ": the job has no tasks");
   } else if (obj.contains("params")) {
     out.kind = TaskFile::Kind::kTask;
-    parse_strict(json, &out.task, out.name, "task (Task.Wasip1.Request)");
   } else {
     throw local_error(out.name + ": neither a task (needs \"params\") nor a job (needs \"tasks\")");
+  }
+  std::string plain = boost::json::serialize(value);
+  if (out.kind == TaskFile::Kind::kJob) {
+    parse_strict(plain, &out.job, out.name, "job (Task.Wasip1.JobRequest)");
+    if (out.job.tasks_size() == 0) throw local_error(out.name + ": the job has no tasks");
+  } else {
+    parse_strict(plain, &out.task, out.name, "task (Task.Wasip1.Request)");
   }
   return out;
 }

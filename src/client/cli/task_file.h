@@ -2,7 +2,10 @@
 // "params") or of a Task.Wasip1.JobRequest (a job, with "tasks" and optionally "parent"),
 // protocol.md §2.5 — the same bodies the Connect API takes.
 //
-// Parsing is strict (unknown fields are errors, so a typo does not silently drop a setting).
+// The reference client's task files are read too: a google.protobuf.Any in proto3 JSON whose
+// "@type" names wasimoff.v1.Task.Wasip1.Request (or .JobRequest), with any type-URL prefix.
+// Comments (// and /* */) and trailing commas are accepted; beyond that, parsing is strict
+// (unknown fields are errors, so a typo does not silently drop a setting).
 // File refs (binary, rootfs) may name local files with a leading '@': "@hello.wasm",
 // "@../build/app.wasm"; relative paths are relative to the task file's directory (the current
 // directory for a task file read from stdin). The CLI uploads those and replaces the ref.

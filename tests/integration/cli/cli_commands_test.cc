@@ -187,6 +187,22 @@ TEST_F(CliTest, RunTaskFileWithAStoredName) {
   EXPECT_TRUE(fs::exists(dir_.file("hello.txt")));  // its artifact
 }
 
+TEST_F(CliTest, RunTaskFileInTheReferenceClientsFormat) {
+  // "@type", comments and trailing commas, as the reference client's README shows them.
+  auto r = cli({"run", source_dir() + "/tests/integration/cli/fixtures/reference-task.json"});
+  EXPECT_EQ(r.status, 3) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("argv[3]: reference\n"));
+  EXPECT_THAT(r.out, HasSubstr("env[0]: GREETING=hi\n"));
+  EXPECT_THAT(r.out, HasSubstr("stdin> from a reference task file\n"));
+  // A job typed the same way, with the "wasimoff/" type-URL prefix.
+  dir_.write("ref-job.json", R"({"@type": "wasimoff/wasimoff.v1.Task.Wasip1.JobRequest",
+      "parent": {"binary": {"ref": "fib.wasm"}},
+      "tasks": [{"args": ["fib", "iter", "10"]}, {"args": ["fib", "iter", "11"]},]})");
+  auto job = cli({"run", "ref-job.json"});
+  ASSERT_EQ(job.status, 0) << describe(job);
+  EXPECT_EQ(job.out, "fib(10) = 55\nfib(11) = 89\n");
+}
+
 TEST_F(CliTest, RunTaskFileUploadsLocalRefs) {
   fs::create_directories(dir_.file("jobs/bin"));
   fs::copy_file(example("fib.wasm"), dir_.file("jobs/bin/f.wasm"));

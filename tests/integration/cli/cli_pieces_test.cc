@@ -22,8 +22,10 @@ namespace wasimoff::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Response = v1::Task::Wasip1::Response;
 
 // A scratch directory removed at the end of the test.
@@ -90,6 +92,57 @@ TEST(TaskFile, RejectsWhatIsNotATaskWithTheFileName) {
       HasSubstr("e.json: not a valid job"));
   EXPECT_THAT(local_error_text([] { parse_task_file("{}", "f.json", "."); }),
               HasSubstr("f.json: neither a task"));
+}
+
+TEST(TaskFile, ReadsTheReferenceClientsAnyFormat) {
+  // The reference client's task file: a google.protobuf.Any in proto3 JSON, with comments.
+  auto bare = parse_task_file(R"({
+      // a comment, as in the reference client's README
+      "@type": "wasimoff.v1.Task.Wasip1.Request",
+      "params": { "binary": { "ref": "hello.wasm" }, /* inline */ "args": ["hello.wasm", "x"], },
+    })",
+                              "ref.json", ".");
+  EXPECT_EQ(bare.kind, TaskFile::Kind::kTask);
+  EXPECT_EQ(bare.task.params().binary().ref(), "hello.wasm");
+  EXPECT_EQ(bare.task.params().args_size(), 2);
+  // Any type-URL prefix: "wasimoff/", "type.googleapis.com/".
+  for (std::string prefix : {"wasimoff/", "type.googleapis.com/"}) {
+    auto t = parse_task_file(
+        R"({"@type":")" + prefix + R"(wasimoff.v1.Task.Wasip1.Request","params":{"stdin":"aGkK"}})",
+        "p.json", ".");
+    EXPECT_EQ(t.kind, TaskFile::Kind::kTask) << prefix;
+    EXPECT_EQ(t.task.params().stdin(), "hi\n") << prefix;
+  }
+  // A job by type, even without "tasks" being the first hint.
+  auto job = parse_task_file(
+      R"({"@type":"wasimoff/wasimoff.v1.Task.Wasip1.JobRequest","tasks":[{"args":["a"]}]})",
+      "j.json", ".");
+  EXPECT_EQ(job.kind, TaskFile::Kind::kJob);
+  EXPECT_EQ(job.task_count(), 1u);
+  // "@type" decides: a task type with job fields is a schema error, not silently a job.
+  EXPECT_THAT(local_error_text([] {
+                parse_task_file(R"({"@type":"wasimoff.v1.Task.Wasip1.Request","tasks":[{}]})",
+                                "mixed.json", ".");
+              }),
+              HasSubstr("mixed.json: not a valid task (Task.Wasip1.Request)"));
+}
+
+TEST(TaskFile, ExplainsTypesItCannotRun) {
+  EXPECT_THAT(local_error_text([] {
+                parse_task_file(R"({"@type":"wasimoff.v1.Task.Pyodide.Request","params":{}})",
+                                "py.json", ".");
+              }),
+              HasSubstr("py.json: a Pyodide task"));
+  EXPECT_THAT(local_error_text(
+                  [] { parse_task_file(R"({"@type":"google.protobuf.Empty"})", "e.json", "."); }),
+              AllOf(HasSubstr("e.json: unknown \"@type\" google.protobuf.Empty"),
+                    HasSubstr("wasimoff.v1.Task.Wasip1.Request")));
+  EXPECT_THAT(local_error_text([] { parse_task_file(R"({"@type":7})", "n.json", "."); }),
+              HasSubstr("n.json: \"@type\" must be a string"));
+  // Control characters in the type name do not reach the terminal raw.
+  auto text =
+      local_error_text([] { parse_task_file("{\"@type\":\"evil\\u001b[2J\"}", "c.json", "."); });
+  EXPECT_THAT(text, Not(HasSubstr("\x1b")));
 }
 
 TEST(TaskFile, LocalRefsResolveAgainstTheFilesDirectory) {
