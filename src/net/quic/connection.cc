@@ -287,6 +287,7 @@ void Connection::enter_closing() {
   if (state_ != State::kOpen) return;
   state_ = State::kClosing;
   if (end_reason_.empty()) end_reason_ = "closed";
+  timer_armed_for_ = std::chrono::steady_clock::time_point::min();  // arm_timer() is done
   timer_.expires_after(std::chrono::nanoseconds(3 * ngtcp2_conn_get_pto(conn_)));
   timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto self = weak.lock(); self && !ec) self->finish(self->end_reason_);
@@ -301,6 +302,7 @@ void Connection::enter_draining() {
     ngtcp2_conn_get_connection_close_error(conn_, &e);
     end_reason_ = "peer closed the connection (code " + std::to_string(e.error_code) + ")";
   }
+  timer_armed_for_ = std::chrono::steady_clock::time_point::min();  // arm_timer() is done
   timer_.expires_after(std::chrono::nanoseconds(3 * ngtcp2_conn_get_pto(conn_)));
   timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto self = weak.lock(); self && !ec) self->finish(self->end_reason_);
@@ -534,9 +536,19 @@ void Connection::arm_timer() {
   const auto when = std::chrono::steady_clock::time_point(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::nanoseconds(expiry)));
+  // The expiry moves later with almost every packet (loss detection, idle timeout). Re-arming
+  // for each one cost a cancelled handler and a timerfd_settime() per packet; a pending wait
+  // that fires before the current expiry is harmless instead: on_timer() lets ngtcp2 handle
+  // what has expired (possibly nothing) and arms again for the then-current expiry.
+  if (timer_armed_for_ <= when) return;
+  timer_armed_for_ = when;
   timer_.expires_at(when);
   timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (auto self = weak.lock(); self && !ec) self->on_timer();
+    if (ec) return;  // re-armed earlier (that wait owns timer_armed_for_) or closed
+    if (auto self = weak.lock()) {
+      self->timer_armed_for_ = std::chrono::steady_clock::time_point::max();
+      self->on_timer();
+    }
   });
 }
 

@@ -198,6 +198,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kOpen;
   std::string end_reason_;
   asio::steady_timer timer_;
+  // When the pending wait of timer_ for ngtcp2's expiry fires; max() = none pending.
+  std::chrono::steady_clock::time_point timer_armed_for_ =
+      std::chrono::steady_clock::time_point::max();
   bool write_scheduled_ = false;
   bool write_blocked_ = false;
   bool ready_signalled_ = false;

@@ -241,6 +241,8 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     so.argv.push_back("--data-limit");
     so.argv.push_back(std::to_string(options.memory_limit + options.fs_limit + (256ull << 20)));
 #endif
+    so.argv.push_back("--max-loaded-modules");
+    so.argv.push_back(std::to_string(options.max_loaded_modules));
     if (!options.seccomp) so.argv.push_back("--no-seccomp");
     so.env = std::vector<std::string>{};
     so.fds = {{3, sv[1]}, {2, err_pipe[1]}};
@@ -540,18 +542,22 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
             unix_nanos(std::chrono::system_clock::now()));
 
   // The worker may run as a user that cannot open our cache, so the module and the rootfs go to
-  // it as open descriptors (closed here once sent: the message holds its own references).
+  // it as open descriptors (closed here once sent: the message holds its own references). The
+  // module only when the worker has not loaded it yet (as far as we know: see module_missing).
   struct OpenFile {
     int fd = -1;
     ~OpenFile() {
       if (fd >= 0) ::close(fd);
     }
   } module_file, rootfs_file;
-  module_file.fd = ::open(module.c_str(), O_RDONLY | O_CLOEXEC);
-  if (module_file.fd < 0) {
+  auto open_module = [&]() -> std::optional<v1::Task::Wasip1::Response> {
+    module_file.fd = ::open(module.c_str(), O_RDONLY | O_CLOEXEC);
+    if (module_file.fd >= 0) return std::nullopt;
     s->release(w, true, 0);
-    co_return fail("provider cannot open its compiled module: " +
-                   std::string(std::strerror(errno)));
+    return fail("provider cannot open its compiled module: " + std::string(std::strerror(errno)));
+  };
+  if (!w->modules.count(module)) {
+    if (auto failed = open_module()) co_return *failed;
   }
   worker::RunRequest req;
   req.set_module_key(task.module.filename().string());
@@ -574,6 +580,7 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
       std::min(task.output_limit.value_or(s->options.output_limit), s->options.output_limit);
   req.set_output_limit(output_limit);
   if (task.deadline) req.set_deadline_unixnano(unix_nanos(*task.deadline));
+  req.set_module_attached(module_file.fd >= 0);
   std::string frame;
   try {
     frame = worker::encode_frame(req);
@@ -581,7 +588,6 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     s->release(w, true, 0);
     co_return fail(std::string("task too large for a worker: ") + e.what());
   }
-  req.Clear();
 
   // Time limit while running: the earlier of --timeout and the deadline.
   steady::time_point limit = steady::time_point::max();
@@ -597,7 +603,8 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
   auto exchange = [&]() -> awaitable<std::optional<std::string>> {
     // Stamped before writing: the worker may read and stamp event 34 before we resume.
     std::int64_t posted = unix_nanos(std::chrono::system_clock::now());
-    std::vector<int> fds{module_file.fd};
+    std::vector<int> fds;
+    if (module_file.fd >= 0) fds.push_back(module_file.fd);
     if (rootfs_file.fd >= 0) fds.push_back(rootfs_file.fd);
     std::string_view header(frame.data(), worker::kFrameHeaderSize);
     if (!worker::send_frame_header_with_fds(w->channel->native_handle(), header, fds))
@@ -611,6 +618,27 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     co_return co_await read_frame(*w->channel, max_reply);
   };
   auto outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
+  worker::RunReply reply;
+  bool replied =
+      outcome.index() == 0 && std::get<0>(outcome) && reply.ParseFromString(*std::get<0>(outcome));
+  if (replied && reply.module_missing() && module_file.fd < 0) {
+    // The worker no longer had the module (it keeps a bounded number loaded): nothing ran; send
+    // the same task once more with the module attached.
+    w->modules.erase(module);
+    if (auto failed = open_module()) co_return *failed;
+    req.set_module_attached(true);
+    try {
+      frame = worker::encode_frame(req);
+    } catch (const std::exception& e) {
+      s->release(w, true, 0);
+      co_return fail(std::string("task too large for a worker: ") + e.what());
+    }
+    outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
+    reply.Clear();
+    replied = outcome.index() == 0 && std::get<0>(outcome) &&
+              reply.ParseFromString(*std::get<0>(outcome));
+  }
+  req.Clear();
 
   if (outcome.index() == 1) {
     s->release(w, false, 0);
@@ -621,9 +649,7 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     if (limit_is_deadline) co_return fail("deadline exceeded");
     co_return fail("task timed out after " + format_duration(*s->options.timeout));
   }
-  std::optional<std::string>& body = std::get<0>(outcome);
-  worker::RunReply reply;
-  if (!body || !reply.ParseFromString(*body)) {
+  if (!replied || reply.module_missing()) {
     // The worker died mid-task (or broke the protocol); report how it ended.
     asio::steady_timer grace(s->ex, kCrashGrace);
     co_await (w->exited.wait() || grace.async_wait(asio::use_awaitable));

@@ -50,6 +50,7 @@ struct PoolOptions {
   std::uint64_t recycle_rss_bytes = 512ull << 20;
   std::chrono::milliseconds start_timeout{10000};  // spawn until the worker's Hello
   std::size_t max_waiting = 4096;                  // run() calls queued for a worker
+  std::size_t max_loaded_modules = 32;             // compiled modules a worker keeps loaded
   // Workers run as the sandbox's user when it has one (the provider is root); nullptr = as us.
   std::shared_ptr<const engine::ProcessSandbox> sandbox;
 #ifdef WASIMOFF_SANITIZED

@@ -17,7 +17,7 @@ namespace wasimoff::worker {
 
 // Bumped whenever worker.proto or the module ABI changes; the Hello carries it so a supervisor
 // never talks to a stale worker binary.
-inline constexpr std::uint32_t kWorkerAbi = 2;
+inline constexpr std::uint32_t kWorkerAbi = 3;
 
 inline constexpr std::size_t kFrameHeaderSize = 4;
 // No frame is larger than this (requests carry at most a message-size worth of stdin and

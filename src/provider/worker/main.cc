@@ -35,6 +35,7 @@ struct Args {
   int channel_fd = 3;
   std::uint64_t data_limit = 0;
   pid_t parent_pid = 0;
+  std::size_t max_loaded_modules = 32;
   bool seccomp = true;
 };
 
@@ -66,6 +67,9 @@ Args parse(int argc, char** argv) {
       a.data_limit = number(value());
     } else if (arg == "--parent-pid") {
       a.parent_pid = static_cast<pid_t>(number(value()));
+    } else if (arg == "--max-loaded-modules") {
+      a.max_loaded_modules = static_cast<std::size_t>(number(value()));
+      if (a.max_loaded_modules == 0) usage("--max-loaded-modules must be at least 1");
     } else if (arg == "--no-seccomp") {
       a.seccomp = false;
     } else {
@@ -120,7 +124,7 @@ int main(int argc, char** argv) {
     hello.set_abi(kWorkerAbi);
     write_all(args.channel_fd, encode_frame(hello));
 
-    ModuleLoader loader;
+    ModuleLoader loader(args.max_loaded_modules);
     std::string body;
     std::vector<ReceivedFd> fds;
     while (read_frame(args.channel_fd, &body, kMaxFrameSize, &fds)) {
@@ -131,18 +135,26 @@ int main(int argc, char** argv) {
       }
       body.clear();
       body.shrink_to_fit();
-      std::size_t expected = 1 + (request.rootfs_attached() ? 1 : 0);
+      std::size_t expected =
+          (request.module_attached() ? 1 : 0) + (request.rootfs_attached() ? 1 : 0);
       if (fds.size() != expected) {
         std::fprintf(stderr, "wasimoff-worker: request with %zu descriptors, expected %zu\n",
                      fds.size(), expected);
         return 2;
       }
       RunReply reply;
-      try {
-        const LoadedModule& module = loader.load(request.module_key(), fds[0].release());
-        reply = run_task(module, request, request.rootfs_attached() ? fds[1].get() : -1);
-      } catch (const ModuleLoadError& e) {
-        reply.mutable_response()->set_error(e.what());
+      const std::size_t rootfs_index = request.module_attached() ? 1 : 0;
+      if (!request.module_attached() && !loader.contains(request.module_key())) {
+        reply.set_module_missing(true);
+      } else {
+        try {
+          int module_fd = request.module_attached() ? fds[0].release() : -1;
+          const LoadedModule& module = loader.load(request.module_key(), module_fd);
+          reply =
+              run_task(module, request, request.rootfs_attached() ? fds[rootfs_index].get() : -1);
+        } catch (const ModuleLoadError& e) {
+          reply.mutable_response()->set_error(e.what());
+        }
       }
       fds.clear();
       reply.set_rss_bytes(rss_bytes(statm));

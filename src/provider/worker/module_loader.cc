@@ -29,6 +29,12 @@ ModuleLoader::~ModuleLoader() {
   for (LoadedModule& m : modules_) unload(m);
 }
 
+bool ModuleLoader::contains(const std::string& key) const {
+  for (const LoadedModule& m : modules_)
+    if (m.key == key) return true;
+  return false;
+}
+
 const LoadedModule& ModuleLoader::load(const std::string& key, int fd) {
   for (auto it = modules_.begin(); it != modules_.end(); ++it) {
     if (it->key == key) {

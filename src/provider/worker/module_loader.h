@@ -51,6 +51,8 @@ class ModuleLoader {
   // Throws ModuleLoadError (closing `fd`). The reference is valid until the next load().
   const LoadedModule& load(const std::string& key, int fd);
 
+  // Whether `key` is loaded (load(key, -1) then succeeds).
+  bool contains(const std::string& key) const;
   std::size_t loaded() const { return modules_.size(); }
 
  private:

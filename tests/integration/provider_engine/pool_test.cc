@@ -397,6 +397,28 @@ TEST(Pool, WorkersAreRecycledAfterKTasks) {
   EXPECT_GE(h.pool->workers_started(), 2u);
 }
 
+TEST(Pool, AWorkerThatDroppedAModuleGetsItAgain) {
+  // The module goes to a worker only until it has loaded it; a worker keeps a bounded number
+  // loaded. With room for one, alternating modules makes the worker drop each in turn: the
+  // supervisor must notice (module_missing) and attach it again, and every task still runs.
+  pool::PoolOptions o = default_pool_options();
+  o.max_loaded_modules = 1;
+  EngineHarness h(o);
+  pid_t worker = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto cat = h.run("cat", [](pool::TaskRun& t) { t.params.set_stdin("round"); });
+    ASSERT_TRUE(cat.has_ok()) << EngineHarness::show(cat);
+    EXPECT_EQ(cat.ok().stdout(), "round");
+    auto noop = h.run("noop");
+    ASSERT_TRUE(noop.has_ok()) << EngineHarness::show(noop);
+    auto again = h.run("noop");  // loaded: no module attached this time
+    ASSERT_TRUE(again.has_ok()) << EngineHarness::show(again);
+    ASSERT_EQ(h.pool->worker_pids().size(), 1u);
+    if (round == 0) worker = h.pool->worker_pids()[0];
+    EXPECT_EQ(h.pool->worker_pids()[0], worker) << "a missing module must not cost the worker";
+  }
+}
+
 TEST(Pool, ResizeAndChangeNotifications) {
   EngineHarness h;
   std::vector<std::pair<std::size_t, std::size_t>> changes;
