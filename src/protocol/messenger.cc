@@ -11,9 +11,34 @@ using namespace asio::experimental::awaitable_operators;
 namespace gp = google::protobuf;
 using v1::Envelope;
 
+// One outstanding call. Its timer is both the timeout and the wake-up: it expires at the
+// call's time limit (never, without one) and complete() cancels it. A call used to wait on an
+// event, a sleep and the cancel token at once (`a || b || c`, three coroutines and a parallel
+// group per call); this is one timer wait, which matters on the per-task path.
 struct Messenger::Pending {
-  explicit Pending(asio::any_io_executor ex) : done(std::move(ex)) {}
-  OneShotEvent done;
+  explicit Pending(asio::any_io_executor ex)
+      : timer(std::move(ex), std::chrono::steady_clock::time_point::max()) {}
+
+  void complete() {
+    done = true;
+    timer.cancel();
+  }
+  // Returns when complete() ran, the timer expired, or the waiting operation was cancelled from
+  // outside (e.g. by the other side of an `||`).
+  awaitable<void> wait() {
+    while (!done) {
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_return;  // the time limit
+      if (!done) {
+        auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) co_return;
+      }
+    }
+  }
+
+  asio::steady_timer timer;
+  bool done = false;
   CallResult result;
 };
 
@@ -70,15 +95,12 @@ awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milli
   }
   // Keep ourselves alive while waiting: the owner may drop its reference meanwhile.
   auto self = shared_from_this();
-  if (timeout.count() > 0 && cancel)
-    co_await (pending->done.wait() || sleep_for(timeout) || cancel->wait());
-  else if (timeout.count() > 0)
-    co_await (pending->done.wait() || sleep_for(timeout));
-  else if (cancel)
-    co_await (pending->done.wait() || cancel->wait());
-  else
-    co_await pending->done.wait();
-  if (pending->done.is_set()) co_return std::move(pending->result);
+  if (timeout.count() > 0) pending->timer.expires_after(timeout);
+  if (cancel && !cancel->is_set())
+    co_await (pending->wait() || cancel->wait());
+  else if (!cancel)
+    co_await pending->wait();
+  if (pending->done) co_return std::move(pending->result);
   pending_.erase(seq);
   if (cancel && cancel->is_set()) co_return CallResult{"canceled", {}};
   co_return CallResult{fmt::format("timeout: no response within {:g} s", timeout.count() / 1000.0),
@@ -216,7 +238,7 @@ void Messenger::handle_response(Envelope& envelope) {
     pending->result.error = envelope.error();
   else
     pending->result.payload = std::move(*envelope.mutable_payload());
-  pending->done.set();
+  pending->complete();
 }
 
 void Messenger::handle_event(Envelope& envelope) {
@@ -251,7 +273,7 @@ void Messenger::shutdown(std::string reason) {
       !options_.oversize_error.empty() && transport_->ended_by_oversized_message();
   for (auto& [seq, p] : pending) {
     p->result.error = oversized ? options_.oversize_error : options_.disconnect_error;
-    p->done.set();
+    p->complete();
   }
   queue_.clear();
   queued_bytes_ = 0;
