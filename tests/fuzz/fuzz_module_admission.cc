@@ -19,6 +19,7 @@
 #include "fuzz_check.h"
 #include "provider/engine/module_admission.h"
 #include "provider/engine/wasm_module_info.h"
+#include "provider/wasi/signatures.h"
 
 namespace {
 
