@@ -236,21 +236,55 @@ constexpr bool matches(R (*)(I*, A...), std::string_view name) {
     return std::is_same_v<R, u32> && s.results == "i";
 }
 
-#define WASI_ALL(X)                                                                                \
-  X(args_get)                                                                                      \
-  X(args_sizes_get)                                                                                \
-  X(environ_get)                                                                                   \
-  X(environ_sizes_get)                                                                             \
-  X(clock_res_get) X(clock_time_get) X(fd_advise) X(fd_allocate) X(fd_close) X(fd_datasync)        \
-      X(fd_fdstat_get) X(fd_fdstat_set_flags) X(fd_fdstat_set_rights) X(fd_filestat_get)           \
-          X(fd_filestat_set_size) X(fd_filestat_set_times) X(fd_pread) X(fd_prestat_get)           \
-              X(fd_prestat_dir_name) X(fd_pwrite) X(fd_read) X(fd_readdir) X(fd_renumber)          \
-                  X(fd_seek) X(fd_sync) X(fd_tell) X(fd_write) X(path_create_directory)            \
-                      X(path_filestat_get) X(path_filestat_set_times) X(path_link) X(path_open)    \
-                          X(path_readlink) X(path_remove_directory) X(path_rename) X(path_symlink) \
-                              X(path_unlink_file) X(poll_oneoff) X(proc_exit) X(proc_raise)        \
-                                  X(sched_yield) X(random_get) X(sock_accept) X(sock_recv)         \
-                                      X(sock_send) X(sock_shutdown)
+// clang-format off (one entry per line; clang-format does not settle on these macros)
+#define WASI_ALL(X)          \
+  X(args_get)                \
+  X(args_sizes_get)          \
+  X(environ_get)             \
+  X(environ_sizes_get)       \
+  X(clock_res_get)           \
+  X(clock_time_get)          \
+  X(fd_advise)               \
+  X(fd_allocate)             \
+  X(fd_close)                \
+  X(fd_datasync)             \
+  X(fd_fdstat_get)           \
+  X(fd_fdstat_set_flags)     \
+  X(fd_fdstat_set_rights)    \
+  X(fd_filestat_get)         \
+  X(fd_filestat_set_size)    \
+  X(fd_filestat_set_times)   \
+  X(fd_pread)                \
+  X(fd_prestat_get)          \
+  X(fd_prestat_dir_name)     \
+  X(fd_pwrite)               \
+  X(fd_read)                 \
+  X(fd_readdir)              \
+  X(fd_renumber)             \
+  X(fd_seek)                 \
+  X(fd_sync)                 \
+  X(fd_tell)                 \
+  X(fd_write)                \
+  X(path_create_directory)   \
+  X(path_filestat_get)       \
+  X(path_filestat_set_times) \
+  X(path_link)               \
+  X(path_open)               \
+  X(path_readlink)           \
+  X(path_remove_directory)   \
+  X(path_rename)             \
+  X(path_symlink)            \
+  X(path_unlink_file)        \
+  X(poll_oneoff)             \
+  X(proc_exit)               \
+  X(proc_raise)              \
+  X(sched_yield)             \
+  X(random_get)              \
+  X(sock_accept)             \
+  X(sock_recv)               \
+  X(sock_send)               \
+  X(sock_shutdown)
+// clang-format on
 
 #define WASI_CHECK(name)                                           \
   static_assert(matches(&Z_wasi_snapshot_preview1Z_##name, #name), \
@@ -262,19 +296,54 @@ static_assert(0 WASI_ALL(WASI_COUNT) == wasimoff::wasi::kSignatures.size(),
               "every function of wasi/signatures.h must be exported");
 
 // Preview 0: everything but sock_accept.
-#define WASI_UNSTABLE_ALL(X)                                                                   \
-  X(args_get)                                                                                  \
-  X(args_sizes_get) X(environ_get) X(environ_sizes_get) X(clock_res_get) X(clock_time_get)     \
-      X(fd_advise) X(fd_allocate) X(fd_close) X(fd_datasync) X(fd_fdstat_get)                  \
-          X(fd_fdstat_set_flags) X(fd_fdstat_set_rights) X(fd_filestat_get)                    \
-              X(fd_filestat_set_size) X(fd_filestat_set_times) X(fd_pread) X(fd_prestat_get)   \
-                  X(fd_prestat_dir_name) X(fd_pwrite) X(fd_read) X(fd_readdir) X(fd_renumber)  \
-                      X(fd_seek) X(fd_sync) X(fd_tell) X(fd_write) X(path_create_directory)    \
-                          X(path_filestat_get) X(path_filestat_set_times) X(path_link)         \
-                              X(path_open) X(path_readlink) X(path_remove_directory)           \
-                                  X(path_rename) X(path_symlink) X(path_unlink_file)           \
-                                      X(poll_oneoff) X(proc_exit) X(proc_raise) X(sched_yield) \
-                                          X(random_get) X(sock_recv) X(sock_send) X(sock_shutdown)
+// clang-format off
+#define WASI_UNSTABLE_ALL(X) \
+  X(args_get)                \
+  X(args_sizes_get)          \
+  X(environ_get)             \
+  X(environ_sizes_get)       \
+  X(clock_res_get)           \
+  X(clock_time_get)          \
+  X(fd_advise)               \
+  X(fd_allocate)             \
+  X(fd_close)                \
+  X(fd_datasync)             \
+  X(fd_fdstat_get)           \
+  X(fd_fdstat_set_flags)     \
+  X(fd_fdstat_set_rights)    \
+  X(fd_filestat_get)         \
+  X(fd_filestat_set_size)    \
+  X(fd_filestat_set_times)   \
+  X(fd_pread)                \
+  X(fd_prestat_get)          \
+  X(fd_prestat_dir_name)     \
+  X(fd_pwrite)               \
+  X(fd_read)                 \
+  X(fd_readdir)              \
+  X(fd_renumber)             \
+  X(fd_seek)                 \
+  X(fd_sync)                 \
+  X(fd_tell)                 \
+  X(fd_write)                \
+  X(path_create_directory)   \
+  X(path_filestat_get)       \
+  X(path_filestat_set_times) \
+  X(path_link)               \
+  X(path_open)               \
+  X(path_readlink)           \
+  X(path_remove_directory)   \
+  X(path_rename)             \
+  X(path_symlink)            \
+  X(path_unlink_file)        \
+  X(poll_oneoff)             \
+  X(proc_exit)               \
+  X(proc_raise)              \
+  X(sched_yield)             \
+  X(random_get)              \
+  X(sock_recv)               \
+  X(sock_send)               \
+  X(sock_shutdown)
+// clang-format on
 
 #define WASI_UNSTABLE_CHECK(name)                         \
   static_assert(matches(&Z_wasi_unstableZ_##name, #name), \
