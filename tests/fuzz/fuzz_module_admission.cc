@@ -19,6 +19,7 @@
 #include "fuzz_check.h"
 #include "provider/engine/module_admission.h"
 #include "provider/engine/wasm_module_info.h"
+#include "provider/wasi/signatures.h"
 
 namespace {
 
@@ -58,8 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(!has_custom_section(out.wasm), "a custom section survived admission");
   WasmModuleInfo info = parse_wasm_module(out.wasm);
   for (const WasmImport& i : info.imports) {
-    FUZZ_CHECK(i.module == "wasi_snapshot_preview1", "an import module that is not ours");
-    FUZZ_CHECK(is_canonical_name(i.name), "an import name that is not ours");
+    wasimoff::wasi::Abi abi;
+    FUZZ_CHECK(wasimoff::wasi::import_module_abi(i.module, &abi),
+               "an import module that is not ours");
+    FUZZ_CHECK(wasimoff::wasi::find_signature(abi, i.name) != nullptr,
+               "an import name that is not in its module's table");
+    FUZZ_CHECK(is_canonical_name(i.module) && is_canonical_name(i.name),
+               "an import name that is not ours");
   }
   FUZZ_CHECK(info.exports.size() == 2, "exports other than _start and memory");
   FUZZ_CHECK(info.exports[0].name == "_start" && info.exports[0].kind == ExternKind::kFunction,

@@ -191,9 +191,9 @@ def wsection(i, items):
     return bytes([i]) + leb(len(payload)) + payload
 
 
-def wasm(exports=(), imports=(), customs=(), extra_code=b""):
+def wasm(exports=(), imports=(), customs=(), extra_code=b"", module="wasi_snapshot_preview1"):
     types = [b"\x60\x04\x7f\x7f\x7f\x7f\x01\x7f", b"\x60\x00\x00"]
-    imps = [wname("wasi_snapshot_preview1") + wname("fd_write") + b"\x00\x00"]
+    imps = [wname(module) + wname("fd_write") + b"\x00\x00"]
     imps += [wname(m) + wname(n) + b"\x00\x00" for m, n in imports]
     nimp = len(imps)
     body = (b"\x41\x00\x41\x10\x36\x02\x00\x41\x04\x41\x06\x36\x02\x00"
@@ -222,6 +222,12 @@ write("fuzz_module_admission", "name_section.wasm",
 write("fuzz_module_admission", "hostile_import.wasm",
       wasm(imports=[("wasi_snapshot_preview1", "fd_write\x00" + INJECT)]))
 write("fuzz_module_admission", "nul_names.wasm", wasm(exports=[("a\x00b\\c\"", 0, 1)]))
+# WASI preview 0 (wasi_unstable): alone, mixed with preview 1, and with a hostile module name.
+write("fuzz_module_admission", "unstable_hello.wasm", wasm(module="wasi_unstable"))
+write("fuzz_module_admission", "mixed_modules.wasm",
+      wasm(module="wasi_unstable", imports=[("wasi_snapshot_preview1", "fd_write")]))
+write("fuzz_module_admission", "hostile_unstable_import.wasm",
+      wasm(module="wasi_unstable", imports=[("wasi_unstable\x00" + INJECT, "fd_write")]))
 
 
 # --- fuzz_envelope.dict: JSON keys and Any type URLs --------------------------------------------

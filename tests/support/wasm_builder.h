@@ -208,11 +208,12 @@ class WasmBuilder {
 
 // A WASI command that prints `text` to stdout: imports fd_write, exports memory and _start.
 // `extend` may add more (exports, sections …) before the bytes are taken.
-inline WasmBuilder hello_module(const std::string& text = "hello\n") {
+inline WasmBuilder hello_module(const std::string& text = "hello\n",
+                                const std::string& wasi_module = "wasi_snapshot_preview1") {
   WasmBuilder b;
   std::uint32_t fd_write_type = b.type("iiii", "i");
   std::uint32_t start_type = b.type("", "");
-  std::uint32_t fd_write = b.import_func("wasi_snapshot_preview1", "fd_write", fd_write_type);
+  std::uint32_t fd_write = b.import_func(wasi_module, "fd_write", fd_write_type);
   b.memory(1);
   b.data(16, text);
   std::string body;

@@ -1,5 +1,7 @@
 // node-wasi-run.mjs: run one WASI preview 1 command under Node 20's node:wasi with the semantics of
 // a wasimoff task (provider.md §1), as the reference side of the differential WASI tests.
+// Modules may also import WASI preview 0 (`wasi_unstable`, alone or next to preview 1): see
+// preview0Imports below for how those are run.
 //
 //   node --no-warnings tests/tools/node-wasi-run.mjs <spec.json>
 //
@@ -81,6 +83,69 @@ function trapText(err) {
   return `internal error: ${err && err.stack ? err.stack : String(err)}`;
 }
 
+// WASI preview 0 (`wasi_unstable`, the snapshot-0 witx) on top of node:wasi's preview 1.
+//
+// node:wasi's own `version: "unstable"` is no reference for it: it only renames the import module
+// and keeps preview 1's ABI (checked with node 20: fd_seek takes preview 1's whence values,
+// fd_filestat_get writes the 64-byte preview 1 filestat, and it even offers sock_accept). So the
+// three data differences of the witx are translated here, written from the witx and
+// independently of the engine's C++ (src/provider/wasi, abi.h namespace preview0):
+//   * whence: preview 0 CUR = 0, END = 1, SET = 2; preview 1 SET = 0, CUR = 1, END = 2;
+//   * filestat (fd_filestat_get, path_filestat_get): 56 bytes, nlink u32 @20, size @24, atim @32,
+//     mtim @40, ctim @48 (preview 1: 64 bytes, nlink u64 @24, size @32, ...);
+//   * subscription (poll_oneoff): 56 bytes, the clock variant starts with an `identifier` u64 @16,
+//     then id @24, timeout @32, precision @40, flags @48 (preview 1: 48 bytes, id @16 ...).
+//     The fd_readwrite variant and the 32-byte event are the same.
+// Every other function is preview 1's, which has the same signature and data in preview 0;
+// sock_accept does not exist in preview 0. One WASI instance serves both names, so a module that
+// imports from both shares one fd table, as on the engine.
+// Limits of this translation (the test modules avoid them): the filestat is written by preview 1
+// first, so its 8 bytes after the 56 must be inside memory; poll_oneoff's subscriptions and events
+// must not overlap.
+const EFAULT = 21;
+function preview0Imports(p1, getMemory) {
+  const imports = {};
+  for (const [name, fn] of Object.entries(p1)) if (name !== "sock_accept") imports[name] = fn;
+  const whence = new Map([[0, 1], [1, 2], [2, 0]]);
+  imports.fd_seek = (fd, offset, w, out) => p1.fd_seek(fd, offset, whence.get(w) ?? 255, out);
+  const filestat = (buf, call) => {
+    const len = getMemory().buffer.byteLength;
+    if (buf + 56 > len) return EFAULT;
+    const saved = new Uint8Array(getMemory().buffer).slice(buf + 56, buf + 64);
+    const err = call();
+    const bytes = new Uint8Array(getMemory().buffer);
+    if (err === 0) {
+      const view = new DataView(getMemory().buffer);
+      const nlink = view.getBigUint64(buf + 24, true);
+      bytes.copyWithin(buf + 24, buf + 32, buf + 64);  // size, atim, mtim, ctim
+      bytes.fill(0, buf + 17, buf + 20);
+      view.setUint32(buf + 20, Number(nlink > 0xffffffffn ? 0xffffffffn : nlink), true);
+    }
+    bytes.set(saved, buf + 56);
+    return err;
+  };
+  imports.fd_filestat_get = (fd, buf) => filestat(buf, () => p1.fd_filestat_get(fd, buf));
+  imports.path_filestat_get = (fd, flags, path, len, buf) =>
+    filestat(buf, () => p1.path_filestat_get(fd, flags, path, len, buf));
+  imports.poll_oneoff = (inPtr, outPtr, n, nevents) => {
+    if (n === 0) return p1.poll_oneoff(inPtr, outPtr, n, nevents);
+    if (inPtr + 56 * n > getMemory().buffer.byteLength) return EFAULT;
+    const saved = new Uint8Array(getMemory().buffer).slice(inPtr, inPtr + 56 * n);
+    const converted = new Uint8Array(48 * n);
+    for (let i = 0; i < n; i++) {
+      const s = saved.subarray(56 * i, 56 * i + 56);
+      converted.set(s.subarray(0, 16), 48 * i);  // userdata, tag
+      // clock: skip the identifier; fd_readwrite: the fd is at 16 in both
+      converted.set(s[8] === 0 ? s.subarray(24, 56) : s.subarray(16, 48), 48 * i + 16);
+    }
+    new Uint8Array(getMemory().buffer).set(converted, inPtr);
+    const err = p1.poll_oneoff(inPtr, outPtr, n, nevents);
+    new Uint8Array(getMemory().buffer).set(saved, inPtr);
+    return err;
+  };
+  return imports;
+}
+
 function runGuest(data) {
   const wasi = new WASI({
     version: "preview1",
@@ -93,8 +158,12 @@ function runGuest(data) {
     stderr: data.stderr,
   });
   let instance;
+  const importObject = {
+    wasi_snapshot_preview1: wasi.wasiImport,
+    wasi_unstable: preview0Imports(wasi.wasiImport, () => instance.exports.memory),
+  };
   try {
-    instance = new WebAssembly.Instance(data.module, wasi.getImportObject());
+    instance = new WebAssembly.Instance(data.module, importObject);
   } catch (err) {
     if (err instanceof RangeError && /memory/i.test(err.message)) {
       return { error: "memory limit exceeded" };
@@ -195,6 +264,9 @@ const WASI_SIGNATURES = {
   sock_shutdown: "ii->i",
 };
 
+// The import module names we run: preview 1 and preview 0 (same signatures, minus sock_accept).
+const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
+
 // --- minimal wasm binary reading: type/import sections (signatures) and the memory section ---
 
 function readU32(bytes, pos) {
@@ -261,7 +333,7 @@ function checkImportSignatures(bytes) {
         if (kind !== 0) return;  // non-function imports are rejected by the caller
         [typeIndex, p] = readU32(bytes, p);
         const want = WASI_SIGNATURES[name];
-        if (module === "wasi_snapshot_preview1" && want && types[typeIndex] !== want) {
+        if (WASI_MODULES.includes(module) && want && types[typeIndex] !== want) {
           throw new TaskError(`unsupported module: import ${module}.${name} has signature ` +
                               `(${types[typeIndex]}) instead of (${want})`);
         }
@@ -313,11 +385,12 @@ function loadModule(bytes, memoryLimit) {
   }
   const wasiNames = new Set(Object.keys(new WASI({ version: "preview1" }).wasiImport));
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function" ||
-        !wasiNames.has(imp.name)) {
+    if (!WASI_MODULES.includes(imp.module) || imp.kind !== "function" ||
+        !wasiNames.has(imp.name) ||
+        (imp.module === "wasi_unstable" && imp.name === "sock_accept")) {
       throw new TaskError(
           `unsupported module: import ${imp.module}.${imp.name} (${imp.kind}) is not a ` +
-          "wasi_snapshot_preview1 function");
+          "WASI function of wasi_snapshot_preview1 or wasi_unstable");
     }
   }
   checkImportSignatures(bytes);

@@ -164,8 +164,8 @@ void measure_code(std::string_view payload, const AdmissionLimits& limits, Admit
 }  // namespace
 
 bool is_canonical_name(std::string_view name) {
-  return name == wasi::kModuleName || name == kStartName || name == kMemoryName ||
-         wasi::find_signature(name) != nullptr;
+  return name == wasi::kModuleName || name == wasi::kUnstableModuleName || name == kStartName ||
+         name == kMemoryName || wasi::find_signature(name) != nullptr;
 }
 
 AdmittedModule admit_module(std::string_view wasm, const AdmissionLimits& limits) {
@@ -198,16 +198,21 @@ AdmittedModule admit_module(std::string_view wasm, const AdmissionLimits& limits
       case kCustom:
         break;  // dropped: names, producers, debug info — nothing a task needs
       case kImport: {
-        // Rebuilt from our table: check_command_module() proved every import is a WASI function
-        // with our signature, and function_types[i] is import i's type index.
+        // Rebuilt from our tables: check_command_module() proved every import is a function of
+        // a WASI module we provide with our signature, and function_types[i] is import i's type
+        // index. Module and function names are written from our constants (import_module_name,
+        // the Signature entry), never copied from the input.
         std::string payload;
         put_u32(payload, static_cast<std::uint32_t>(info.imports.size()));
         for (std::size_t i = 0; i < info.imports.size(); ++i) {
-          const wasi::Signature* sig = wasi::find_signature(info.imports[i].name);
-          put_name(payload, wasi::kModuleName);
+          wasi::Abi abi = wasi::Abi::kPreview1;
+          wasi::import_module_abi(info.imports[i].module, &abi);
+          const wasi::Signature* sig = wasi::find_signature(abi, info.imports[i].name);
+          put_name(payload, wasi::import_module_name(abi));
           put_name(payload, sig->name);
           payload += '\0';  // function import
           put_u32(payload, info.function_types[i]);
+          (abi == wasi::Abi::kPreview1 ? out.imports_preview1 : out.imports_unstable) = true;
         }
         put_section(out.wasm, kImport, payload);
         break;

@@ -12,11 +12,14 @@
 //      that stop the simplest compile bombs before any process starts).
 //   2. Rules of a task module (check_command_module): a WASI command exporting `_start: [] -> []`
 //      and one 32-bit, non-shared memory named `memory`; only function imports, each one of the
-//      46 `wasi_snapshot_preview1` functions with exactly our signature.
+//      46 `wasi_snapshot_preview1` or the 45 `wasi_unstable` (preview 0) functions with exactly
+//      our signature for that module (a module may import from both; each import keeps the ABI
+//      of its module name).
 //   3. Rewrite into a canonical module:
 //        * every custom section is dropped (the name section, producers, anything else);
-//        * the import section is rebuilt from our own table (wasi/signatures.h): the module and
-//          field names written are our constants, not bytes copied from the input;
+//        * the import section is rebuilt from our own tables (wasi/signatures.h): the module and
+//          field names written are our constants, not bytes copied from the input (an import
+//          keeps its position, type index and module — preview 1 or preview 0 — only);
 //        * the export section is replaced by exactly two exports, `_start` and `memory`, written
 //          from our constants (nothing else is exported to the worker, so nothing is lost);
 //        * every other section (types, functions, tables, memories, globals, start, elements,
@@ -51,6 +54,8 @@ struct AdmittedModule {
   std::uint64_t code_bytes = 0;     // size of the code section (drives the compile budget)
   std::uint32_t functions = 0;      // defined functions
   std::uint64_t largest_function_bytes = 0;
+  bool imports_preview1 = false;  // some import is from wasi_snapshot_preview1
+  bool imports_unstable = false;  // some import is from wasi_unstable (preview 0)
 };
 
 // The module cannot be a task module; what() is our own text, safe to show to the client.
@@ -63,8 +68,9 @@ class ModuleRejected : public std::runtime_error {
 // admit_module(admit_module(x).wasm).wasm == admit_module(x).wasm.
 AdmittedModule admit_module(std::string_view wasm, const AdmissionLimits& limits = {});
 
-// True when `name` is one of the names a canonical module may contain: the WASI module name, one
-// of the WASI function names, `_start` or `memory`. (Used by tests and the fuzz target.)
+// True when `name` is one of the names a canonical module may contain: a WASI module name
+// (wasi_snapshot_preview1, wasi_unstable), one of the WASI function names, `_start` or `memory`.
+// (Used by tests and the fuzz target.)
 bool is_canonical_name(std::string_view name);
 
 }  // namespace wasimoff::engine

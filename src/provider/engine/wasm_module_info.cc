@@ -270,11 +270,14 @@ std::string check_command_module(const WasmModuleInfo& info) {
     if (imp.kind != ExternKind::kFunction)
       return fmt::format("import {} is a {}; only functions can be imported", what,
                          kind_name(imp.kind));
-    if (imp.module != wasi::kModuleName)
-      return fmt::format("import {} is not provided (only {} functions are)", what,
-                         wasi::kModuleName);
-    const wasi::Signature* sig = wasi::find_signature(imp.name);
-    if (!sig) return fmt::format("import {} is not a WASI preview 1 function", what);
+    wasi::Abi abi;
+    if (!wasi::import_module_abi(imp.module, &abi))
+      return fmt::format("import {} is not provided (only {} and {} functions are)", what,
+                         wasi::kModuleName, wasi::kUnstableModuleName);
+    const wasi::Signature* sig = wasi::find_signature(abi, imp.name);
+    if (!sig)
+      return fmt::format("import {} is not a WASI {} function", what,
+                         abi == wasi::Abi::kPreview1 ? "preview 1" : "preview 0 (wasi_unstable)");
     if (imp.type.params != sig->params || imp.type.results != sig->results)
       return fmt::format("import {} has signature {}, expected {}", what, describe(imp.type),
                          describe(FuncType{std::string(sig->params), std::string(sig->results)}));

@@ -88,9 +88,9 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& limi
 
 // The rules a module must follow to run as a task (provider.md §1 "module", §3.3): a WASI
 // command exporting `_start: [] -> []` and `memory`, exactly one memory (not shared, not 64-bit),
-// and only function imports from wasi_snapshot_preview1 whose names and signatures match
-// wasi/signatures.h. Returns an empty string when the module qualifies, else the reason
-// (without the "unsupported module: " prefix).
+// and only function imports from wasi_snapshot_preview1 or wasi_unstable whose names and
+// signatures match that module's table in wasi/signatures.h. Returns an empty string when the
+// module qualifies, else the reason (without the "unsupported module: " prefix).
 std::string check_command_module(const WasmModuleInfo& info);
 
 // "(i32, i64) -> i32"

@@ -2,6 +2,13 @@
 // /usr/include/wasm32-wasi/wasi/api.h (which cannot be included here: it is written for wasm32,
 // where pointers and size_t are 4 bytes). Structs live in guest memory and are accessed by byte
 // offset, little-endian, never through host structs.
+//
+// WASI preview 0 (`wasi_unstable`, the snapshot-0 witx: WebAssembly/WASI
+// phases/old/snapshot_0/witx/typenames.witx) shares every constant here — errno, filetype,
+// fdflags, oflags, fstflags, lookupflags, clockid, advice, eventtype, subclockflags, preopentype,
+// the rights bits 0..28 (it has no sock_accept right, bit 29, which we never grant) — and the
+// fdstat, prestat, dirent, iovec and event layouts. It differs in exactly three places, listed
+// in namespace preview0 below: the whence values, the filestat layout and the subscription layout.
 #pragma once
 
 #include <cstdint>
@@ -108,5 +115,26 @@ inline constexpr std::uint32_t kSubscriptionSize = 48;  // userdata u64 @0, tag 
 inline constexpr std::uint32_t kEventSize = 32;  // userdata u64 @0, error u16 @8, type u8 @10,
                                                  // fd_readwrite {nbytes u64 @16, flags u16 @24}
 }  // namespace layout
+
+// Which ABI a WASI import speaks: the module name it was imported from decides.
+enum class Abi : std::uint8_t { kPreview1, kPreview0 };
+
+// The differences of preview 0 (wasi_unstable) from preview 1.
+namespace preview0 {
+// whence (u8): the order was cur, end, set; preview 1 changed it to set, cur, end.
+namespace whence {
+inline constexpr std::uint8_t kCur = 0, kEnd = 1, kSet = 2;
+}
+namespace layout {
+// filestat: linkcount is u32 (preview 1: u64), so everything after it moves up by 8 bytes.
+inline constexpr std::uint32_t kFilestatSize = 56;  // dev u64 @0, ino u64 @8, filetype u8 @16,
+                                                    // nlink u32 @20, size u64 @24, atim @32,
+                                                    // mtim @40, ctim @48
+// subscription: subscription_clock starts with an `identifier` (userdata, u64) that preview 1
+// dropped. userdata u64 @0, tag u8 @8, union @16: clock {identifier u64 @16, id u32 @24,
+// timeout u64 @32, precision u64 @40, flags u16 @48}, fd_readwrite {fd u32 @16}.
+inline constexpr std::uint32_t kSubscriptionSize = 56;
+}  // namespace layout
+}  // namespace preview0
 
 }  // namespace wasimoff::wasi

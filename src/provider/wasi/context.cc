@@ -121,23 +121,35 @@ Errno Context::resolve(u32 fd, u32 path, u32 path_len, Resolved* out) {
   return out->error;
 }
 
-Errno Context::write_filestat(u32 ptr, const FdEntry* stdio, const memfs::Node* node) const {
-  std::uint8_t* p = mem().span(ptr, layout::kFilestatSize);
+Errno Context::write_filestat(u32 ptr, const FdEntry* stdio, const memfs::Node* node,
+                              Abi abi) const {
+  // Preview 1: nlink u64 @24, size @32, atim @40, mtim @48, ctim @56 (64 bytes). Preview 0:
+  // nlink u32 @20, then everything 8 bytes earlier (56 bytes). dev, ino, filetype are the same.
+  const bool p0 = abi == Abi::kPreview0;
+  const u32 size = p0 ? preview0::layout::kFilestatSize : layout::kFilestatSize;
+  const u32 shift = p0 ? 8 : 0;
+  std::uint8_t* p = mem().span(ptr, size);
   if (!p) return err::kFault;
-  std::memset(p, 0, layout::kFilestatSize);
+  std::memset(p, 0, size);
+  auto put_nlink = [&](u64 n) {
+    if (p0)
+      put_u32(p + 20, static_cast<u32>(std::min<u64>(n, UINT32_MAX)));
+    else
+      put_u64(p + 24, n);
+  };
   if (stdio) {
     p[16] = stdio->filetype();
-    put_u64(p + 24, 1);
+    put_nlink(1);
     return err::kSuccess;
   }
   put_u64(p + 0, 1);  // dev: one device for the whole in-memory tree
   put_u64(p + 8, node->ino());
   p[16] = node->is_directory() ? filetype::kDirectory : filetype::kRegularFile;
-  put_u64(p + 24, node->nlink());
-  put_u64(p + 32, node->is_file() ? node->size() : 0);
-  put_u64(p + 40, static_cast<u64>(node->times().atim));
-  put_u64(p + 48, static_cast<u64>(node->times().mtim));
-  put_u64(p + 56, static_cast<u64>(node->times().ctim));
+  put_nlink(node->nlink());
+  put_u64(p + 32 - shift, node->is_file() ? node->size() : 0);
+  put_u64(p + 40 - shift, static_cast<u64>(node->times().atim));
+  put_u64(p + 48 - shift, static_cast<u64>(node->times().mtim));
+  put_u64(p + 56 - shift, static_cast<u64>(node->times().ctim));
   return err::kSuccess;
 }
 
@@ -307,11 +319,11 @@ Errno Context::fd_fdstat_set_rights(u32 fd, u64 base, u64 inheriting) {
   return err::kSuccess;
 }
 
-Errno Context::fd_filestat_get(u32 fd, u32 buf_out) {
+Errno Context::fd_filestat_get(u32 fd, u32 buf_out, Abi abi) {
   const FdEntry* e = fds_.get(fd);
   if (!e) return err::kBadf;
-  return e->is_stdio() ? write_filestat(buf_out, e, nullptr)
-                       : write_filestat(buf_out, nullptr, e->node.get());
+  return e->is_stdio() ? write_filestat(buf_out, e, nullptr, abi)
+                       : write_filestat(buf_out, nullptr, e->node.get(), abi);
 }
 
 Errno Context::fd_filestat_set_size(u32 fd, u64 size) {
@@ -485,7 +497,24 @@ Errno Context::fd_renumber(u32 fd, u32 to) {
   return fds_.renumber(fd, to);
 }
 
-Errno Context::fd_seek(u32 fd, u64 offset, u32 whence_arg, u32 newoffset_out) {
+Errno Context::fd_seek(u32 fd, u64 offset, u32 whence_arg, u32 newoffset_out, Abi abi) {
+  if (abi == Abi::kPreview0) {
+    // Preview 0 numbers whence cur, end, set; anything else stays invalid.
+    switch (whence_arg) {
+      case preview0::whence::kCur:
+        whence_arg = whence::kCur;
+        break;
+      case preview0::whence::kEnd:
+        whence_arg = whence::kEnd;
+        break;
+      case preview0::whence::kSet:
+        whence_arg = whence::kSet;
+        break;
+      default:
+        whence_arg = UINT32_MAX;
+        break;
+    }
+  }
   FdEntry* e = fds_.get(fd);
   if (!e) return err::kBadf;
   if (e->is_stdio()) return err::kSpipe;
@@ -530,12 +559,14 @@ Errno Context::path_create_directory(u32 fd, u32 path, u32 path_len) {
   return to_errno(fs_.create_directory(*r.parent, r.name));
 }
 
-Errno Context::path_filestat_get(u32 fd, u32 /*flags*/, u32 path, u32 path_len, u32 buf_out) {
-  if (!mem().in_bounds(buf_out, layout::kFilestatSize)) return err::kFault;
+Errno Context::path_filestat_get(u32 fd, u32 /*flags*/, u32 path, u32 path_len, u32 buf_out,
+                                 Abi abi) {
+  u32 size = abi == Abi::kPreview0 ? preview0::layout::kFilestatSize : layout::kFilestatSize;
+  if (!mem().in_bounds(buf_out, size)) return err::kFault;
   Resolved r;
   if (Errno e = resolve(fd, path, path_len, &r); e != err::kSuccess) return e;
   if (!r.node) return err::kNoent;
-  return write_filestat(buf_out, nullptr, r.node.get());
+  return write_filestat(buf_out, nullptr, r.node.get(), abi);
 }
 
 Errno Context::path_filestat_set_times(u32 fd, u32 /*flags*/, u32 path, u32 path_len, u64 atim,
@@ -634,11 +665,16 @@ Errno Context::path_unlink_file(u32 fd, u32 path, u32 path_len) {
 
 // --- poll, process, sockets ---------------------------------------------------------------------
 
-Errno Context::poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out) {
+Errno Context::poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out, Abi abi) {
   if (nsubscriptions == 0) return err::kInval;
+  // Preview 0's clock subscription starts with an `identifier` u64 (ignored, as in every
+  // implementation), so its fields sit 8 bytes later and a subscription is 56 bytes, not 48.
+  // The fd_readwrite variant and the event layout are the same in both.
+  const bool p0 = abi == Abi::kPreview0;
+  const std::size_t sub_size = p0 ? preview0::layout::kSubscriptionSize : layout::kSubscriptionSize;
+  const std::size_t clock_at = p0 ? 24 : 16;
   GuestMemory m = mem();
-  const std::uint8_t* subs =
-      m.span(in, static_cast<u64>(nsubscriptions) * layout::kSubscriptionSize);
+  const std::uint8_t* subs = m.span(in, static_cast<u64>(nsubscriptions) * sub_size);
   std::uint8_t* events = m.span(out, static_cast<u64>(nsubscriptions) * layout::kEventSize);
   if (!subs || !events || !m.in_bounds(nevents_out, 4)) return err::kFault;
 
@@ -660,8 +696,9 @@ Errno Context::poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out)
 
   for (u32 i = 0; i < nsubscriptions; ++i) {
     // Copy out first: `in` and `out` may overlap.
-    std::uint8_t s[layout::kSubscriptionSize];
-    std::memcpy(s, subs + static_cast<std::size_t>(i) * layout::kSubscriptionSize, sizeof s);
+    std::uint8_t s[preview0::layout::kSubscriptionSize];
+    static_assert(preview0::layout::kSubscriptionSize >= layout::kSubscriptionSize);
+    std::memcpy(s, subs + static_cast<std::size_t>(i) * sub_size, sub_size);
     u64 userdata;
     std::memcpy(&userdata, s, 8);
     std::uint8_t tag = s[8];
@@ -669,9 +706,9 @@ Errno Context::poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out)
       u32 id;
       u64 timeout;
       std::uint16_t flags;
-      std::memcpy(&id, s + 16, 4);
-      std::memcpy(&timeout, s + 24, 8);
-      std::memcpy(&flags, s + 40, 2);
+      std::memcpy(&id, s + clock_at, 4);
+      std::memcpy(&timeout, s + clock_at + 8, 8);
+      std::memcpy(&flags, s + clock_at + 24, 2);
       if (id != clockid::kRealtime && id != clockid::kMonotonic) {
         timers.push_back({userdata, now_mono, err::kInval});
         continue;

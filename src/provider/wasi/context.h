@@ -1,5 +1,8 @@
-// The state of one WASI preview 1 instance and the implementation of its 46 functions
-// (provider.md §3.4, §3.5) over an in-memory filesystem.
+// The state of one WASI instance and the implementation of its functions (provider.md §3.4,
+// §3.5) over an in-memory filesystem: the 46 functions of preview 1 and, through the same state,
+// the 45 of preview 0 (`wasi_unstable`). Most functions are the same in both; the four whose data
+// differ (fd_seek's whence values, the filestat of fd_filestat_get and path_filestat_get, the
+// subscriptions of poll_oneoff) take the Abi of the import that called them (wasi/abi.h).
 //
 // One Context serves exactly one task run: argv, environment, stdin, captured stdout/stderr, the
 // fd table and the memfs tree. The C functions the generated module code imports
@@ -71,7 +74,7 @@ class Context {
   Errno fd_fdstat_get(u32 fd, u32 stat_out);
   Errno fd_fdstat_set_flags(u32 fd, u32 flags);
   Errno fd_fdstat_set_rights(u32 fd, u64 base, u64 inheriting);
-  Errno fd_filestat_get(u32 fd, u32 buf_out);
+  Errno fd_filestat_get(u32 fd, u32 buf_out, Abi abi = Abi::kPreview1);
   Errno fd_filestat_set_size(u32 fd, u64 size);
   Errno fd_filestat_set_times(u32 fd, u64 atim, u64 mtim, u32 fst_flags);
   Errno fd_pread(u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nread_out);
@@ -81,12 +84,13 @@ class Context {
   Errno fd_read(u32 fd, u32 iovs, u32 iovs_len, u32 nread_out);
   Errno fd_readdir(u32 fd, u32 buf, u32 buf_len, u64 cookie, u32 bufused_out);
   Errno fd_renumber(u32 fd, u32 to);
-  Errno fd_seek(u32 fd, u64 offset, u32 whence, u32 newoffset_out);
+  Errno fd_seek(u32 fd, u64 offset, u32 whence, u32 newoffset_out, Abi abi = Abi::kPreview1);
   Errno fd_sync(u32 fd);
   Errno fd_tell(u32 fd, u32 offset_out);
   Errno fd_write(u32 fd, u32 iovs, u32 iovs_len, u32 nwritten_out);
   Errno path_create_directory(u32 fd, u32 path, u32 path_len);
-  Errno path_filestat_get(u32 fd, u32 flags, u32 path, u32 path_len, u32 buf_out);
+  Errno path_filestat_get(u32 fd, u32 flags, u32 path, u32 path_len, u32 buf_out,
+                          Abi abi = Abi::kPreview1);
   Errno path_filestat_set_times(u32 fd, u32 flags, u32 path, u32 path_len, u64 atim, u64 mtim,
                                 u32 fst_flags);
   Errno path_link(u32 old_fd, u32 old_flags, u32 old_path, u32 old_len, u32 new_fd, u32 new_path,
@@ -98,7 +102,7 @@ class Context {
   Errno path_rename(u32 fd, u32 old_path, u32 old_len, u32 new_fd, u32 new_path, u32 new_len);
   Errno path_symlink(u32 old_path, u32 old_len, u32 fd, u32 new_path, u32 new_len);
   Errno path_unlink_file(u32 fd, u32 path, u32 path_len);
-  Errno poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out);
+  Errno poll_oneoff(u32 in, u32 out, u32 nsubscriptions, u32 nevents_out, Abi abi = Abi::kPreview1);
   void proc_exit(u32 code);
   Errno proc_raise(u32 sig);
   Errno sched_yield();
@@ -122,7 +126,7 @@ class Context {
   // A directory descriptor for path operations (EBADF / ENOTDIR).
   Errno dir_fd(u32 fd, FdEntry** out);
   Errno resolve(u32 fd, u32 path, u32 path_len, Resolved* out);
-  Errno write_filestat(u32 ptr, const FdEntry* stdio, const memfs::Node* node) const;
+  Errno write_filestat(u32 ptr, const FdEntry* stdio, const memfs::Node* node, Abi abi) const;
   Errno set_times(memfs::Node& node, u64 atim, u64 mtim, u32 fst_flags);
   Errno append_output(std::string& stream, const std::vector<Iovec>& iov, u64* written);
   Errno write_strings(const std::vector<std::string>& list, u32 ptrs, u32 buf) const;

@@ -27,7 +27,9 @@ struct LoadedModule {
   void* handle = nullptr;
   std::size_t instance_size = 0;
   std::uint32_t initial_pages = 0;
-  void (*instantiate)(void* instance, Z_wasi_snapshot_preview1_instance_t* wasi) = nullptr;
+  // The glue's wasimoff_instantiate: both WASI instances, the module uses those it imports.
+  void (*instantiate)(void* instance, Z_wasi_snapshot_preview1_instance_t* preview1,
+                      Z_wasi_unstable_instance_t* unstable) = nullptr;
   void (*free_instance)(void* instance) = nullptr;
   void (*start)(void* instance) = nullptr;
   wasm_rt_memory_t* (*memory)(void* instance) = nullptr;

@@ -153,12 +153,13 @@ std::string stderr_tail(const std::string& err) {
 // results go through the pointers.
 __attribute__((noinline)) wasm_rt_trap_t guarded_run(const LoadedModule* m, void* instance,
                                                      Z_wasi_snapshot_preview1_instance_t* wasi,
+                                                     Z_wasi_unstable_instance_t* unstable,
                                                      std::uint32_t max_pages, bool* instantiated,
                                                      bool* over_limit, std::int64_t* started) {
   wasm_rt_trap_t trap = static_cast<wasm_rt_trap_t>(wasm_rt_impl_try());
   if (trap != WASM_RT_TRAP_NONE) return trap;
   *instantiated = true;  // set first: a trap inside instantiate still needs free_instance
-  m->instantiate(instance, wasi);
+  m->instantiate(instance, wasi, unstable);
   wasm_rt_memory_t* mem = m->memory(instance);
   if (mem->pages > max_pages) {
     *over_limit = true;
@@ -236,7 +237,9 @@ RunReply run_task(const LoadedModule& module, const RunRequest& request, int roo
   options.output_limit = output_limit;
   if (request.has_deadline_unixnano()) options.deadline_ns = request.deadline_unixnano();
   wasi::Context context(fs, std::move(options));
+  // One context behind both import module names (a module may import from both).
   Z_wasi_snapshot_preview1_instance_t wasi{&context};
+  Z_wasi_unstable_instance_t unstable{&context};
 
   std::unique_ptr<void, FreeDeleter> instance(
       std::calloc(1, std::max<std::size_t>(module.instance_size, 1)));
@@ -249,8 +252,8 @@ RunReply run_task(const LoadedModule& module, const RunRequest& request, int roo
 
   bool instantiated = false, over_limit = false;
   std::int64_t started = now_ns();
-  wasm_rt_trap_t trap =
-      guarded_run(&module, instance.get(), &wasi, max_pages, &instantiated, &over_limit, &started);
+  wasm_rt_trap_t trap = guarded_run(&module, instance.get(), &wasi, &unstable, max_pages,
+                                    &instantiated, &over_limit, &started);
   reply.set_started_unixnano(started);
   reply.set_finished_unixnano(now_ns());
 

@@ -16,6 +16,7 @@
 #include "common/zip_archive.h"
 #include "e2e_cluster.h"
 #include "protocol/codec.h"
+#include "wasm_builder.h"
 
 namespace wasimoff::testing {
 namespace {
@@ -264,6 +265,28 @@ TEST_F(ProviderE2E, HelloWithRootfsAndArtifactsRunsOnBothTransports) {
   auto per_provider = tasks_per_provider(jr);
   EXPECT_GT(per_provider[kWsName], 0);
   EXPECT_GT(per_provider[kWtName], 0);
+}
+
+TEST_F(ProviderE2E, WasiUnstableModuleRunsOnBothTransports) {
+  // Issue 11: a module importing `wasi_unstable` (WASI preview 0) instead of
+  // `wasi_snapshot_preview1` runs on the native providers like the browser page runs it.
+  std::string wasm = hello_module("hello from wasi_unstable\n", "wasi_unstable").bytes();
+  api_->upload(wasm, "hello-unstable.wasm");
+  Task::Wasip1::JobRequest job;
+  job.mutable_info()->set_reference("hello-unstable");
+  job.mutable_parent()->mutable_binary()->set_ref("hello-unstable.wasm");
+  for (int i = 0; i < 8; ++i) job.add_tasks()->add_args("hello-unstable.wasm");
+  auto jr = api_->run_job(job, 10min);
+  ASSERT_FALSE(jr.has_error()) << jr.error();
+  ASSERT_EQ(jr.tasks_size(), 8);
+  for (int i = 0; i < 8; ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    ASSERT_TRUE(jr.tasks(i).has_ok()) << "error: " << jr.tasks(i).error();
+    EXPECT_EQ(jr.tasks(i).ok().status(), 0);
+    EXPECT_EQ(jr.tasks(i).ok().stdout(), "hello from wasi_unstable\n");
+  }
+  auto per_provider = tasks_per_provider(jr);
+  EXPECT_EQ(per_provider[kWsName] + per_provider[kWtName], 8);
 }
 
 TEST_F(ProviderE2E, Tsp200JobFileIsSharedByBothProvidersAndMatchesNativeResults) {

@@ -112,6 +112,32 @@ TEST(Compile, EveryWasiFunctionResolvesInTheWorker) {
   EXPECT_EQ(r.ok().status(), 5);
 }
 
+TEST(Compile, EveryWasiUnstableFunctionResolvesInTheWorker) {
+  // The same for the 45 functions of wasi_unstable (WASI preview 0): wasm2c imports them as
+  // Z_wasi_unstableZ_<name> with a struct Z_wasi_unstable_instance_t*, which the worker exports.
+  EngineHarness h;
+  auto r = h.run("all_imports_unstable");
+  ASSERT_TRUE(r.has_ok()) << EngineHarness::show(r);
+  EXPECT_EQ(r.ok().status(), 5);
+}
+
+TEST(Compile, PreviewZeroAndMixedModulesRun) {
+  EngineHarness h;
+  auto hello = h.run("hello_unstable");
+  ASSERT_TRUE(hello.has_ok()) << EngineHarness::show(hello);
+  EXPECT_EQ(hello.ok().status(), 7);
+  EXPECT_EQ(hello.ok().stdout(), "hello from wasi_unstable\n");
+  // Both module names: wasm2c's instantiate takes two WASI instances, the glue passes both.
+  auto mixed = h.run("mixed_imports");
+  ASSERT_TRUE(mixed.has_ok()) << EngineHarness::show(mixed);
+  EXPECT_EQ(mixed.ok().status(), 3);
+  EXPECT_EQ(mixed.ok().stdout(), "mixed\n");
+  // And no import at all: instantiate takes none.
+  auto noop = h.run("noop");
+  ASSERT_TRUE(noop.has_ok()) << EngineHarness::show(noop);
+  EXPECT_EQ(noop.ok().status(), 0);
+}
+
 TEST(Compile, MissingCompilerIsAHostErrorNotAModuleError) {
   TempDir cache;
   EngineHarness h(default_pool_options(), cache.path());

@@ -125,6 +125,26 @@ std::vector<Hostile> corpus() {
     rejected("comment terminator in an import module", b, "unsupported module: import */");
   }
   {
+    // A wasi_unstable (WASI preview 0) module: its imports are rebuilt from our preview 0 table
+    // like those of preview 1.
+    WasmBuilder b = hello_module("hello\n", "wasi_unstable");
+    b.export_(constructor_injection(), 0, 1);
+    b.names(include_injection(), {{1, constructor_injection()}}, {});
+    runs("a wasi_unstable module with a hostile export and name section", b);
+  }
+  {
+    WasmBuilder b = hello_module("hello\n", "wasi_unstable");
+    b.import_func("wasi_unstable" + include_injection(), "fd_write", 0);
+    rejected("a preprocessor line after wasi_unstable in an import module", b,
+             "unsupported module: import wasi_unstable\\n#include");
+  }
+  {
+    WasmBuilder b = hello_module("hello\n", "wasi_unstable");
+    b.import_func("wasi_unstable", "fd_write" + constructor_injection(), 0);
+    rejected("a comment terminator in a wasi_unstable import field", b,
+             "unsupported module: import wasi_unstable.fd_write*/");
+  }
+  {
     WasmBuilder b = hello_module();
     b.import_memory("env" + include_injection(), "memory");
     rejected("an imported memory", b, "unsupported module: import env\\n#include");

@@ -61,6 +61,15 @@ TEST_F(RunTool, ReferenceModule) {
       R"({"status":7,"stdout":"aGVsbG8gZnJvbSBXQVQK","stderr":"","error":null,"artifacts":null})");
 }
 
+TEST_F(RunTool, ReferenceModuleForWasiUnstable) {
+  // The same module importing wasi_unstable (WASI preview 0) instead of wasi_snapshot_preview1.
+  ToolResult r = run(spec("hello_unstable", R"(, "args": ["hello.wasm"])"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.result["status"], 7);
+  EXPECT_EQ(b64(r.result["stdout"]), "hello from wasi_unstable\n");
+  EXPECT_TRUE(r.result["error"].is_null());
+}
+
 TEST_F(RunTool, StdinRootfsAndArtifacts) {
   ZipWriter w;
   w.add_file("data/file.txt", "from the archive", 0);

@@ -233,6 +233,41 @@ def example_cases(ex, fx, rootfs):
     add("wat/bad-import", f("badimport"), expect={"error": "unsupported module"})
     add("wat/bad-signature", f("badsig"), expect={"error": "unsupported module"})
     add("wat/no-start", f("nostart"), expect={"error": "unsupported module"})
+
+    # WASI preview 0 (wasi_unstable). node:wasi's own version "unstable" keeps preview 1's ABI, so
+    # the reference runner translates the three differences itself (node-wasi-run.mjs,
+    # preview0Imports); the expectations below are the snapshot-0 witx values.
+    add("unstable/hello", f("unstable_hello"), expect={"status": 0, "stdout": ["hello world\n"]})
+    add("unstable/abi", f("unstable_abi"), args=["unstable_abi.wasm", "two words", "", "ünï"],
+        env=["A=1", "EMPTY=", "K=v=w"], rootfs=rootfs["small"], artifacts=["out.txt", "data"],
+        expect={"status": 5,
+                "stdout": ["argc=4\n", "arg: two words\narg: \narg: ünï\n", "env: K=v=w\n",
+                           "preopen: /\n",
+                           "seek SET(2) 3 offset=3\nfd_read 4=0\nread: ha\nb\n",
+                           "seek CUR(0) 2 offset=9\n", "seek END(1) -2 offset=9\n",
+                           "seek whence 3 errno=28\n", "seek SET(2) -1 errno=28\n",
+                           "fd_filestat_get a.txt nlink(u32@20)=1\n",
+                           "fd_filestat_get a.txt size(@24)=11\n",
+                           "fd_filestat_get a.txt byte@56=238\n",
+                           "path_filestat_get data/a.txt size(@24)=11\n",
+                           "path_filestat_get data filetype=3\n",
+                           "path_filestat_get missing=44\n",
+                           "poll 1ms nevents=1\npoll 1ms userdata=119\n",
+                           "poll 1h+2ms nevents=1\npoll 1h+2ms userdata=2\n",
+                           "poll abstime nevents=1\npoll abstime userdata=3\n",
+                           "readdir entries=2\nreaddir name bytes=8\nreaddir type sum=7\n",
+                           "seek out.txt END(1) 0 offset=30\n", "realtime plausible=1\n"],
+                "artifact_files": {"out.txt", "data/a.txt", "data/sub/b.bin"}})
+    add("unstable/mixed-with-preview1", f("unstable_mixed"), rootfs=rootfs["small"],
+        expect={"status": 0,
+                "stdout": ["preview 1 fd_seek whence 2 (END)=0\n  offset=11\n",
+                           "(SET) on the same fd=0\n  offset=4\n",
+                           "preview 1 fd_seek whence 1 (CUR)=0\n  offset=5\n",
+                           "preview 0 fd_seek whence 1 (END)=0\n  offset=10\n",
+                           "  size(@32)=11\n  byte@64=238\n", "  size(@24)=11\n  byte@56=238\n",
+                           "preview 1 poll_oneoff 1ms=0\n  nevents=1\n  userdata=11\n",
+                           "preview 0 poll_oneoff 1ms=0\n  nevents=1\n  userdata=22\n"]})
+    add("unstable/sock-accept", f("unstable_sock_accept"), expect={"error": "unsupported module"})
     return cases
 
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "provider/engine/wasm_module_info.h"
+#include "provider/wasi/signatures.h"
 #include "wasm_builder.h"
 
 namespace wasimoff::engine {
@@ -188,10 +189,11 @@ TEST(ModuleAdmission, ImportsMustBeExactlyOurWasiFunctions) {
   global.import_global("wasi_snapshot_preview1", "g");
   EXPECT_THAT(rejection(global.bytes()), HasSubstr("only functions can be imported"));
 
-  // wasi_unstable is the older name of the same interface; we only provide preview 1.
+  // Only our two module names, exactly: no prefix or suffix of them.
   WasmBuilder unstable = hello_module();
-  unstable.import_func("wasi_unstable", "fd_write", 0);
-  EXPECT_THAT(rejection(unstable.bytes()), HasSubstr("wasi_unstable.fd_write is not provided"));
+  unstable.import_func(std::string("wasi_unstable\0", 14) + kMarker, "fd_write", 0);
+  EXPECT_THAT(rejection(unstable.bytes()),
+              HasSubstr("wasi_unstable\\x00XQZ.fd_write is not provided"));
 
   WasmBuilder signature = hello_module();
   signature.import_func("wasi_snapshot_preview1", "proc_exit", 0);
@@ -213,8 +215,131 @@ TEST(ModuleAdmission, TaskModuleRulesStillApply) {
   EXPECT_THAT(rejection(no_memory.bytes()), HasSubstr("no memory exported"));
 }
 
+// --- WASI preview 0 (wasi_unstable) -------------------------------------------------------------
+
+// The module name of each import of a canonical module.
+std::vector<std::string> import_modules(const std::string& wasm) {
+  std::vector<std::string> modules;
+  for (const auto& i : parse_wasm_module(wasm).imports) modules.push_back(i.module);
+  return modules;
+}
+
+struct Import {
+  std::string module;
+  std::string_view name, params, results;
+};
+
+// A command importing `imports` (calling none of them) with an empty _start.
+WasmBuilder command_importing(const std::vector<Import>& imports) {
+  WasmBuilder b;
+  for (const Import& i : imports)
+    b.import_func(i.module, std::string(i.name),
+                  b.type(std::string(i.params), std::string(i.results)));
+  b.memory(1);
+  std::uint32_t start = b.func(b.type("", ""), 0, "");
+  b.export_("memory", 2, 0);
+  b.export_("_start", 0, start);
+  return b;
+}
+
+// Every function of `table`, imported from `module`.
+template <std::size_t N>
+std::vector<Import> all_of(const std::string& module, const std::array<wasi::Signature, N>& table) {
+  std::vector<Import> out;
+  for (const wasi::Signature& s : table) out.push_back({module, s.name, s.params, s.results});
+  return out;
+}
+
+TEST(ModuleAdmission, PreviewZeroModulesAreAccepted) {
+  WasmBuilder b = hello_module("hi\n", "wasi_unstable");
+  b.custom(kInjection, kInjection);
+  AdmittedModule out = admit_module(b.bytes());
+  EXPECT_TRUE(out.imports_unstable);
+  EXPECT_FALSE(out.imports_preview1);
+  EXPECT_THAT(import_modules(out.wasm), ElementsAre("wasi_unstable"));
+  EXPECT_EQ(out.wasm.find(kMarker), std::string::npos);
+  for (const auto& n : all_names(out.wasm)) EXPECT_TRUE(is_canonical_name(n)) << n;
+  EXPECT_EQ(admit_module(out.wasm).wasm, out.wasm) << "idempotent";
+
+  // All 45 functions of preview 0 with their signatures.
+  AdmittedModule all =
+      admit_module(command_importing(all_of("wasi_unstable", wasi::kUnstableSignatures)).bytes());
+  WasmModuleInfo info = parse_wasm_module(all.wasm);
+  ASSERT_EQ(info.imports.size(), wasi::kUnstableSignatures.size());
+  for (std::size_t i = 0; i < wasi::kUnstableSignatures.size(); ++i) {
+    EXPECT_EQ(info.imports[i].module, "wasi_unstable");
+    EXPECT_EQ(info.imports[i].name, wasi::kUnstableSignatures[i].name);
+    EXPECT_EQ(info.imports[i].type.params, wasi::kUnstableSignatures[i].params);
+    EXPECT_EQ(info.imports[i].type.results, wasi::kUnstableSignatures[i].results);
+  }
+  // And all 46 of preview 1, unchanged.
+  AdmittedModule p1 =
+      admit_module(command_importing(all_of("wasi_snapshot_preview1", wasi::kSignatures)).bytes());
+  EXPECT_TRUE(p1.imports_preview1);
+  EXPECT_FALSE(p1.imports_unstable);
+}
+
+TEST(ModuleAdmission, PreviewZeroImportsMustMatchPreviewZero) {
+  // sock_accept came with preview 1.
+  WasmBuilder accept = hello_module("hi\n", "wasi_unstable");
+  accept.import_func("wasi_unstable", "sock_accept", accept.type("iii", "i"));
+  EXPECT_EQ(rejection(accept.bytes()),
+            "import wasi_unstable.sock_accept is not a WASI preview 0 (wasi_unstable) function");
+
+  // A signature that is not preview 0's (whence as i64).
+  WasmBuilder seek = hello_module("hi\n", "wasi_unstable");
+  seek.import_func("wasi_unstable", "fd_seek", seek.type("iIIi", "i"));
+  EXPECT_EQ(rejection(seek.bytes()),
+            "import wasi_unstable.fd_seek has signature (i32, i64, i64, i32) -> (i32), expected "
+            "(i32, i64, i32, i32) -> (i32)");
+
+  WasmBuilder exit = hello_module("hi\n", "wasi_unstable");
+  exit.import_func("wasi_unstable", "proc_exit", 0);
+  EXPECT_THAT(rejection(exit.bytes()), HasSubstr("wasi_unstable.proc_exit has signature"));
+
+  // A hostile function name under wasi_unstable is quoted escaped, on one line.
+  WasmBuilder hostile = hello_module("hi\n", "wasi_unstable");
+  hostile.import_func("wasi_unstable", "fd_write" + kInjection, 0);
+  std::string why = rejection(hostile.bytes());
+  EXPECT_THAT(why, HasSubstr("is not a WASI preview 0 (wasi_unstable) function"));
+  EXPECT_EQ(why.find('\n'), std::string::npos);
+
+  // Functions and memories are still the only things; an imported memory under wasi_unstable is
+  // refused like one under preview 1.
+  WasmBuilder memory = hello_module("hi\n", "wasi_unstable");
+  memory.import_memory("wasi_unstable", "memory");
+  EXPECT_THAT(rejection(memory.bytes()), HasSubstr("only functions can be imported"));
+}
+
+TEST(ModuleAdmission, MixedModulesKeepEachImportsModule) {
+  // preview 1 fd_write, then preview 0 fd_seek and proc_exit, then preview 1 sched_yield.
+  WasmBuilder b = command_importing({{"wasi_snapshot_preview1", "fd_write", "iiii", "i"},
+                                     {"wasi_unstable", "fd_seek", "iIii", "i"},
+                                     {"wasi_unstable", "proc_exit", "i", ""},
+                                     {"wasi_snapshot_preview1", "sched_yield", "", "i"}});
+  AdmittedModule out = admit_module(b.bytes());
+  EXPECT_TRUE(out.imports_preview1);
+  EXPECT_TRUE(out.imports_unstable);
+  EXPECT_THAT(import_modules(out.wasm), ElementsAre("wasi_snapshot_preview1", "wasi_unstable",
+                                                    "wasi_unstable", "wasi_snapshot_preview1"));
+  EXPECT_EQ(admit_module(out.wasm).wasm, out.wasm) << "idempotent";
+
+  // Each import is checked against its own module's table: sock_accept is fine from preview 1
+  // and refused from preview 0 in the same module.
+  EXPECT_EQ(rejection(command_importing({{"wasi_snapshot_preview1", "sock_accept", "iii", "i"},
+                                         {"wasi_unstable", "fd_write", "iiii", "i"}})
+                          .bytes()),
+            "(admitted)");
+  WasmBuilder accept = command_importing({{"wasi_snapshot_preview1", "sock_accept", "iii", "i"},
+                                          {"wasi_unstable", "sock_accept", "iii", "i"}});
+  EXPECT_THAT(rejection(accept.bytes()), HasSubstr("wasi_unstable.sock_accept is not a WASI "
+                                                   "preview 0 (wasi_unstable) function"));
+}
+
 TEST(ModuleAdmission, CanonicalNamesAreOnlyOurs) {
   EXPECT_TRUE(is_canonical_name("wasi_snapshot_preview1"));
+  EXPECT_TRUE(is_canonical_name("wasi_unstable"));
+  EXPECT_FALSE(is_canonical_name("wasi_unstable_preview0"));
   EXPECT_TRUE(is_canonical_name("fd_write"));
   EXPECT_TRUE(is_canonical_name("_start"));
   EXPECT_TRUE(is_canonical_name("memory"));

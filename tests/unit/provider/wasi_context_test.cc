@@ -519,6 +519,121 @@ TEST_F(WasiTest, PollOneoffClockAndFdSubscriptions) {
   EXPECT_EQ(get<u32>(kOut), 1u);
 }
 
+// --- preview 0 (wasi_unstable): the three data differences (wasi/abi.h, namespace preview0) -----
+
+TEST_F(WasiTest, PreviewZeroSeekUsesItsOwnWhenceValues) {
+  ASSERT_EQ(create("f", "0123456789"), err::kSuccess);
+  u32 fd;
+  ASSERT_EQ(open("f", &fd), err::kSuccess);
+  // Preview 0: CUR = 0, END = 1, SET = 2 (preview 1: SET = 0, CUR = 1, END = 2).
+  ASSERT_EQ(ctx().fd_seek(fd, 3, preview0::whence::kSet, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<u64>(kOut), 3u);
+  ASSERT_EQ(ctx().fd_seek(fd, 2, preview0::whence::kCur, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<u64>(kOut), 5u);
+  ASSERT_EQ(ctx().fd_seek(fd, static_cast<u64>(-1), preview0::whence::kEnd, kOut, Abi::kPreview0),
+            err::kSuccess);
+  EXPECT_EQ(get<u64>(kOut), 9u);
+  EXPECT_EQ(read(fd, 10), "9");
+  // The same numbers mean something else in preview 1: 2 is END there.
+  ASSERT_EQ(ctx().fd_seek(fd, 0, 2, kOut), err::kSuccess);
+  EXPECT_EQ(get<u64>(kOut), 10u);
+  ASSERT_EQ(ctx().fd_seek(fd, 0, 2, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<u64>(kOut), 0u);
+  // Invalid stays invalid, errors keep their order.
+  EXPECT_EQ(ctx().fd_seek(fd, 0, 3, kOut, Abi::kPreview0), err::kInval);
+  EXPECT_EQ(ctx().fd_seek(fd, 0, 0xffffffffu, kOut, Abi::kPreview0), err::kInval);
+  EXPECT_EQ(ctx().fd_seek(fd, static_cast<u64>(-1), preview0::whence::kSet, kOut, Abi::kPreview0),
+            err::kInval);
+  EXPECT_EQ(ctx().fd_seek(1, 0, preview0::whence::kSet, kOut, Abi::kPreview0), err::kSpipe);
+  EXPECT_EQ(ctx().fd_seek(99, 0, preview0::whence::kSet, kOut, Abi::kPreview0), err::kBadf);
+}
+
+TEST_F(WasiTest, PreviewZeroFilestatIs56BytesWithA32BitLinkCount) {
+  ASSERT_EQ(create("f", "12345"), err::kSuccess);
+  u32 fd;
+  ASSERT_EQ(open("f", &fd), err::kSuccess);
+  memfs::NodePtr node = fs_.lookup(*fs_.root(), "f");
+  auto check = [&](const char* what) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(get<u64>(kOut + 0), 1u);  // dev
+    EXPECT_EQ(get<u64>(kOut + 8), node->ino());
+    EXPECT_EQ(get<std::uint8_t>(kOut + 16), filetype::kRegularFile);
+    EXPECT_EQ(get<std::uint8_t>(kOut + 17), 0u);
+    EXPECT_EQ(get<u32>(kOut + 20), 1u);  // nlink u32
+    EXPECT_EQ(get<u64>(kOut + 24), 5u);  // size
+    EXPECT_EQ(get<u64>(kOut + 32), static_cast<u64>(node->times().atim));
+    EXPECT_EQ(get<u64>(kOut + 40), static_cast<u64>(node->times().mtim));
+    EXPECT_EQ(get<u64>(kOut + 48), static_cast<u64>(node->times().ctim));
+    EXPECT_EQ(get<std::uint8_t>(kOut + 56), 0xee) << "filestat is exactly 56 bytes";
+  };
+  std::memset(memory_.data() + kOut, 0xee, 128);
+  ASSERT_EQ(ctx().fd_filestat_get(fd, kOut, Abi::kPreview0), err::kSuccess);
+  check("fd_filestat_get");
+  std::memset(memory_.data() + kOut, 0xee, 128);
+  ASSERT_EQ(ctx().path_filestat_get(3, 0, kPath, put(kPath, "f"), kOut, Abi::kPreview0),
+            err::kSuccess);
+  check("path_filestat_get");
+  // stdio: a character device with one link.
+  std::memset(memory_.data() + kOut, 0xee, 128);
+  ASSERT_EQ(ctx().fd_filestat_get(1, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<std::uint8_t>(kOut + 16), filetype::kCharacterDevice);
+  EXPECT_EQ(get<u32>(kOut + 20), 1u);
+  EXPECT_EQ(get<std::uint8_t>(kOut + 56), 0xee);
+  // The bounds are those of 56 bytes: the last 56 bytes of memory are enough.
+  const u32 end = kPages * 65536;
+  EXPECT_EQ(ctx().fd_filestat_get(fd, end - 56, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(ctx().fd_filestat_get(fd, end - 55, Abi::kPreview0), err::kFault);
+  EXPECT_EQ(ctx().path_filestat_get(3, 0, kPath, put(kPath, "f"), end - 56, Abi::kPreview0),
+            err::kSuccess);
+  EXPECT_EQ(ctx().path_filestat_get(3, 0, kPath, put(kPath, "f"), end - 55, Abi::kPreview0),
+            err::kFault);
+}
+
+TEST_F(WasiTest, PreviewZeroPollOneoffSubscriptionsAre56Bytes) {
+  ContextOptions o;
+  o.stdin_data = "12345";
+  make(std::move(o));
+  // Two preview 0 subscriptions: a clock of one hour (identifier @16, id @24, timeout @32,
+  // flags @48) and an fd_read on stdin (fd @16) at offset 56.
+  std::memset(memory_.data() + kIov, 0, 2 * 56);
+  set<u64>(kIov, 0x1111);
+  memory_[kIov + 8] = eventtype::kClock;
+  set<u64>(kIov + 16, 0x5555);  // identifier: ignored
+  set<u32>(kIov + 24, clockid::kMonotonic);
+  set<u64>(kIov + 32, 3'600'000'000'000ull);
+  set<u64>(kIov + 56, 0x2222);
+  memory_[kIov + 56 + 8] = eventtype::kFdRead;
+  set<u32>(kIov + 56 + 16, 0);
+  ASSERT_EQ(ctx().poll_oneoff(kIov, kBuf, 2, kOut, Abi::kPreview0), err::kSuccess);
+  ASSERT_EQ(get<u32>(kOut), 1u) << "the fd is ready, the hour-long clock is not";
+  EXPECT_EQ(get<u64>(kBuf), 0x2222u);
+  EXPECT_EQ(get<std::uint8_t>(kBuf + 10), eventtype::kFdRead);
+  EXPECT_EQ(get<u64>(kBuf + 16), 5u);
+  // A relative 1 ms clock alone: read from @32, not from preview 1's @24 (the identifier there
+  // is an hour in nanoseconds, which would block the test).
+  set<u64>(kIov + 16, 3'600'000'000'000ull);
+  set<u64>(kIov + 32, 1'000'000);
+  ASSERT_EQ(ctx().poll_oneoff(kIov, kBuf, 1, kOut, Abi::kPreview0), err::kSuccess);
+  ASSERT_EQ(get<u32>(kOut), 1u);
+  EXPECT_EQ(get<u64>(kBuf), 0x1111u);
+  EXPECT_EQ(get<std::uint16_t>(kBuf + 8), err::kSuccess);
+  EXPECT_EQ(get<std::uint8_t>(kBuf + 10), eventtype::kClock);
+  // Absolute realtime in the past, flags @48.
+  set<u32>(kIov + 24, clockid::kRealtime);
+  set<u64>(kIov + 32, 1);
+  set<std::uint16_t>(kIov + 48, kSubclockAbstime);
+  ASSERT_EQ(ctx().poll_oneoff(kIov, kBuf, 1, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<u32>(kOut), 1u);
+  // An unknown clock id (@24) is reported in the event.
+  set<u32>(kIov + 24, 9);
+  ASSERT_EQ(ctx().poll_oneoff(kIov, kBuf, 1, kOut, Abi::kPreview0), err::kSuccess);
+  EXPECT_EQ(get<std::uint16_t>(kBuf + 8), err::kInval);
+  // Bounds: n * 56 bytes of subscriptions.
+  const u32 end = kPages * 65536;
+  EXPECT_EQ(ctx().poll_oneoff(end - 55, kBuf, 1, kOut, Abi::kPreview0), err::kFault);
+  EXPECT_EQ(ctx().poll_oneoff(end - 56, kBuf, 1, kOut, Abi::kPreview0), err::kSuccess);
+}
+
 TEST_F(WasiTest, ClocksAndRandom) {
   ASSERT_EQ(ctx().clock_time_get(clockid::kRealtime, 0, kOut), err::kSuccess);
   EXPECT_GT(get<u64>(kOut), 1'600'000'000'000'000'000ull);

@@ -200,9 +200,18 @@ TEST(WasmModuleInfo, RejectsForeignImports) {
   EXPECT_THAT(check(b.bytes()), HasSubstr("import env.foo is not provided"));
 
   ModuleBuilder u;
-  std::uint32_t t2 = u.type("", "i");
-  u.import_func("wasi_unstable", "sched_yield", t2);
-  EXPECT_THAT(check(u.bytes()), HasSubstr("import wasi_unstable.sched_yield is not provided"));
+  std::uint32_t t2 = u.type("iii", "i");
+  u.import_func("wasi_unstable", "sock_accept", t2);
+  EXPECT_THAT(check(u.bytes()),
+              HasSubstr("import wasi_unstable.sock_accept is not a WASI preview 0 (wasi_unstable) "
+                        "function"));
+
+  ModuleBuilder v;
+  std::uint32_t t4 = v.type("", "i");
+  v.import_func("wasi_unstable_preview0", "sched_yield", t4);
+  EXPECT_THAT(check(v.bytes()),
+              HasSubstr("import wasi_unstable_preview0.sched_yield is not provided (only "
+                        "wasi_snapshot_preview1 and wasi_unstable functions are)"));
 
   ModuleBuilder n;
   std::uint32_t t3 = n.type("", "i");
