@@ -32,7 +32,7 @@ std::string run_json(const std::string& binary, const std::string& arg,
 }
 
 v1::ProviderCapabilities caps(std::vector<std::string> wasi,
-                                     std::optional<std::uint64_t> memory = std::nullopt) {
+                              std::optional<std::uint64_t> memory = std::nullopt) {
   v1::ProviderCapabilities c;
   for (auto& w : wasi) c.add_wasi(w);
   c.set_pyodide(false);
@@ -183,6 +183,21 @@ TEST_F(ModuleRefusal, AnnouncedCapabilitiesSteerPlacement) {
             upload(importing_wasm("wasi_snapshot_preview1", 1, "p" + std::to_string(i)), "p.wasm"),
             "p")) == "native";
   EXPECT_TRUE(native_used);
+}
+
+TEST_F(ModuleRefusal, CapabilitiesAreUnderstoodOverTheJsonSubprotocolToo) {
+  start_broker();
+  std::string unstable = upload(importing_wasm("wasi_unstable"), "unstable.wasm");
+  auto o = provider_options("native-json", 2);
+  o.subprotocols = {"wasimoff_provider_v1_json"};
+  o.capabilities = caps({"wasi_snapshot_preview1"}, 1ull << 30);
+  auto native = connect_provider(o);
+  auto browser = connect_provider("browser", 2);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(provider_of(run(unstable, "u")), "browser");
+  EXPECT_EQ(native->requests().size(), 0u);
+  auto state = debug_provider("native-json");
+  EXPECT_EQ(std::string(state.at("capabilities").as_string()),
+            "wasi: wasi_snapshot_preview1; memory 1 GiB");
 }
 
 TEST_F(ModuleRefusal, ModuleNoRegisteredProviderAnnouncesEndsWithoutBeingSent) {
