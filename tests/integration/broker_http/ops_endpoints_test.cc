@@ -96,6 +96,7 @@ TEST(OpsEndpoints, MetricsExposeEverySeries) {
            "# TYPE wasimoff_tasks_execution histogram",
            "# TYPE wasimoff_task_retries_count counter",
            "# TYPE wasimoff_task_attempt_timeouts_total counter",
+           "# TYPE wasimoff_task_module_refusals_total counter",
            "# TYPE wasimoff_provider_timeout_closes_total counter",
            "# TYPE wasimoff_tasks_queued gauge",
            "# TYPE wasimoff_tasks_dispatching gauge",
