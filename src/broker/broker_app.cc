@@ -159,6 +159,7 @@ struct BrokerApp::Impl {
     o.retry = [m](int attempt) { m->task_retry(attempt); };
     o.attempt_timed_out = [m] { m->attempt_timed_out(); };
     o.provider_closed_for_timeouts = [m] { m->provider_closed_for_timeouts(); };
+    o.module_refused = [m] { m->module_refused(); };
     return o;
   }
 
@@ -170,6 +171,7 @@ struct BrokerApp::Impl {
     ops.debug_state = [this] { return debug_state(); };
     ops.transport_url = config.transport_url.text;
     ops.max_message_size = config.max_message_size;
+    ops.provider_capabilities = true;
     ops.certhash = [this]() -> std::optional<std::string> {
       auto pair = certificates.quic();
       if (!pair || !pair->ephemeral) return std::nullopt;
@@ -202,6 +204,8 @@ struct BrokerApp::Impl {
       o["active"] = p->active;
       o["busy"] = p->announced_busy();
       o["files"] = p->file_count();
+      o["capabilities"] = p->caps.describe();
+      o["refused_modules"] = p->caps.refusal_count();
       if (auto ping = p->ping_average_ms())
         o["ping_ms"] = *ping;
       else

@@ -22,6 +22,7 @@
 #include "common/strings.h"
 #include "net/http/client.h"
 #include "provider/link/broker_link.h"
+#include "provider/wasi/signatures.h"
 
 namespace fs = std::filesystem;
 using namespace wasimoff;
@@ -183,6 +184,8 @@ int main(int argc, char** argv) {
   auto broker = o.link.broker;
   auto token = o.link.token;
   auto link_options = o.link;
+  link_options.wasi_modules.assign(wasi::kImportModules.begin(), wasi::kImportModules.end());
+  link_options.memory_limit = memory_limit.value();
   http::ClientOptions fetch_options;
   fetch_options.ca_file = o.link.ca_file;
   fetch_options.insecure = o.link.insecure;

@@ -408,6 +408,7 @@ struct TestProvider::Impl : std::enable_shared_from_this<Impl> {
     install_handlers();
     messenger->start();
     if (options.announce_resources) announce(0);
+    if (options.capabilities) messenger->send_event(*options.capabilities);
   }
 
   void announce(std::size_t busy) {

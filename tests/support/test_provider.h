@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "wasimoff/v1/extensions.pb.h"
 #include "wasimoff/v1/messages.pb.h"
 
 namespace wasimoff::testing {
@@ -84,6 +85,9 @@ struct TestProviderOptions {
   bool answer_cancels = true;      // false: Task.Cancel is never answered (task still stops)
   bool supports_pyodide = false;   // false: Pyodide requests get Envelope.error "not implemented"
   TaskScript script;               // empty = TaskAction::echo
+  // Sent right after ProviderResources (before the Listing is answered); nullopt = a v1-style
+  // provider that announces nothing.
+  std::optional<v1::ProviderCapabilities> capabilities;
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(15);
 };
 

@@ -1,4 +1,4 @@
-import { create, type Message } from "@bufbuild/protobuf";
+import { create, isMessage, type Message } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FileStore, MemoryBackend, type Fetcher } from "../src/lib/filestore";
@@ -7,6 +7,7 @@ import {
   EnvelopeSchema,
   Envelope_MessageType,
   Event_FileSystemUpdateSchema,
+  ProviderCapabilitiesSchema,
   Event_ProviderResourcesSchema,
   FileSchema,
   Filesystem_Download_RequestSchema,
@@ -24,8 +25,10 @@ import {
   pack,
   unpack,
   type Envelope,
+  type ProviderCapabilities,
   type Task_Wasip1_Response,
 } from "../src/lib/proto";
+import { DEFAULT_MEMORY_LIMIT } from "../src/lib/capabilities";
 import { fetchBrokerConfig } from "../src/lib/connection";
 import { Provider } from "../src/lib/provider";
 import { refOf } from "../src/lib/sha256";
@@ -279,10 +282,50 @@ describe("discovery document", () => {
       transport: "https://b:4443/transport",
       certhash: undefined,
       maxMessageSize: 8 * 2 ** 20,
+      capabilities: false,
     });
     for (const bad of [0, 1024, 2 ** 31, "64MiB", null]) {
       serve({ maxMessageSize: bad });
       expect((await fetchBrokerConfig("http://b/config")).maxMessageSize).toBeUndefined();
     }
+  });
+
+  it("reads whether the Broker understands ProviderCapabilities (only a literal true)", async () => {
+    serve({ capabilities: true });
+    expect((await fetchBrokerConfig("http://b/config")).capabilities).toBe(true);
+    for (const other of [false, "true", 1, null]) {
+      serve({ capabilities: other });
+      expect((await fetchBrokerConfig("http://b/config")).capabilities).toBe(false);
+    }
+  });
+});
+
+describe("ProviderCapabilities (scheduling.md §3)", () => {
+  const capabilityEvents = (x: Harness) => x.events.filter((e) => isMessage(e, ProviderCapabilitiesSchema));
+
+  it("is not sent to a Broker that did not ask for it (wasimoff v1 closes on unknown Events)", async () => {
+    h = new Harness();
+    h.provider.announceCapabilities();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(capabilityEvents(h)).toHaveLength(0);
+  });
+
+  it("announces both WASI module names, no Pyodide and the memory limit", async () => {
+    h = new Harness();
+    h.provider.setBrokerCapabilities(true);
+    h.provider.announceCapabilities();
+    const x = h;
+    await vi.waitFor(() => expect(capabilityEvents(x)).toHaveLength(1));
+    const c = capabilityEvents(h)[0] as ProviderCapabilities;
+    expect(c.wasi).toEqual(["wasi_snapshot_preview1", "wasi_unstable"]);
+    expect(c.pyodide).toBe(false);
+    expect(c.memory).toBe(BigInt(DEFAULT_MEMORY_LIMIT));
+  });
+
+  it("answers a module it cannot run with the `unsupported module:` prefix the Broker recognises", async () => {
+    h = new Harness();
+    const r = await h.task({ binary: { blob: new TextEncoder().encode("\0asm-not-really") }, args: ["x"] });
+    const error = r.res?.result.case === "error" ? r.res.result.value : r.envelopeError;
+    expect(error).toMatch(/^unsupported module: /);
   });
 });

@@ -87,6 +87,9 @@ http::Response OpsRoutes::config(const http::Request& request) const {
     if (auto hash = options_.certhash(); hash && !hash->empty()) doc["certhash"] = to_lower(*hash);
   }
   if (options_.max_message_size > 0) doc["maxMessageSize"] = options_.max_message_size;
+  // This Broker understands ProviderCapabilities (a wasimoff v1 Broker would close the
+  // connection on it), so providers may send it.
+  if (options_.provider_capabilities) doc["capabilities"] = true;
   auto r = http::Response::json(200, json::serialize(doc));
   r.headers.set("Cache-Control", "no-store");
   AccessPolicy::apply_public_cors(r);

@@ -4,7 +4,8 @@
 //   GET|HEAD /api/version                       {"package","version","revision","compiler"}
 //   GET      /metrics                           Prometheus text (only when metrics_enabled)
 //   GET      /debug/state                       JSON snapshot (only when debug_enabled)
-//   GET|HEAD|OPTIONS /api/broker/v1/config      {"transport","certhash"?,"maxMessageSize"},
+//   GET|HEAD|OPTIONS /api/broker/v1/config      {"transport","certhash"?,"maxMessageSize",
+//                                               "capabilities"},
 //                                               public CORS
 //
 // Disabled routes are not registered at all, so their paths end as 404 `not found` (the
@@ -46,6 +47,8 @@ class OpsRoutes {
     // `maxMessageSize` of /config: WASIMOFF_MAX_MESSAGE_SIZE in bytes, the largest message a
     // provider may send (its results must fit). Zero = omitted.
     std::uint64_t max_message_size = 0;
+    // `capabilities: true` in /config: providers may send ProviderCapabilities.
+    bool provider_capabilities = false;
   };
 
   // Throws std::invalid_argument when metrics are enabled without a BrokerMetrics.

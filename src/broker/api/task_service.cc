@@ -192,9 +192,11 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
     co_return out;
   }
   auto deadline = effective_deadline(request.qos(), client.deadline);
+  auto module = co_await modules_.facts(request.params().binary());
   auto task = std::make_shared<Task>(
       ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
   task->required_refs = std::move(refs);
+  task->module = std::move(module);
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
   out.response = std::move(static_cast<v1::Task::Wasip1::Response&>(*task->response()));
@@ -278,6 +280,10 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     parent_rootfs_error =
         resolve_file(*parent->mutable_rootfs(), FileRole::kRootfs, parent_rootfs_refs);
   const ParentWeights weights(*parent);
+  // The parent's binary is hashed and parsed once for all the tasks that inherit it.
+  std::shared_ptr<const ModuleFacts> parent_module;
+  if (parent->has_binary() && !parent_binary_error)
+    parent_module = co_await modules_.facts(parent->binary());
   std::shared_ptr<const v1::Task::Wasip1::Params> shared_parent = std::move(parent);
 
   const int n = request.tasks_size();
@@ -329,10 +335,13 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
       continue;
     }
     job_size += wire + kEnvelopeOverhead;
+    std::shared_ptr<const ModuleFacts> module = parent_module;
+    if (params.has_binary()) module = co_await modules_.facts(params.binary());
     auto task = std::make_shared<Task>(
         ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)),
         shared_parent);
     task->required_refs = std::move(refs);
+    task->module = std::move(module);
     // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
     task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
     tasks[idx] = task;

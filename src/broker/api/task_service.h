@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "broker/scheduler/module_facts.h"
 #include "broker/scheduler/scheduler.h"
 #include "broker/storage/file_storage.h"
 #include "common/async.h"
@@ -47,7 +48,8 @@ class TaskService {
     std::uint64_t max_job_size = 1ull << 30;
   };
 
-  explicit TaskService(Options options) : options_(options) {}
+  explicit TaskService(Options options)
+      : options_(options), modules_(options.storage, options.pool) {}
 
   awaitable<RpcOutcome<v1::Task::Wasip1::Response>> run_wasip1(v1::Task::Wasip1::Request request,
                                                                ClientContext client);
@@ -80,6 +82,7 @@ class TaskService {
                                             ClientContext& client);
 
   Options options_;
+  ModuleFactsCache modules_;  // what placement knows about task binaries
 };
 
 }  // namespace wasimoff::broker

@@ -52,6 +52,10 @@ BrokerMetrics::BrokerMetrics()
           "wasimoff_task_attempt_timeouts_total",
           "Task attempts that got no result within WASIMOFF_ATTEMPT_TIMEOUT (cancelled on their "
           "provider and retried elsewhere).")),
+      module_refusals_(registry_.counter(
+          "wasimoff_task_module_refusals_total",
+          "Task assignments a provider answered with a module refusal (unsupported module); "
+          "the task was placed elsewhere without consuming an attempt.")),
       timeout_closes_(registry_.counter(
           "wasimoff_provider_timeout_closes_total",
           "Provider connections closed because several task attempts in a row timed out.")),
@@ -77,6 +81,7 @@ BrokerMetrics::BrokerMetrics()
   for (int a = kFirstRetryAttempt; a <= kLastRetryAttempt; ++a)
     retries_.inc({std::to_string(a)}, 0);
   attempt_timeouts_.inc({}, 0);
+  module_refusals_.inc({}, 0);
   timeout_closes_.inc({}, 0);
 
   queued_.set_function({}, [this] { return static_cast<double>(queue_stats().queued); });
@@ -112,6 +117,10 @@ void BrokerMetrics::task_retry(int attempt) {
 
 void BrokerMetrics::attempt_timed_out() {
   attempt_timeouts_.inc();
+}
+
+void BrokerMetrics::module_refused() {
+  module_refusals_.inc();
 }
 
 void BrokerMetrics::provider_closed_for_timeouts() {

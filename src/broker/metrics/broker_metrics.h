@@ -12,8 +12,9 @@
 //   wasimoff_available_workers{type}         gauge      Σ capacity of registered providers
 //   wasimoff_connected_providers             gauge      registered providers
 //   wasimoff_task_attempt_timeouts_total     counter    attempts ended by WASIMOFF_ATTEMPT_TIMEOUT
-//   wasimoff_provider_timeout_closes_total   counter    providers closed after repeated timeouts
-//   wasimoff_http_requests_total{method,code}        counter
+//   wasimoff_task_module_refusals_total      counter    tasks a provider refused to run (its
+//   module) wasimoff_provider_timeout_closes_total   counter    providers closed after repeated
+//   timeouts wasimoff_http_requests_total{method,code}        counter
 //   wasimoff_http_request_duration_seconds{method}   histogram
 //   process_* (see process_metrics.h)
 // Task histograms use the buckets kTaskBuckets and always `target="provider"`. The task series
@@ -71,6 +72,7 @@ class BrokerMetrics {
 
   // A task attempt got no result within WASIMOFF_ATTEMPT_TIMEOUT (cancelled, retried elsewhere).
   void attempt_timed_out();
+  void module_refused();
   // A provider's session was closed because several attempts in a row timed out.
   void provider_closed_for_timeouts();
 
@@ -101,6 +103,7 @@ class BrokerMetrics {
   HistogramFamily& execution_;
   CounterFamily& retries_;
   CounterFamily& attempt_timeouts_;
+  CounterFamily& module_refusals_;
   CounterFamily& timeout_closes_;
   GaugeFamily& queued_;
   GaugeFamily& dispatching_;

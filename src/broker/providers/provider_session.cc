@@ -151,6 +151,12 @@ void ProviderSession::on_event(const google::protobuf::Message& m) {
     add_files(up->added(), "FileSystemUpdate");
     for (const auto& f : up->removed()) files_.erase(f);
     registry_.notify_change();
+  } else if (auto* c = dynamic_cast<const v1::ProviderCapabilities*>(&m)) {
+    caps.announce(*c);
+    if (c->has_pyodide() && !c->pyodide()) mark_unsupported(TaskKind::kPyodide);
+    spdlog::info("provider {} runs {}{}", info_.name, caps.describe(),
+                 c->has_pyodide() ? (c->pyodide() ? "; pyodide" : "; no pyodide") : "");
+    registry_.notify_change();
   } else if (auto* msg = dynamic_cast<const v1::Event::GenericMessage*>(&m)) {
     spdlog::info("provider {}: {}", info_.name, msg->message());
   } else if (auto* hello = dynamic_cast<const v1::Event::ProviderHello*>(&m)) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "broker/providers/provider_caps.h"
 #include "broker/scheduler/task.h"
 #include "common/async.h"
 #include "protocol/messenger.h"
@@ -78,6 +79,8 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   bool has_files(const std::vector<std::string>& refs) const;
   std::size_t file_count() const { return files_.size(); }
   std::optional<double> ping_average_ms() const { return ping_avg_ms_; }
+  // Announced capabilities and refused modules (scheduling.md §3); die with the connection.
+  ProviderCaps caps;
 
  private:
   awaitable<void> run();

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/env_config.h"
+#include "common/strings.h"
 #include "protocol/any_payload.h"
 #include "protocol/task_trace.h"
 
@@ -35,6 +36,16 @@ v1::Task::Metadata* response_info(google::protobuf::Message& response, TaskKind 
   return static_cast<v1::Task::Pyodide::Response&>(response).mutable_info();
 }
 
+// The application-level error of a task Response, or nullptr.
+const std::string* response_error(const google::protobuf::Message& response, TaskKind kind) {
+  if (kind == TaskKind::kWasip1) {
+    const auto& r = static_cast<const v1::Task::Wasip1::Response&>(response);
+    return r.has_error() ? &r.error() : nullptr;
+  }
+  const auto& r = static_cast<const v1::Task::Pyodide::Response&>(response);
+  return r.has_error() ? &r.error() : nullptr;
+}
+
 bool has_response_info(const google::protobuf::Message& response, TaskKind kind) {
   if (kind == TaskKind::kWasip1)
     return static_cast<const v1::Task::Wasip1::Response&>(response).has_info();
@@ -57,6 +68,14 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
   if (task->deadline && *task->deadline <= std::chrono::system_clock::now())
     return RpcError{"deadline_exceeded", "deadline exceeded"};
+  if (auto why = unplaceable(*task)) {
+    // Every registered provider refused this module already or announced it cannot run it:
+    // the answer it would get is known (scheduling.md §3).
+    task->admission_seq_ = next_admission_++;
+    task->trace(Event::BrokerQueueTask);
+    finish_with_application_error(task, "", *why);
+    return std::nullopt;
+  }
   if (task->immediate()) {
     auto provider = select(*task);
     if (!provider) return RpcError{"unavailable", "qos: no idle workers for immediate mode"};
@@ -110,6 +129,12 @@ void Scheduler::dispatch() {
   for (auto it = queue_.begin(); it != queue_.end();) {
     auto provider = select(**it);
     if (!provider) {
+      if (auto why = unplaceable(**it)) {
+        auto task = *it;
+        it = queue_.erase(it);
+        finish_with_application_error(task, "", *why);
+        continue;
+      }
       ++it;  // keeps its place; later tasks may still fit elsewhere
       continue;
     }
@@ -123,7 +148,7 @@ void Scheduler::dispatch() {
 std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
   std::vector<ProviderSession*> candidates;
   for (const auto& p : registry_.registered())
-    if (!p->closing() && p->has_free_slot() && p->supports(task.kind()))
+    if (!p->closing() && p->has_free_slot() && p->supports(task.kind()) && !excluded(task, *p))
       candidates.push_back(p.get());
   if (candidates.empty()) return nullptr;
   // The avoid list only applies while it leaves someone to choose.
@@ -150,6 +175,65 @@ std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
 
 bool Scheduler::any_candidate(Task& task) const {
   return select(task) != nullptr;
+}
+
+bool Scheduler::excluded(const Task& task, const ProviderSession& provider) const {
+  if (task.refused_by_.count(provider.id())) return true;
+  if (!task.module) return false;
+  return provider.caps.refusal(task.module->key) || !provider.caps.can_run(*task.module);
+}
+
+std::optional<std::string> Scheduler::unplaceable(const Task& task) const {
+  if (!task.module && task.refused_by_.empty()) return std::nullopt;
+  std::size_t supporting = 0;
+  for (const auto& p : registry_.registered()) {
+    if (p->closing() || !p->supports(task.kind())) continue;
+    if (!excluded(task, *p)) return std::nullopt;
+    ++supporting;
+  }
+  if (supporting == 0) return std::nullopt;
+  // Every one of them is ruled out. The result is a refusal a provider gave (this task's last,
+  // else one remembered for the module), else what the announcements rule out.
+  if (!task.last_refusal_.empty() || !task.module) return task.last_refusal_;
+  for (const auto& p : registry_.registered())
+    if (!p->closing() && p->supports(task.kind()))
+      if (const std::string* r = p->caps.refusal(task.module->key)) return *r;
+  for (const auto& p : registry_.registered())
+    if (!p->closing() && p->supports(task.kind()))
+      if (auto why = p->caps.mismatch(*task.module))
+        return fmt::format("unsupported module: no connected provider can run it: {}", *why);
+  return std::string("unsupported module: no connected provider can run it");
+}
+
+void Scheduler::module_refused(const std::shared_ptr<Task>& task,
+                               const std::shared_ptr<ProviderSession>& provider,
+                               const std::string& error) {
+  const std::string& name = provider->info().name;
+  if (task->module) provider->caps.remember_refusal(task->module->key, error);
+  if (++task->refusals_ > kMaxRefusals) {
+    attempt_failed(task, name, error);
+    return;
+  }
+  // Not a failed attempt: no attempt consumed, no back-off, no avoid-list strike.
+  task->attempts_--;
+  task->refused_by_.insert(provider->id());
+  task->last_refusal_ = truncate_utf8(error, ProviderCaps::kMaxRefusalText);
+  if (observer_.module_refused) observer_.module_refused();
+  if (auto why = unplaceable(*task)) {
+    finish_with_application_error(task, "", *why);
+    return;
+  }
+  spdlog::info("provider {} cannot run the module of task {}; placing it elsewhere: {}", name,
+               task->id(), escape_untrusted(error));
+  if (task->immediate()) {
+    if (auto other = select(*task))
+      assign(task, other);
+    else
+      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+    return;
+  }
+  enqueue(task);
+  kick();
 }
 
 void Scheduler::assign(const std::shared_ptr<Task>& task,
@@ -213,6 +297,10 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
       kick();
       co_return;
     }
+    if (is_module_refusal(r.error)) {  // wasimoff v1 browsers throw CompileError: …
+      module_refused(task, provider, r.error);
+      co_return;
+    }
     if (r.error.rfind(kOutputTooLarge, 0) == 0 &&
         ++task->oversized_attempts_ >= kMaxOversizedAttempts) {
       finish_with_application_error(task, name, r.error);
@@ -230,6 +318,11 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
     attempt_failed(
         task, name,
         "unexpected response payload " + protocol::Messenger::describe_payload(r.payload));
+    co_return;
+  }
+  if (const std::string* refusal = response_error(*response, task->kind());
+      refusal && is_module_refusal(*refusal)) {
+    module_refused(task, provider, *refusal);
     co_return;
   }
   // Keep the provider's metadata (it carries its trace events) but the Broker's values win.
@@ -297,8 +390,12 @@ awaitable<void> Scheduler::cancel_timed_out_attempt(std::shared_ptr<ProviderSess
 void Scheduler::finish_with_application_error(const std::shared_ptr<Task>& task,
                                               const std::string& provider_name,
                                               const std::string& error) {
-  spdlog::info("task {}: {} (attempt {} on {}); not retried", task->id(), error, task->attempts_,
-               provider_name);
+  if (provider_name.empty())
+    spdlog::info("task {}: {}; no registered provider can run it", task->id(),
+                 escape_untrusted(error));
+  else
+    spdlog::info("task {}: {} (attempt {} on {}); not retried", task->id(), escape_untrusted(error),
+                 task->attempts_, provider_name);
   task->trace(Event::BrokerError, error);
   std::unique_ptr<google::protobuf::Message> response;
   if (task->kind() == TaskKind::kWasip1) {

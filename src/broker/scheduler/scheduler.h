@@ -29,6 +29,7 @@ struct SchedulerObserver {
   std::function<void(int attempt)> retry;                  // attempt 2…10
   std::function<void()> attempt_timed_out;                 // WASIMOFF_ATTEMPT_TIMEOUT hit
   std::function<void()> provider_closed_for_timeouts;      // strikes reached
+  std::function<void()> module_refused;  // a provider refused a task's module (no attempt)
 };
 
 class Scheduler {
@@ -40,6 +41,9 @@ class Scheduler {
   // level result, as a provider that knows the limit would answer.
   static constexpr std::string_view kOutputTooLarge = "output too large";
   static constexpr int kMaxOversizedAttempts = 2;
+  // Refusals of one task's module (scheduling.md §3) beyond this many count as failed attempts,
+  // so a provider that reconnects to refuse again and again cannot bounce a task without bound.
+  static constexpr int kMaxRefusals = 64;
 
   struct Options {
     std::size_t queue_size = 2048;
@@ -89,6 +93,15 @@ class Scheduler {
   void dispatch();
   std::shared_ptr<ProviderSession> select(Task& task) const;
   bool any_candidate(Task& task) const;
+  // True when `provider` refused `task`'s module or announced capabilities that rule it out.
+  bool excluded(const Task& task, const ProviderSession& provider) const;
+  // The application-level result that ends `task` at once because no registered provider that
+  // supports its kind may still run its module (scheduling.md §3); nullopt while one may, and
+  // when no registered provider supports the kind at all (the task waits, §2).
+  std::optional<std::string> unplaceable(const Task& task) const;
+  // A provider answered `task` with a module refusal: remember it, place the task elsewhere.
+  void module_refused(const std::shared_ptr<Task>& task,
+                      const std::shared_ptr<ProviderSession>& provider, const std::string& error);
   void assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider);
   awaitable<void> run_attempt(std::shared_ptr<Task> task,
                               std::shared_ptr<ProviderSession> provider);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/providers/provider_caps.h"
 #include "common/async.h"
 #include "wasimoff/v1/messages.pb.h"
 
@@ -59,6 +60,9 @@ class Task {
 
   // Admission inputs, set by the API layer before Scheduler::admit().
   std::vector<std::string> required_refs;  // canonical sha256 refs of binary/rootfs given by ref
+  // The binary of a Wasip1 task (its sha256 and what the Broker parsed from it), shared by the
+  // tasks of a job that inherit it; nullptr for Pyodide tasks.
+  std::shared_ptr<const ModuleFacts> module;
   std::optional<std::chrono::system_clock::time_point> deadline;  // effective deadline
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
   bool priority() const { return qos().priority(); }
@@ -86,7 +90,10 @@ class Task {
   int attempts_ = 0;
   int oversized_attempts_ = 0;  // attempts that ended with Scheduler::kOutputTooLarge
   std::vector<std::string> attempt_errors_;
-  std::set<std::uint64_t> avoid_;            // provider ids that failed an attempt
+  std::set<std::uint64_t> avoid_;       // provider ids that failed an attempt
+  std::set<std::uint64_t> refused_by_;  // provider ids that refused the module (bounded)
+  int refusals_ = 0;
+  std::string last_refusal_;
   std::weak_ptr<ProviderSession> provider_;  // provider of the current attempt
   bool holds_slot_ = false;
   std::chrono::steady_clock::time_point assigned_;

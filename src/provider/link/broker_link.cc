@@ -10,6 +10,7 @@
 #include "net/http/client.h"
 #include "net/websocket/websocket_transport.h"
 #include "net/webtransport/client.h"
+#include "wasimoff/v1/extensions.pb.h"
 
 namespace wasimoff::provider {
 
@@ -37,6 +38,15 @@ void BrokerLink::announce_resources() {
   res.set_concurrency(draining_ ? 0 : static_cast<std::uint32_t>(pool_.size()));
   res.set_tasks(static_cast<std::uint32_t>(pool_.busy()));
   messenger_->send_event(res);
+}
+
+void BrokerLink::announce_capabilities() {
+  if (!messenger_ || messenger_->is_closed() || !broker_takes_capabilities_) return;
+  v1::ProviderCapabilities caps;
+  for (const auto& m : options_.wasi_modules) caps.add_wasi(m);
+  caps.set_pyodide(false);
+  if (options_.memory_limit > 0) caps.set_memory(options_.memory_limit);
+  messenger_->send_event(caps);
 }
 
 void BrokerLink::stop() {
@@ -86,6 +96,7 @@ awaitable<BrokerLink::Discovery> BrokerLink::discover() {
     if (!ec && size >= (1 << 20) && size <= (1u << 30))
       d.max_message_size = static_cast<std::uint64_t>(size);
   }
+  if (auto* c = o.if_contains("capabilities"); c && c->is_bool()) d.capabilities = c->as_bool();
   co_return d;
 }
 
@@ -129,6 +140,8 @@ awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect() {
     if (options_.transport == "webtransport") throw std::runtime_error(why);
   }
   handler_.set_message_limit(d.max_message_size);
+  // Only a Broker that says so gets ProviderCapabilities (an older one would close).
+  broker_takes_capabilities_ = d.capabilities;
   if (options_.transport == "websocket") co_return co_await connect_websocket(query);
   // WebTransport carries the token in the CONNECT's query (browsers cannot set headers there).
   std::string wt_query = query;
@@ -162,8 +175,9 @@ awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport
     }
   });
   messenger_->start();
-  // First message on the channel: our resources (protocol.md §9).
+  // First message on the channel: our resources (protocol.md §9), then what we can run.
   announce_resources();
+  announce_capabilities();
   co_await (messenger_->closed().wait() || stop_requested_.wait());
   if (!messenger_->is_closed()) {
     // Graceful stop: take no new tasks, let running ones finish, then say goodbye.

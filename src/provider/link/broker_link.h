@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/async.h"
 #include "provider/link/task_handler.h"
@@ -26,6 +27,10 @@ struct LinkOptions {
   std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
   std::chrono::milliseconds backoff_reset = std::chrono::seconds(60);
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  // Announced in ProviderCapabilities (to a Broker whose discovery offers it): the WASI
+  // import module names the worker provides and the linear-memory limit per task (0 = none).
+  std::vector<std::string> wasi_modules;
+  std::uint64_t memory_limit = 0;
 };
 
 class BrokerLink {
@@ -51,6 +56,7 @@ class BrokerLink {
     std::string transport;  // WebTransport URL
     std::string certhash;
     std::uint64_t max_message_size = TaskHandler::kDefaultMessageLimit;
+    bool capabilities = false;  // the Broker understands ProviderCapabilities
   };
   awaitable<Discovery> discover();
   // `text` with every occurrence of the token replaced (for logs and errors).
@@ -61,6 +67,7 @@ class BrokerLink {
   awaitable<std::unique_ptr<protocol::Transport>> connect_websocket(const std::string& query);
   awaitable<void> serve(std::unique_ptr<protocol::Transport> transport);
   void announce_resources();
+  void announce_capabilities();
 
   asio::any_io_executor ex_;
   LinkOptions options_;
@@ -69,6 +76,7 @@ class BrokerLink {
   std::shared_ptr<protocol::Messenger> messenger_;
   OneShotEvent stop_requested_;
   bool draining_ = false;
+  bool broker_takes_capabilities_ = false;  // from the discovery of the current connection
   int stop_calls_ = 0;
 };
 

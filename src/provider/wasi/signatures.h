@@ -34,6 +34,11 @@ inline constexpr std::string_view kUnstableModuleName = "wasi_unstable";
 inline constexpr std::array<std::string_view, 2> kImportModuleNames{kModuleName,
                                                                     kUnstableModuleName};
 
+// Every import module name this provider implements: announced to the Broker
+// (ProviderCapabilities.wasi), which then sends no module that imports from anything else.
+// Whoever adds a WASI module name (e.g. `wasi_unstable`) adds it here.
+inline constexpr std::array<std::string_view, 1> kImportModules{kModuleName};
+
 inline constexpr std::array<Signature, 46> kSignatures{{
     {"args_get", "ii", "i"},
     {"args_sizes_get", "ii", "i"},

@@ -96,6 +96,7 @@ TEST(OpsEndpoints, MetricsExposeEverySeries) {
            "# TYPE wasimoff_tasks_execution histogram",
            "# TYPE wasimoff_task_retries_count counter",
            "# TYPE wasimoff_task_attempt_timeouts_total counter",
+           "# TYPE wasimoff_task_module_refusals_total counter",
            "# TYPE wasimoff_provider_timeout_closes_total counter",
            "# TYPE wasimoff_tasks_queued gauge",
            "# TYPE wasimoff_tasks_dispatching gauge",
@@ -173,7 +174,9 @@ TEST(OpsEndpoints, ConfigWithEphemeralCertificate) {
   EXPECT_EQ(header(r, "Cache-Control"), "no-store");
   EXPECT_FALSE(r.headers.has("Access-Control-Allow-Credentials"));
   auto doc = boost::json::parse(r.body).as_object();
-  EXPECT_EQ(doc.size(), 3u) << r.body;
+  EXPECT_EQ(doc.size(), 4u) << r.body;
+  // Providers may announce what they run (ProviderCapabilities).
+  EXPECT_EQ(doc.at("capabilities"), boost::json::value(true)) << r.body;
   EXPECT_EQ(doc.at("transport").as_string(), "https://broker.example:4443/transport/x");
   // The message limit providers must respect (WASIMOFF_MAX_MESSAGE_SIZE), as a JSON number.
   ASSERT_TRUE(doc.contains("maxMessageSize")) << r.body;

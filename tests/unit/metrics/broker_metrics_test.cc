@@ -114,6 +114,16 @@ TEST(BrokerMetrics, TaskObservationsLandInTheRightSeries) {
   EXPECT_FALSE(sample(text, "wasimoff_task_retries_count{attempt=\"11\"}").has_value());
 }
 
+TEST(BrokerMetrics, ModuleRefusalsAreCountedFromZero) {
+  BrokerMetrics m;
+  EXPECT_EQ(sample(m.render(), "wasimoff_task_module_refusals_total"), 0.0);
+  m.module_refused();
+  m.module_refused();
+  auto text = m.render();
+  EXPECT_TRUE(has_line(text, "# TYPE wasimoff_task_module_refusals_total counter"));
+  EXPECT_EQ(sample(text, "wasimoff_task_module_refusals_total"), 2.0);
+}
+
 TEST(BrokerMetrics, GaugesReadZeroUntilSourcesAreSet) {
   BrokerMetrics m;
   auto text = m.render();

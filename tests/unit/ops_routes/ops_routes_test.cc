@@ -219,6 +219,12 @@ TEST_F(OpsRoutesTest, ConfigPublishesTheMessageLimitAsANumber) {
   ASSERT_TRUE(doc.at("maxMessageSize").is_number());
   EXPECT_EQ(doc.at("maxMessageSize").to_number<std::uint64_t>(), 67108864u);
   EXPECT_EQ(doc.at("transport").as_string(), kUrl);
+  EXPECT_FALSE(doc.contains("capabilities"));
+  o.provider_capabilities = true;
+  http::Router router2;
+  register_ops_routes(router2, o);
+  auto doc2 = json::parse(body(call(router2, "GET", "/api/broker/v1/config"))).as_object();
+  EXPECT_EQ(doc2.at("capabilities"), json::value(true));
 }
 
 TEST_F(OpsRoutesTest, ConfigPreflightIsPublicCors) {

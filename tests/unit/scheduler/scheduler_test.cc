@@ -356,6 +356,49 @@ TEST_F(SchedulerTest, NotImplementedMarksTheKindAndRequeuesForFree) {
   });
 }
 
+// A provider that reconnects again and again to refuse the same task cannot bounce it forever:
+// after Scheduler::kMaxRefusals refusals of one task further ones are failed attempts.
+TEST_F(SchedulerTest, RefusalsOfOneTaskAreBoundedThenCountAsAttempts) {
+  Scheduler::Options o;
+  o.max_attempts = 2;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto busy = provider("busy", 1);  // could run it, but its only slot stays taken
+    busy->mode = FakeProvider::Mode::kHold;
+    co_await registered(1, 1);
+    auto blocker = task("blocker");
+    scheduler->admit(blocker);
+    EXPECT_TRUE(co_await until([&] { return busy->running() == 1; }));
+    auto t = task("bounced");
+    scheduler->admit(t);
+    for (int i = 0; i < Scheduler::kMaxRefusals + 2 && !t->done().is_set(); ++i) {
+      auto r = provider("refuser" + std::to_string(i), 1);
+      r->mode = FakeProvider::Mode::kEnvelopeError;
+      r->error_text = "unsupported module: refused";
+      EXPECT_TRUE(co_await until([&] { return !r->received.empty(); })) << i;
+      // Refused: back in the queue (or in back-off once refusals count as attempts).
+      EXPECT_TRUE(co_await until([&] {
+        return t->done().is_set() || scheduler->queued() + scheduler->dispatching() == 1;
+      })) << i;
+      if (i < Scheduler::kMaxRefusals) {
+        EXPECT_FALSE(t->done().is_set()) << i;
+      }
+      r->disconnect();
+      EXPECT_TRUE(co_await until([&] { return registry.registered().size() == 1; })) << i;
+    }
+    co_await wait_done(t);
+    EXPECT_TRUE(t->error().has_value());
+    EXPECT_EQ(t->error().value_or(RpcError{}).code, "unavailable");
+    // Every assignment up to the bound was "attempt 1"; the two beyond it were real attempts.
+    auto a = attempts(t);
+    std::vector<std::string> expected(Scheduler::kMaxRefusals + 1, "attempt 1");
+    expected.push_back("attempt 2");
+    EXPECT_EQ(a, expected);
+    busy->release_all();
+    co_await wait_done(blocker);
+  });
+}
+
 TEST_F(SchedulerTest, LoweredCapacityStopsAssignmentUntilBelow) {
   run([&]() -> awaitable<void> {
     auto p = provider("p", 3);

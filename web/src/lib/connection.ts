@@ -25,6 +25,8 @@ export interface BrokerConfig {
   certhash?: string;
   /** The largest message the Broker accepts (absent from older Brokers: 64 MiB then). */
   maxMessageSize?: number;
+  /** The Broker understands ProviderCapabilities (absent from older Brokers). */
+  capabilities?: boolean;
 }
 
 /** GET the discovery document; failures give {} (→ WebSocket) and a log line. */
@@ -42,6 +44,7 @@ export async function fetchBrokerConfig(url: string, timeoutMs = 10_000): Promis
       typeof o.maxMessageSize === "number" && o.maxMessageSize >= 2 ** 20 && o.maxMessageSize <= 2 ** 30
         ? Math.floor(o.maxMessageSize)
         : undefined,
+    capabilities: o.capabilities === true,
   };
 }
 
@@ -126,6 +129,7 @@ export class Connection {
         );
         this.provider.attach(m, t.kind === "webtransport" ? this.firstResources : undefined);
         this.provider.announceResources(); // WebSocket: the first message; WebTransport: only if changed
+        this.provider.announceCapabilities();
         const info: CloseInfo = await m.run();
         this.provider.detach();
         this.transport = undefined;
@@ -158,6 +162,7 @@ export class Connection {
       this.hooks.log("warn", `discovery: ${errorText(e)}`);
     }
     this.provider.setMessageLimit(cfg.maxMessageSize);
+    this.provider.setBrokerCapabilities(cfg.capabilities === true);
     const transportUrl = o.transport ?? cfg.transport;
     const certhash = o.certhash ?? cfg.certhash;
     if (o.mode !== "websocket") {

@@ -7,12 +7,14 @@
 import { create, createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
+import { file_wasimoff_v1_extensions } from "../gen/wasimoff/v1/extensions_pb";
 import { file_wasimoff_v1_messages } from "../gen/wasimoff/v1/messages_pb";
 
+export * from "../gen/wasimoff/v1/extensions_pb";
 export * from "../gen/wasimoff/v1/messages_pb";
 
-/** All messages of the wasimoff schema, used to resolve Any payloads (binary and JSON). */
-export const registry = createRegistry(file_wasimoff_v1_messages);
+/** All messages of the wasimoff schema (v1 and our extensions), to resolve Any payloads. */
+export const registry = createRegistry(file_wasimoff_v1_messages, file_wasimoff_v1_extensions);
 
 /** The type URL prefix we write (wasimoff v1 compatibility). */
 export const TYPE_URL_PREFIX = "wasimoff/";

@@ -9,6 +9,7 @@ import {
   Event_ClusterInfoSchema,
   Event_FileSystemUpdateSchema,
   Event_GenericMessageSchema,
+  ProviderCapabilitiesSchema,
   Event_ProviderResourcesSchema,
   Event_ThroughputSchema,
   FileSchema,
@@ -27,6 +28,7 @@ import {
   Task_Wasip1_RequestSchema,
   Task_Wasip1_ResponseSchema,
   isMessage,
+  type ProviderCapabilities,
   type Event_ProviderResources,
   type File as PbFile,
   type Task_Metadata,
@@ -37,6 +39,7 @@ import type { Fetcher, FileStore } from "./filestore";
 import { normalizeRef, refOf } from "./sha256";
 import { WorkerKilledError, type Slot, type WorkerPool } from "./worker_pool";
 import { unixNanoNow, type RunMessage } from "./worker_protocol";
+import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
 
 export interface ProviderHooks {
   log(level: "debug" | "info" | "warn" | "error", text: string): void;
@@ -66,6 +69,7 @@ export class Provider {
   private localIds = 0;
   private lastResources = "";
   private messageLimit = DEFAULT_MESSAGE_LIMIT;
+  private brokerTakesCapabilities = false;
   verbose = false;
 
   constructor(
@@ -92,6 +96,28 @@ export class Provider {
   get outputLimit(): number {
     const headroom = 2 ** 20;
     return this.messageLimit > 2 * headroom ? this.messageLimit - headroom : Math.floor(this.messageLimit / 2);
+  }
+
+  /**
+   * Whether the Broker's discovery document says `"capabilities": true`: only then is
+   * ProviderCapabilities sent (a wasimoff v1 Broker closes the connection on an unknown Event).
+   */
+  setBrokerCapabilities(understood: boolean): void {
+    this.brokerTakesCapabilities = understood;
+  }
+
+  /** What the page can run (scheduling.md §3): its WASI modules, no Pyodide, its memory limit. */
+  capabilities(): ProviderCapabilities {
+    return create(ProviderCapabilitiesSchema, {
+      wasi: [...WASI_MODULES],
+      pyodide: false,
+      memory: BigInt(DEFAULT_MEMORY_LIMIT),
+    });
+  }
+
+  /** Sends ProviderCapabilities once per connection, right after the first ProviderResources. */
+  announceCapabilities(): void {
+    if (this.brokerTakesCapabilities) this.send(this.capabilities());
   }
 
   /** ProviderResources with both fields set (protocol.md §9). */

@@ -15,6 +15,7 @@ import {
   WASI,
   type Inode,
 } from "@bjorn3/browser_wasi_shim";
+import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
 import { DEFAULT_FS_LIMIT, ZipError, normalizeArtifactPath, readZip, writeZip, type ArchiveEntry } from "./zip";
 
 export interface RunParams {
@@ -51,8 +52,7 @@ export interface RunHooks {
 }
 
 export const DEFAULT_OUTPUT_LIMIT = 63 * 1024 * 1024;
-export const DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024;
-const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
+export { DEFAULT_MEMORY_LIMIT, WASI_MODULES };
 
 // errno values (wasi/api.h)
 const ERRNO_SUCCESS = 0;
