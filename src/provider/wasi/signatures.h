@@ -29,15 +29,11 @@ struct Signature {
 inline constexpr std::string_view kModuleName = "wasi_snapshot_preview1";
 inline constexpr std::string_view kUnstableModuleName = "wasi_unstable";
 
-// The WASI import module names the native provider supports (a module may import from either or
-// both; each import keeps the ABI of the module name it names).
-inline constexpr std::array<std::string_view, 2> kImportModuleNames{kModuleName,
-                                                                    kUnstableModuleName};
-
-// Every import module name this provider implements: announced to the Broker
+// Every WASI import module name this provider implements (a module may import from either or
+// both; each import keeps the ABI of the module name it names). Announced to the Broker
 // (ProviderCapabilities.wasi), which then sends no module that imports from anything else.
-// Whoever adds a WASI module name (e.g. `wasi_unstable`) adds it here.
-inline constexpr std::array<std::string_view, 1> kImportModules{kModuleName};
+// Whoever adds a WASI module name adds it here.
+inline constexpr std::array<std::string_view, 2> kImportModules{kModuleName, kUnstableModuleName};
 
 inline constexpr std::array<Signature, 46> kSignatures{{
     {"args_get", "ii", "i"},

@@ -59,17 +59,18 @@ TEST(ProviderCapabilities, NativeProviderAnnouncesItsWasiModulesAndMemoryLimit) 
   auto state = api.provider_state("native");
   ASSERT_TRUE(state);
   EXPECT_EQ(std::string(state->at("capabilities").as_string()),
-            "wasi: wasi_snapshot_preview1; memory 1 GiB");
+            "wasi: wasi_snapshot_preview1, wasi_unstable; memory 1 GiB");
 
-  // Only the native provider is connected: a wasi_unstable module ends at once, unsent.
-  std::string unstable = api.upload(command_importing("wasi_unstable"), "unstable.wasm");
+  // Only the native provider is connected: a module importing from a module name it does not
+  // announce ends at once, unsent.
+  std::string unstable = api.upload(command_importing("env"), "env.wasm");
   v1::Task::Wasip1::Request req;
   req.mutable_params()->mutable_binary()->set_ref(unstable);
   auto t0 = std::chrono::steady_clock::now();
   auto r = api.run(req, 2min);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
   EXPECT_THAT(r.error(), ::testing::StartsWith("unsupported module: no connected provider can run "
-                                               "it: it imports from \"wasi_unstable\""));
+                                               "it: it imports from \"env\""));
   EXPECT_EQ(api.metric_sum("wasimoff_task_module_refusals_total"), 0);
 
   // A provider that can run it (a browser would; this stand-in echoes) gets it.
@@ -78,7 +79,7 @@ TEST(ProviderCapabilities, NativeProviderAnnouncesItsWasiModulesAndMemoryLimit) 
   o.name = "browser";
   v1::ProviderCapabilities caps;
   caps.add_wasi("wasi_snapshot_preview1");
-  caps.add_wasi("wasi_unstable");
+  caps.add_wasi("env");
   o.capabilities = caps;
   TestProvider browser(o);
   ASSERT_TRUE(browser.wait_registered());
