@@ -45,6 +45,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "bench_cluster.h"
@@ -321,6 +323,31 @@ BrokerSample sample(pid_t pid) {
   return {rss_kib(pid), bench::process_tree_cpu_seconds(pid)};
 }
 
+// The Broker's warnings and errors, grouped (digits → '#', so per-connection details fold
+// together), most frequent first. Log lines: "<timestamp> <level> <message>".
+std::vector<std::pair<std::size_t, std::string>> broker_complaints(const std::string& log) {
+  std::map<std::string, std::size_t> groups;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    auto rest = std::string_view(line).substr(sp + 1);
+    if (rest.rfind("warn", 0) != 0 && rest.rfind("error", 0) != 0) continue;
+    std::string key(rest);
+    for (auto& c : key)
+      if (c >= '0' && c <= '9') c = '#';
+    key.erase(
+        std::unique(key.begin(), key.end(), [](char a, char b) { return a == '#' && b == '#'; }),
+        key.end());
+    if (key.size() > 200) key = key.substr(0, 200) + "…";
+    ++groups[key];
+  }
+  std::vector<std::pair<std::size_t, std::string>> out;
+  for (auto& [k, v] : groups) out.emplace_back(v, k);
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
 // ---- figures ----
 
 struct MessageCounts {
@@ -467,6 +494,30 @@ int run(const Options& o) {
   const double self_admission = bench::self_cpu_seconds() - self_before;
   bool timed_out = !all_admitted && fleet.settled() < n;
 
+  // The ClusterInfo events the joins caused may still be on their way when the last provider is
+  // admitted (the Broker queues them per connection); count them once nothing new arrived for
+  // 1 s (at most 30 s).
+  auto cluster_total = [&fleet] {
+    double sum = 0;
+    for (const auto& p : fleet.providers()) sum += p.cluster_info;
+    return sum;
+  };
+  {
+    const auto settle_end = std::min(deadline, Clock::now() + 30s);
+    double last = cluster_total();
+    auto quiet_since = Clock::now();
+    while (!timed_out && Clock::now() < settle_end && Clock::now() - quiet_since < 1s) {
+      std::this_thread::sleep_for(100ms);
+      if (double now = cluster_total(); now != last) {
+        last = now;
+        quiet_since = Clock::now();
+      }
+    }
+  }
+  std::vector<double> cluster_settled;
+  for (const auto& p : fleet.providers())
+    if (p.connected_at != Provider::kNever) cluster_settled.push_back(p.cluster_info);
+
   // Hold: the admitted fleet, idle, for --hold seconds (steady-state cost).
   double hold_s = 0, hold_cpu = 0, hold_msgs = 0;
   if (o.hold > 0 && !timed_out) {
@@ -524,7 +575,8 @@ int run(const Options& o) {
                              ? (admitted_sample.rss_kib - before.rss_kib) / static_cast<double>(n)
                              : -1;
   const double broker_cpu = broker_pid > 0 ? admitted_sample.cpu_s - before.cpu_s : -1;
-  auto ci = bench::summarize(counts.cluster_info), tot = bench::summarize(counts.total);
+  auto ci = bench::summarize(cluster_settled), tot = bench::summarize(counts.total);
+  const double ci_total = ci.mean * static_cast<double>(ci.count);
 
   std::cout << "\n"
             << fmt::format("{:<34} {}/{}{}\n", "admitted", fleet.admitted(), n,
@@ -545,9 +597,12 @@ int run(const Options& o) {
   for (const auto& [why, count] : fleet.close_reasons())
     std::cout << fmt::format("{:<34}   {} × {}\n", "", count, why);
   std::cout << fmt::format("{:<34} ClusterInfo {}; Throughput {}; Ping {}; all {}\n",
-                           "msgs/provider during admission", mean_max(counts.cluster_info),
+                           "msgs/provider until all admitted", mean_max(counts.cluster_info),
                            mean_max(counts.throughput), mean_max(counts.ping),
-                           mean_max(counts.total));
+                           mean_max(counts.total))
+            << fmt::format("{:<34} {}; fleet total {:.0f} ({:.2f} × N(N+1)/2)\n",
+                           "ClusterInfo/provider, all arrived", mean_max(cluster_settled), ci_total,
+                           ci_total / (static_cast<double>(n) * static_cast<double>(n + 1) / 2));
   if (broker_pid > 0)
     std::cout << fmt::format(
                      "{:<34} {:.0f} KiB before, {:.0f} KiB admitted → {:.1f} KiB/provider\n",
@@ -592,21 +647,32 @@ int run(const Options& o) {
                              "task spread", used, n, pp.max);
   }
 
+  if (own_broker) {
+    auto complaints = broker_complaints(own_broker->process().stderr_text());
+    std::size_t total = 0;
+    for (const auto& [count, what] : complaints) total += count;
+    std::cout << fmt::format("{:<34} {} line(s){}\n", "broker warnings/errors", total,
+                             complaints.empty() ? "" : ", most frequent:");
+    for (std::size_t i = 0; i < complaints.size() && i < 8; ++i)
+      std::cout << fmt::format("{:<34}   {} × {}\n", "", complaints[i].first, complaints[i].second);
+  }
+
   const bool ok = all_admitted && fleet.closed_after_admission() == 0 &&
                   (!echo || (drive_result && drive_result->ok()));
-  std::cout << fmt::format(
-                   "RESULT fleet transport={} mode={} providers={} admitted={} admission_s={:.3f} "
-                   "listing_p50_ms={:.1f} listing_p99_ms={:.1f} connect_failed={} "
-                   "closed_before={} closed_after={} clusterinfo_mean={:.1f} "
-                   "clusterinfo_max={:.0f} msgs_mean={:.1f} msgs_max={:.0f} "
-                   "broker_rss_kib_per_provider={:.1f} broker_cpu_s={:.2f} self_cpu_s={:.2f} "
-                   "tasks_ok={} tasks={} tasks_per_s={:.1f} per_ip_limit={} ok={}",
-                   o.transport, o.mode, n, fleet.admitted(), admission_s, listing_s.p50,
-                   listing_s.p99, fleet.connect_failed(), fleet.closed_before_admission(),
-                   fleet.closed_after_admission(), ci.mean, ci.max, tot.mean, tot.max, rss_per,
-                   broker_cpu, self_admission, tasks_ok, echo ? o.tasks : 0, tasks_per_s,
-                   o.broker_url.empty() ? "off" : "broker's", ok ? 1 : 0)
-            << std::endl;
+  std::cout
+      << fmt::format(
+             "RESULT fleet transport={} mode={} providers={} admitted={} admission_s={:.3f} "
+             "listing_p50_ms={:.1f} listing_p99_ms={:.1f} connect_failed={} "
+             "closed_before={} closed_after={} clusterinfo_mean={:.1f} "
+             "clusterinfo_max={:.0f} clusterinfo_total={:.0f} msgs_mean={:.1f} msgs_max={:.0f} "
+             "broker_rss_kib_per_provider={:.1f} broker_cpu_s={:.2f} self_cpu_s={:.2f} "
+             "tasks_ok={} tasks={} tasks_per_s={:.1f} per_ip_limit={} ok={}",
+             o.transport, o.mode, n, fleet.admitted(), admission_s, listing_s.p50, listing_s.p99,
+             fleet.connect_failed(), fleet.closed_before_admission(),
+             fleet.closed_after_admission(), ci.mean, ci.max, ci_total, tot.mean, tot.max, rss_per,
+             broker_cpu, self_admission, tasks_ok, echo ? o.tasks : 0, tasks_per_s,
+             o.broker_url.empty() ? "off" : "broker's", ok ? 1 : 0)
+      << std::endl;
 
   if (tasks_timed_out) {
     std::cout << "wasimoff-bench-fleet: timeout (" << o.timeout << " s) while tasks ran"
