@@ -231,7 +231,13 @@ class Fleet {
     loop.slot_free.cancel();
     if (!transport) {
       ++connect_failed_;
-      note(connect_errors_, failure.empty() ? "unknown" : failure);
+      // Grouped with the whole seconds it took: a failure after the 10 s handshake limit is a
+      // timeout even when the message says otherwise (Beast reports a WebSocket handshake that
+      // timed out as "HTTP 500": it presets that status before the response arrives).
+      std::string trimmed = failure.empty() ? "unknown" : failure;
+      while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
+      note(connect_errors_, fmt::format("{} [after {:.0f} s]", trimmed,
+                                        static_cast<double>(now_ns() - p.connect_at) / 1e9));
       co_return;
     }
     if (closing_) co_return;
