@@ -596,8 +596,17 @@ int run(const Options& o) {
                            ms_summary(admitted_s))
             << fmt::format("{:<34} {}\n", "transport handshake", ms_summary(handshake_s))
             << fmt::format("{:<34} {}\n", "connect failures", fleet.connect_failed());
-  for (const auto& [why, count] : fleet.connect_errors())
+  bool preset_500 = false;
+  for (const auto& [why, count] : fleet.connect_errors()) {
     std::cout << fmt::format("{:<34}   {} × {}\n", "", count, why);
+    preset_500 = preset_500 || why.find(": HTTP 500 [") != std::string::npos;
+  }
+  if (preset_500)
+    std::cout << fmt::format(
+        "{:<34}   (\"HTTP 500\" without a body: no HTTP answer at all; Beast presets 500 before a "
+        "client handshake. After 10 s: the handshake timed out; at once: the Broker closed the "
+        "connection, e.g. its per-address limit)\n",
+        "");
   std::cout << fmt::format("{:<34} {} before admission, {} after\n", "closed by the broker",
                            fleet.closed_before_admission(), fleet.closed_after_admission());
   for (const auto& [why, count] : fleet.close_reasons())
