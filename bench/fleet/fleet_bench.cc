@@ -12,11 +12,14 @@
 // (protocol.md §8 steps 2–3). Reported:
 //   admission   first connect → all N admitted; per provider connect → Listing and connect →
 //               admitted (p50/p99); the handshakes alone
-//   refusals    connect failures and closes by the Broker, grouped by reason / close code
+//   refusals    connect failures (grouped by message and seconds taken) and closes by the
+//               Broker (grouped by close code and reason); the Broker's warnings and errors
 //   messages    per provider, received from its connect until the whole fleet was admitted:
-//               ClusterInfo, Throughput, Ping and total (mean, max)
+//               ClusterInfo, Throughput, Ping and total (mean, max); and the ClusterInfo events
+//               once they all arrived, against N(N+1)/2 (one broadcast to all per join)
 //   broker      VmRSS before the fleet and after admission (÷ N), CPU seconds during admission
-//               (only for the Broker started here, or with --broker-pid)
+//               (only for the Broker started here, or with --broker-pid); --hold S: the idle
+//               fleet's message rate and the Broker's CPU for S seconds after admission
 //   tasks       echo mode: --tasks no-op echo tasks through the Connect API (RunWasip1,
 //               bench/provider's task driver), --inflight at once; tasks/s, latency, how many
 //               providers served how many
