@@ -239,6 +239,10 @@ class Fleet {
       // timed out as "HTTP 500": it presets that status before the response arrives).
       std::string trimmed = failure.empty() ? "unknown" : failure;
       while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
+      // The provider's own name (in WebTransport URLs) would keep every failure apart.
+      const std::string name = fmt::format("fleet-{}", p.index);
+      if (auto at = trimmed.find(name); at != std::string::npos)
+        trimmed.replace(at, name.size(), "fleet-#");
       note(connect_errors_, fmt::format("{} [after {:.0f} s]", trimmed,
                                         static_cast<double>(now_ns() - p.connect_at) / 1e9));
       co_return;
