@@ -54,62 +54,94 @@ EchoPeer::~EchoPeer() {
   finished.wait();
 }
 
-awaitable<void> EchoPeer::connect() {
+awaitable<BrokerEndpoints> discover_broker(std::string broker_url, std::string transport) {
+  BrokerEndpoints out;
+  out.http = std::move(broker_url);
+  if (transport != "webtransport") co_return out;
   auto ex = co_await asio::this_coro::executor;
-  std::string query = "?id=" + percent_encode(name_);
-  std::unique_ptr<protocol::Transport> transport;
-  if (transport_ == "webtransport") {
-    // Every argument named: GCC 12 destroys braced/defaulted by-value arguments of a coroutine
-    // call inside co_await twice (fetch's defaulted Headers and ClientOptions included).
-    http::Headers headers;
-    http::ClientOptions options;
-    std::string method = "GET", url = broker_ + "/api/broker/v1/config", body;
-    auto res = co_await http::fetch(ex, std::move(method), std::move(url), std::move(headers),
-                                    std::move(body), std::move(options));
-    if (res.status != 200)
-      throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
-    auto doc = boost::json::parse(res.body).as_object();
-    if (!doc.contains("transport"))
+  // Every argument named: GCC 12 destroys braced/defaulted by-value arguments of a coroutine
+  // call inside co_await twice (fetch's defaulted Headers and ClientOptions included).
+  http::Headers headers;
+  http::ClientOptions options;
+  std::string method = "GET", url = out.http + "/api/broker/v1/config", body;
+  auto res = co_await http::fetch(ex, std::move(method), std::move(url), std::move(headers),
+                                  std::move(body), std::move(options));
+  if (res.status != 200)
+    throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
+  auto doc = boost::json::parse(res.body).as_object();
+  if (!doc.contains("transport")) throw std::runtime_error("the broker offers no WebTransport URL");
+  out.webtransport = std::string(doc.at("transport").as_string());
+  if (doc.contains("certhash")) out.certhash = std::string(doc.at("certhash").as_string());
+  co_return out;
+}
+
+awaitable<std::unique_ptr<protocol::Transport>> connect_provider(BrokerEndpoints endpoints,
+                                                                 std::string transport,
+                                                                 std::string name,
+                                                                 std::string user_agent) {
+  auto ex = co_await asio::this_coro::executor;
+  std::string query = "?id=" + percent_encode(name);
+  if (transport == "webtransport") {
+    if (endpoints.webtransport.empty())
       throw std::runtime_error("the broker offers no WebTransport URL");
     webtransport::ClientOptions wo;
-    wo.url = std::string(doc.at("transport").as_string()) + query;
-    if (doc.contains("certhash")) wo.certhash = std::string(doc.at("certhash").as_string());
-    wo.user_agent = "wasimoff-bench-transport";
-    transport = co_await webtransport::connect(ex, wo);
-  } else if (transport_ == "websocket") {
-    auto origin = http::Url::parse(broker_);
-    if (!origin) throw std::runtime_error("not an http URL: " + broker_);
-    websocket::ConnectOptions co;
-    co.headers.set("User-Agent", "wasimoff-bench-transport");
-    transport = co_await websocket::connect(
-        ex, "ws://" + origin->authority() + "/api/provider/ws" + query, co);
-  } else {
-    throw std::runtime_error("unknown transport " + transport_);
+    wo.url = endpoints.webtransport + query;
+    wo.certhash = endpoints.certhash;
+    wo.user_agent = user_agent;
+    co_return co_await webtransport::connect(ex, std::move(wo));
   }
+  if (transport == "websocket") {
+    auto origin = http::Url::parse(endpoints.http);
+    if (!origin) throw std::runtime_error("not an http URL: " + endpoints.http);
+    websocket::ConnectOptions co;
+    co.headers.set("User-Agent", user_agent);
+    std::string url = "ws://" + origin->authority() + "/api/provider/ws" + query;
+    co_return co_await websocket::connect(ex, std::move(url), std::move(co));
+  }
+  throw std::runtime_error("unknown transport " + transport);
+}
+
+void serve_echo(protocol::Messenger& messenger, std::function<void(EchoRequest)> seen) {
+  auto note = std::make_shared<std::function<void(EchoRequest)>>(std::move(seen));
+  messenger.serve<v1::Filesystem::Listing::Request>(
+      [note](v1::Filesystem::Listing::Request&) -> awaitable<protocol::Reply> {
+        if (*note) (*note)(EchoRequest::kListing);
+        co_return protocol::Reply::with(v1::Filesystem::Listing::Response());
+      });
+  messenger.serve<v1::Ping>([note](v1::Ping&) -> awaitable<protocol::Reply> {
+    if (*note) (*note)(EchoRequest::kPing);
+    co_return protocol::Reply::with(v1::Ping());
+  });
+  messenger.serve<v1::Task::Cancel>([note](v1::Task::Cancel& c) -> awaitable<protocol::Reply> {
+    if (*note) (*note)(EchoRequest::kCancel);
+    co_return protocol::Reply::with(c);
+  });
+  messenger.serve<v1::Task::Wasip1::Request>(
+      [note](v1::Task::Wasip1::Request& r) -> awaitable<protocol::Reply> {
+        if (*note) (*note)(EchoRequest::kTask);
+        v1::Task::Wasip1::Response out;
+        *out.mutable_info() = r.info();
+        out.mutable_ok()->set_status(0);
+        out.mutable_ok()->set_stdout(std::move(*r.mutable_params()->mutable_stdin()));
+        co_return protocol::Reply::with(std::move(out));
+      });
+}
+
+awaitable<void> EchoPeer::connect() {
+  auto ex = co_await asio::this_coro::executor;
+  auto endpoints = co_await discover_broker(broker_, transport_);
+  std::string transport_name = transport_, name = name_, user_agent = "wasimoff-bench-transport";
+  auto transport = co_await connect_provider(std::move(endpoints), std::move(transport_name),
+                                             std::move(name), std::move(user_agent));
   kind_ = std::string(transport->kind());
 
   protocol::Messenger::Options mo;
   mo.name = "broker";
   mo.disconnect_error = "broker disconnected";
   messenger_ = std::make_shared<protocol::Messenger>(ex, std::move(transport), mo);
-  messenger_->serve<v1::Filesystem::Listing::Request>(
-      [](v1::Filesystem::Listing::Request&) -> awaitable<protocol::Reply> {
-        co_return protocol::Reply::with(v1::Filesystem::Listing::Response());
-      });
-  messenger_->serve<v1::Ping>(
-      [](v1::Ping&) -> awaitable<protocol::Reply> { co_return protocol::Reply::with(v1::Ping()); });
-  messenger_->serve<v1::Task::Cancel>([](v1::Task::Cancel& c) -> awaitable<protocol::Reply> {
-    co_return protocol::Reply::with(c);
+  serve_echo(*messenger_, [this](EchoRequest r) {
+    if (r == EchoRequest::kTask) ++answered_;
   });
-  messenger_->serve<v1::Task::Wasip1::Request>(
-      [this](v1::Task::Wasip1::Request& r) -> awaitable<protocol::Reply> {
-        v1::Task::Wasip1::Response out;
-        *out.mutable_info() = r.info();
-        out.mutable_ok()->set_status(0);
-        out.mutable_ok()->set_stdout(std::move(*r.mutable_params()->mutable_stdin()));
-        ++answered_;
-        co_return protocol::Reply::with(std::move(out));
-      });
   messenger_->start();
   v1::Event::ProviderResources resources;
   resources.set_concurrency(concurrency_);

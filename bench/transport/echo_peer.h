@@ -15,6 +15,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +25,31 @@
 #include "protocol/messenger.h"
 
 namespace wasimoff::bench {
+
+// The pieces of a fake provider that EchoPeer and the provider fleet (bench/fleet) share.
+
+// What a provider needs to know before it connects: the Broker's HTTP URL and, for WebTransport,
+// the session URL and certificate hash from GET /api/broker/v1/config.
+struct BrokerEndpoints {
+  std::string http;          // http://127.0.0.1:<port>
+  std::string webtransport;  // https://…/…  ("" = the Broker offers none)
+  std::string certhash;      // hex SHA-256 of the Broker's certificate ("" = none announced)
+};
+// Fetches the config when `transport` is "webtransport"; otherwise only fills `http`.
+awaitable<BrokerEndpoints> discover_broker(std::string broker_url, std::string transport);
+
+// Opens the provider message channel like the native provider does (?id=<name>). Throws
+// std::runtime_error with the transport's reason (10 s handshake limits of both transports).
+awaitable<std::unique_ptr<protocol::Transport>> connect_provider(BrokerEndpoints endpoints,
+                                                                 std::string transport,
+                                                                 std::string name,
+                                                                 std::string user_agent);
+
+// The requests an echo provider answers (for counting).
+enum class EchoRequest { kListing, kPing, kCancel, kTask };
+// Serves Listing (no files), Ping, Task.Cancel and Task.Wasip1.Request (answered at once with
+// stdout = stdin). `seen`, when set, is called for every request before it is answered.
+void serve_echo(protocol::Messenger& messenger, std::function<void(EchoRequest)> seen = {});
 
 class EchoPeer {
  public:
