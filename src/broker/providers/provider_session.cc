@@ -76,8 +76,7 @@ awaitable<void> ProviderSession::run() {
     std::string reason = err->rfind("timeout", 0) == 0     ? "listing timeout"
                          : err->rfind("admission", 0) == 0 ? *err
                                                            : "listing failed: " + *err;
-    if (!messenger_->is_closed())
-      spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
+    spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
     add_files(std::get<0>(listing).files(), "Listing");
