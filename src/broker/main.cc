@@ -84,7 +84,6 @@ int run() {
     return 2;
   }
   setup_logging("wasimoff-broker", loaded.config.debug);
-  raise_open_file_limit();
 
   asio::io_context io(1);
   std::unique_ptr<broker::BrokerApp> app;
@@ -100,6 +99,9 @@ int run() {
     return 1;
   }
   if (loaded.config.debug) spdlog::debug("pid {}", getpid());
+  // After the configuration checks (a configuration error is the only line on stderr), before
+  // any listener opens.
+  raise_open_file_limit();
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
   // Installed before the listeners open: a SIGHUP/SIGTERM sent as soon as the broker answers
   // (or logs "ready") must be handled, not take the default action (terminate).
