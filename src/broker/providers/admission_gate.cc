@@ -26,7 +26,8 @@ awaitable<std::variant<AdmissionGate::Ticket, std::string>> AdmissionGate::acqui
   // release() removed us from the list and handed its slot over.
   if (waiter->granted.is_set()) co_return Ticket(this);
   waiting_.erase(it);
-  if (gone.is_set()) co_return std::string("admission abandoned: the connection closed while waiting");
+  if (gone.is_set())
+    co_return std::string("admission abandoned: the connection closed while waiting");
   co_return fmt::format(
       "admission timeout: no turn within {} (WASIMOFF_ADMISSION_CONCURRENCY={}, {} waiting)",
       env::format_duration(options.max_wait), concurrency, waiting_.size());
