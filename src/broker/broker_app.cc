@@ -77,6 +77,8 @@ struct BrokerApp::Impl {
     registry.limits.max_concurrency = static_cast<std::uint32_t>(config.max_provider_concurrency);
     registry.limits.max_message_size = config.max_message_size;
     registry.limits.known_file = [this](const std::string& ref) { return storage->exists(ref); };
+    registry.admission.options.concurrency = static_cast<std::size_t>(config.admission_concurrency);
+    registry.admission.options.max_wait = config.admission_timeout;
     metrics->set_queue_source([this] {
       return metrics::BrokerMetrics::QueueStats{scheduler.queued(), scheduler.dispatching()};
     });
@@ -206,6 +208,7 @@ struct BrokerApp::Impl {
       o["files"] = p->file_count();
       o["capabilities"] = p->caps.describe();
       o["refused_modules"] = p->caps.refusal_count();
+      o["send_queue"] = p->messenger().queued_messages();
       if (auto ping = p->ping_average_ms())
         o["ping_ms"] = *ping;
       else
@@ -216,6 +219,8 @@ struct BrokerApp::Impl {
     state["queue"] = scheduler.queued();
     state["backoff"] = scheduler.dispatching();
     state["active"] = scheduler.active();
+    state["admission"] = {{"in_flight", registry.admission.in_flight()},
+                          {"waiting", registry.admission.waiting()}};
     return boost::json::serialize(state);
   }
 

@@ -3,11 +3,14 @@
 //
 // Exit status: 0 after --help/--version or a graceful shutdown, 1 for runtime failures (e.g. a
 // port in use), 2 for configuration errors and unknown arguments.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "broker/broker_app.h"
@@ -28,6 +31,41 @@ std::vector<std::string> environment_names() {
     names.emplace_back(kv.substr(0, kv.find('=')));
   }
   return names;
+}
+
+// Every WebSocket provider, client WebSocket and HTTP connection holds a file descriptor; the
+// common soft limit of 1024 would stop a Broker at about a thousand providers (accept() fails
+// with EMFILE). Raise the soft limit to the hard limit, and warn when even that is low
+// (configuration.md "File descriptors").
+void raise_open_file_limit() {
+  constexpr rlim_t kWanted = 10000 + 1024;  // the TCP listener's connection cap + headroom
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("cannot read the open file limit (RLIMIT_NOFILE): {}", std::strerror(errno));
+    return;
+  }
+  const rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+    else
+      spdlog::warn("cannot raise the open file limit from {} to {}: {}", rl.rlim_cur, rl.rlim_max,
+                   std::strerror(errno));
+  }
+  auto show = [](rlim_t v) {
+    return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+  };
+  spdlog::info("open file limit (RLIMIT_NOFILE): {} (was {}, hard limit {})", show(rl.rlim_cur),
+               show(before), show(rl.rlim_max));
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < kWanted)
+    spdlog::warn(
+        "open file limit {} is low: each WebSocket provider or client and each HTTP connection "
+        "needs a descriptor, so the Broker serves at most about {} of them at once (the TCP "
+        "listener alone accepts up to 10000 connections); raise the hard limit (systemd: "
+        "LimitNOFILE=, shell: ulimit -Hn) — see docs/configuration.md",
+        rl.rlim_cur, rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0);
 }
 
 int run() {
@@ -61,6 +99,9 @@ int run() {
     return 1;
   }
   if (loaded.config.debug) spdlog::debug("pid {}", getpid());
+  // After the configuration checks (a configuration error is the only line on stderr), before
+  // any listener opens.
+  raise_open_file_limit();
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
   // Installed before the listeners open: a SIGHUP/SIGTERM sent as soon as the broker answers
   // (or logs "ready") must be handled, not take the default action (terminate).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 namespace wasimoff::protocol {
@@ -116,6 +117,36 @@ bool Messenger::send_event(const gp::Message& event) {
   return enqueue(std::move(env));
 }
 
+bool Messenger::send_latest_event(const gp::Message& event) {
+  if (closed_) return false;
+  auto it = latest_.find(event.GetDescriptor());
+  if (it != latest_.end() && it->second >= popped_ && it->second - popped_ < queue_.size()) {
+    Envelope& queued = queue_[static_cast<std::size_t>(it->second - popped_)];
+    queued_bytes_ -= queued.payload().value().size();
+    pack_any(event, queued.mutable_payload());
+    queued_bytes_ += queued.payload().value().size();
+    return true;
+  }
+  if (!send_event(event)) return false;
+  latest_[event.GetDescriptor()] = pushed_ - 1;
+  return true;
+}
+
+std::chrono::steady_clock::time_point Messenger::last_activity() const {
+  return std::max(last_received_, transport_->last_activity());
+}
+
+void Messenger::popped_front() {
+  queue_.pop_front();
+  for (auto it = latest_.begin(); it != latest_.end();) {
+    if (it->second <= popped_)
+      it = latest_.erase(it);
+    else
+      ++it;
+  }
+  ++popped_;
+}
+
 bool Messenger::enqueue(Envelope envelope) {
   if (closed_) return false;
   std::uint64_t bytes = envelope.payload().value().size();
@@ -128,6 +159,7 @@ bool Messenger::enqueue(Envelope envelope) {
   }
   queued_bytes_ += bytes;
   queue_.push_back(std::move(envelope));
+  ++pushed_;
   queue_signal_.cancel();
   return true;
 }
@@ -141,7 +173,7 @@ awaitable<void> Messenger::write_loop() {
       continue;
     }
     Envelope env = std::move(queue_.front());
-    queue_.pop_front();
+    popped_front();
     queued_bytes_ -= env.payload().value().size();
     try {
       co_await transport_->send(env);
@@ -167,6 +199,7 @@ awaitable<void> Messenger::read_loop() {
   for (;;) {
     auto env = co_await transport_->receive();
     if (!env) break;
+    last_received_ = std::chrono::steady_clock::now();
     if (closed_) continue;  // draining after close(): nothing is dispatched any more
     switch (env->type()) {
       case Envelope::Request: {
@@ -275,7 +308,9 @@ void Messenger::shutdown(std::string reason) {
     p->result.error = oversized ? options_.oversize_error : options_.disconnect_error;
     p->complete();
   }
+  popped_ += queue_.size();
   queue_.clear();
+  latest_.clear();
   queued_bytes_ = 0;
   queue_signal_.cancel();
   drained_signal_.cancel();

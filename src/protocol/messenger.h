@@ -117,6 +117,11 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
 
   // Queues an Event (fire and forget). Returns false when the messenger is closed.
   bool send_event(const google::protobuf::Message& event);
+  // Queues a periodic Event whose newest value supersedes older ones (Throughput, ClusterInfo):
+  // when an Event of the same type is still waiting in the send queue, its payload is replaced
+  // in place (it keeps its position and sequence number) instead of queueing another. A peer that
+  // reads slowly thus holds at most one unsent Event of each such type.
+  bool send_latest_event(const google::protobuf::Message& event);
 
   // Closes the transport (idempotent); pending calls fail, closed() fires. Queued messages that
   // were not yet written are dropped; use flush() first for an orderly goodbye.
@@ -134,6 +139,10 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   Transport& transport() { return *transport_; }
   std::size_t pending_calls() const { return pending_.size(); }
   std::size_t queued_messages() const { return queue_.size(); }
+  // When the peer was last seen alive: the latest received Envelope, or progress the transport
+  // reports (bytes of a partly received message, bytes of ours the peer acknowledged or read;
+  // Transport::last_activity). Starts at construction.
+  std::chrono::steady_clock::time_point last_activity() const;
 
   static std::string describe_payload(const google::protobuf::Any& any);
 
@@ -146,6 +155,7 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   void handle_response(v1::Envelope& envelope);
   void handle_event(v1::Envelope& envelope);
   bool enqueue(v1::Envelope envelope);
+  void popped_front();
   void shutdown(std::string reason);
 
   std::unique_ptr<Transport> transport_;
@@ -158,6 +168,13 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
   std::deque<v1::Envelope> queue_;
   std::uint64_t queued_bytes_ = 0;
+  // Absolute positions in the queue: pushed_ counts every enqueued Envelope, popped_ every one
+  // taken by the writer, so queue_[i - popped_] is the Envelope pushed as number i.
+  std::uint64_t pushed_ = 0;
+  std::uint64_t popped_ = 0;
+  // Unsent "latest value" Events by payload type → their absolute position (send_latest_event).
+  std::unordered_map<const google::protobuf::Descriptor*, std::uint64_t> latest_;
+  std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
   asio::steady_timer queue_signal_;    // wakes the writer when the queue gets an entry
   asio::steady_timer drained_signal_;  // wakes flush() waiters when the queue drains
   bool started_ = false;

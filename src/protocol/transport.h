@@ -14,6 +14,7 @@
 //    makes a pending receive() return nullopt.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,6 +52,11 @@ class Transport {
   // True when the transport ended because the peer sent a message larger than the limit
   // (closed with 1009). The calls that were outstanding then may have been answered by it.
   virtual bool ended_by_oversized_message() const { return false; }
+  // Latest sign of life below the Envelope level: bytes of a message still being received,
+  // control frames (WebSocket pong), or the peer reading what we send (a chunk of a long write
+  // completed, QUIC acknowledgements). Liveness checks count it like a received Envelope, so a
+  // peer busy with one large message is not taken for hung. Default: no such information.
+  virtual std::chrono::steady_clock::time_point last_activity() const { return {}; }
 };
 
 }  // namespace wasimoff::protocol

@@ -1,5 +1,6 @@
 #include "broker_process.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -8,7 +9,12 @@
 namespace wasimoff::testing {
 
 std::string broker_binary() {
+  // WASIMOFF_TEST_BROKER_BIN runs the tests against another build (e.g. one without a fix).
+  if (const char* other = std::getenv("WASIMOFF_TEST_BROKER_BIN"); other && *other) return other;
   return WASIMOFF_TEST_BROKER_BIN;
+}
+std::string fleet_binary() {
+  return WASIMOFF_TEST_FLEET_BIN;
 }
 std::string provider_binary() {
   return WASIMOFF_TEST_PROVIDER_BIN;

@@ -13,6 +13,7 @@ namespace wasimoff::testing {
 std::string broker_binary();
 std::string provider_binary();
 std::string client_binary();
+std::string fleet_binary();  // wasimoff-test-fleet (fleet_main.cc)
 std::string examples_dir();  // built .wasm examples
 std::string source_dir();
 

@@ -313,6 +313,27 @@ std::vector<ConfigVariable> build_table() {
          return std::nullopt;
        },
        [](const BrokerConfig& c) { return env::format_duration(c.request_header_timeout); }});
+  add("AdmissionConcurrency", "int 1-100000", "64", "",
+      "new provider connections admitted at the same time (their Filesystem.Listing in flight); "
+      "the others wait in arrival order, and each one's 10 s Listing limit starts with its turn",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_int(text, 1, 100000);
+         if (!r) return r.error();
+         c.admission_concurrency = static_cast<int>(r.value());
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return std::to_string(c.admission_concurrency); }});
+  add("AdmissionTimeout", "duration >=1s", "60s", "",
+      "longest a new provider connection waits for its admission turn; then it is closed with "
+      "1011 `admission timeout: …` (and reconnects later)",
+      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+         auto r = env::parse_duration(text);
+         if (!r) return r.error();
+         if (r.value() < std::chrono::seconds(1)) return std::string("must be at least 1s");
+         c.admission_timeout = r.value();
+         return std::nullopt;
+       },
+       [](const BrokerConfig& c) { return env::format_duration(c.admission_timeout); }});
   return t;
 }
 

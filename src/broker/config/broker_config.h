@@ -65,6 +65,9 @@ struct BrokerConfig {
   std::chrono::milliseconds attempt_timeout{std::chrono::hours(1)};  // WASIMOFF_ATTEMPT_TIMEOUT
   int max_connections_per_ip = 256;  // WASIMOFF_MAX_CONNECTIONS_PER_IP, 0–10000, 0 = no limit
   std::chrono::milliseconds request_header_timeout{std::chrono::seconds(10)};  // ..._TIMEOUT
+  // Fleets (thousands of providers on one Broker):
+  int admission_concurrency = 64;  // WASIMOFF_ADMISSION_CONCURRENCY, 1–100000: Listings in flight
+  std::chrono::milliseconds admission_timeout{std::chrono::seconds(60)};  // ..._ADMISSION_TIMEOUT
 
   // The TCP listener serves TLS: WASIMOFF_HTTP_CERT (precedence) or WASIMOFF_HTTPS.
   bool http_tls() const { return !http_cert.empty() || https; }

@@ -2,14 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <iterator>
 
 namespace wasimoff::broker {
 
 using namespace asio::experimental::awaitable_operators;
 
 ProviderRegistry::ProviderRegistry(asio::any_io_executor ex)
-    : ex_(ex), stopped_(ex), all_gone_(ex) {}
+    : admission(ex), ex_(ex), stopped_(ex), all_gone_(ex) {}
 
 void ProviderRegistry::start() {
   spawn_logged(ex_, throughput_loop(), "throughput broadcast");
@@ -19,44 +21,54 @@ std::shared_ptr<ProviderSession> ProviderRegistry::connect(
     std::unique_ptr<protocol::Transport> transport, ProviderInfo info) {
   auto session = std::make_shared<ProviderSession>(ex_, std::move(transport), std::move(info),
                                                    *this, timing, limits);
-  std::erase_if(all_, [](const auto& w) { return w.expired(); });
-  all_.push_back(session);
+  all_[session->id()] = session;
   session->start();
   return session;
 }
 
 void ProviderRegistry::on_registered(const std::shared_ptr<ProviderSession>& session) {
   registered_.push_back(session);
+  total_capacity_ += session->capacity();
   spdlog::info("provider {} registered ({} providers, {} workers)", session->info().name,
-               registered_.size(), total_capacity());
-  broadcast_cluster_info();
+               registered_.size(), total_capacity_);
+  // The newcomer learns the size at once; the others through refresh_cluster_info() within a
+  // second (protocol.md §8 step 3). Telling everybody now would cost O(N) per join.
+  v1::Event::ClusterInfo info;
+  info.set_providers(static_cast<std::uint32_t>(registered_.size()));
+  session->cluster_info_sent = info.providers();
+  session->messenger().send_latest_event(info);
   notify_change();
 }
 
 void ProviderRegistry::on_unregistered(ProviderSession& session) {
-  std::erase_if(registered_, [&](const auto& p) { return p.get() == &session; });
-  broadcast_cluster_info();
+  // Searched from the back: pointers only, and the vector keeps registration order (the
+  // scheduler's iteration order). No message is sent here (see on_registered).
+  auto it = std::find_if(registered_.rbegin(), registered_.rend(),
+                         [&](const auto& p) { return p.get() == &session; });
+  if (it != registered_.rend()) {
+    total_capacity_ -= session.capacity();
+    registered_.erase(std::next(it).base());
+  }
   notify_change();
 }
 
 void ProviderRegistry::on_session_ended(ProviderSession& session) {
-  std::erase_if(all_, [&](const auto& w) {
-    auto p = w.lock();
-    return !p || p.get() == &session;
-  });
+  all_.erase(session.id());
   if (all_.empty()) all_gone_.set();
 }
 
-std::uint64_t ProviderRegistry::total_capacity() const {
-  std::uint64_t sum = 0;
-  for (const auto& p : registered_) sum += p->capacity();
-  return sum;
+void ProviderRegistry::on_capacity_changed(std::uint32_t before, std::uint32_t after) {
+  total_capacity_ = total_capacity_ - before + after;
 }
 
-void ProviderRegistry::broadcast_cluster_info() {
+void ProviderRegistry::refresh_cluster_info() {
   v1::Event::ClusterInfo info;
   info.set_providers(static_cast<std::uint32_t>(registered_.size()));
-  for (const auto& p : registered_) p->messenger().send_event(info);
+  for (const auto& p : registered_) {
+    if (p->cluster_info_sent == info.providers()) continue;
+    p->cluster_info_sent = info.providers();
+    p->messenger().send_latest_event(info);
+  }
 }
 
 namespace {
@@ -94,12 +106,13 @@ awaitable<void> ProviderRegistry::throughput_loop() {
   while (!stopped_.is_set()) {
     co_await (sleep_for(std::chrono::seconds(1)) || stopped_.wait());
     if (stopped_.is_set()) co_return;
+    refresh_cluster_info();
     float overall = static_cast<float>(throughput());
     for (const auto& p : registered_) {
       v1::Event::Throughput t;
       t.set_overall(overall);
       t.set_yours(static_cast<float>(throughput(p->id())));
-      p->messenger().send_event(t);
+      p->messenger().send_latest_event(t);
     }
   }
 }
@@ -107,11 +120,16 @@ awaitable<void> ProviderRegistry::throughput_loop() {
 awaitable<void> ProviderRegistry::close_all(std::string reason, std::chrono::milliseconds grace) {
   stopped_.set();
   std::vector<std::shared_ptr<ProviderSession>> sessions;
-  for (auto& w : all_)
+  for (auto& [id, w] : all_)
     if (auto p = w.lock()) sessions.push_back(p);
   if (sessions.empty()) co_return;
+  // One 200 ms budget for flushing all queues, not 200 ms per provider (thousands of providers,
+  // some of them not reading, would otherwise hold the shutdown for minutes).
+  const auto flush_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
   for (auto& s : sessions) {
-    co_await s->messenger().flush(std::chrono::milliseconds(200));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        flush_end - std::chrono::steady_clock::now());
+    if (left.count() > 0) co_await s->messenger().flush(left);
     s->close(protocol::CloseCode::kNormal, reason);
   }
   sessions.clear();

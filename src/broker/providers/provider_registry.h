@@ -1,5 +1,11 @@
 // The set of connected providers and the cluster-wide broadcasts (protocol.md §8,
-// scheduling.md §8): ClusterInfo on every register/unregister, Throughput every second.
+// scheduling.md §8). A newcomer gets ClusterInfo at once; once a second every registered provider
+// whose last ClusterInfo shows an outdated count gets the current one, and every provider gets
+// Throughput. Both are "latest value" events (Messenger::send_latest_event): a slow reader holds
+// at most one unsent event of each kind. Joining and leaving cost O(1) broadcasts, not O(N).
+//
+// New connections pass the AdmissionGate (bounded Listings in flight, FIFO) before their
+// Listing.
 //
 // Runs on the loop; not thread-safe. The Scheduler reads the registered providers and is told
 // about every change that may free a slot or change eligibility through `on_change`.
@@ -14,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/providers/admission_gate.h"
 #include "broker/providers/provider_session.h"
 
 namespace wasimoff::broker {
@@ -33,6 +40,8 @@ class ProviderRegistry {
   void on_registered(const std::shared_ptr<ProviderSession>& session);
   void on_unregistered(ProviderSession& session);
   void on_session_ended(ProviderSession& session);
+  // A registered provider announced another concurrency (keeps total_capacity() current).
+  void on_capacity_changed(std::uint32_t before, std::uint32_t after);
   void notify_change() {
     if (on_change) on_change();
   }
@@ -40,7 +49,7 @@ class ProviderRegistry {
   // Registered providers in registration order.
   const std::vector<std::shared_ptr<ProviderSession>>& registered() const { return registered_; }
   std::size_t connected_count() const { return all_.size(); }
-  std::uint64_t total_capacity() const;
+  std::uint64_t total_capacity() const { return total_capacity_; }
 
   // Records a task completed without a Broker-level error (for Throughput).
   void record_completion(std::uint64_t provider_id);
@@ -53,14 +62,17 @@ class ProviderRegistry {
   std::function<void()> on_change;  // set by the Scheduler
   ProviderSession::Timing timing;   // for new sessions (tests shorten it)
   ProviderSession::Limits limits;   // for new sessions (configuration)
+  AdmissionGate admission;          // WASIMOFF_ADMISSION_CONCURRENCY, …_ADMISSION_TIMEOUT
 
  private:
   awaitable<void> throughput_loop();
-  void broadcast_cluster_info();
+  // Sends ClusterInfo to every registered provider whose last one shows another count.
+  void refresh_cluster_info();
 
   asio::any_io_executor ex_;
   std::vector<std::shared_ptr<ProviderSession>> registered_;
-  std::vector<std::weak_ptr<ProviderSession>> all_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<ProviderSession>> all_;  // by session id
+  std::uint64_t total_capacity_ = 0;  // sum of capacity() over registered_
   // Completions in one-second buckets (bounded: 6 buckets × providers), for the 5 s window.
   struct Bucket {
     std::int64_t second = -1;

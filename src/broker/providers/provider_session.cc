@@ -2,16 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
+#include "common/env_config.h"
 #include "common/file_ref.h"
 #include "common/strings.h"
 
 namespace wasimoff::broker {
 
 using protocol::CloseCode;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 std::atomic<std::uint64_t> next_provider_id{1};
@@ -59,11 +63,19 @@ bool ProviderSession::has_files(const std::vector<std::string>& refs) const {
 awaitable<void> ProviderSession::run() {
   spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address,
                info_.transport, info_.user_agent);
-  auto listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
-      v1::Filesystem::Listing::Request(), timing_.listing_timeout);
+  // FIFO turn among the connections being admitted; the Listing's time limit starts now.
+  auto turn = co_await registry_.admission.acquire(messenger_->closed());
+  std::variant<v1::Filesystem::Listing::Response, std::string> listing;
+  if (auto* why = std::get_if<std::string>(&turn))
+    listing = *why;
+  else
+    listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
+        v1::Filesystem::Listing::Request(), timing_.listing_timeout);
+  turn = std::string();  // releases the admission slot
   if (auto* err = std::get_if<std::string>(&listing)) {
-    std::string reason =
-        err->rfind("timeout", 0) == 0 ? "listing timeout" : "listing failed: " + *err;
+    std::string reason = err->rfind("timeout", 0) == 0     ? "listing timeout"
+                         : err->rfind("admission", 0) == 0 ? *err
+                                                           : "listing failed: " + *err;
     spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
@@ -82,29 +94,39 @@ awaitable<void> ProviderSession::run() {
 }
 
 awaitable<void> ProviderSession::ping_loop() {
-  int missed = 0;
+  using clock = std::chrono::steady_clock;
+  auto next_ping = clock::now() + timing_.ping_interval;
+  const auto silence = timing_.silence_timeout;
   while (!messenger_->is_closed()) {
-    co_await (sleep_for(timing_.ping_interval));
-    if (messenger_->is_closed()) co_return;
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = co_await messenger_->call(v1::Ping(), timing_.ping_timeout);
-    if (messenger_->is_closed()) co_return;
-    // An error Response counts as an answer (older providers do not know Ping); only silence
-    // counts as a miss.
-    if (r.error.rfind("timeout", 0) == 0) {
-      if (++missed >= timing_.max_missed_pings) {
-        spdlog::warn("provider {} ({}): {} pings unanswered, closing", info_.name, info_.address,
-                     missed);
-        messenger_->close(CloseCode::kInternalError, "ping timeout");
-        co_return;
-      }
-      continue;
+    auto now = clock::now();
+    if (silence.count() > 0 && now - messenger_->last_activity() >= silence) {
+      std::string reason = "ping timeout: nothing received for " + env::format_duration(silence);
+      spdlog::warn("provider {} ({}): {}, closing", info_.name, info_.address, reason);
+      messenger_->close(CloseCode::kInternalError, reason);
+      co_return;
     }
-    missed = 0;
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
+    if (now >= next_ping) {
+      // Pings run on their own: a slow answer does not delay the next one or the check above.
+      spawn_logged(ex_, hold(shared_from_this(), ping_once()), "provider ping");
+      next_ping = now + timing_.ping_interval;
+    }
+    auto wake = next_ping;
+    if (silence.count() > 0) wake = std::min(wake, messenger_->last_activity() + silence);
+    auto delay = std::max<clock::duration>(wake - now, std::chrono::milliseconds(1));
+    co_await (sleep_for(delay) || messenger_->closed().wait());
   }
+}
+
+awaitable<void> ProviderSession::ping_once() {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = co_await messenger_->call(v1::Ping(), timing_.ping_timeout);
+  if (messenger_->is_closed()) co_return;
+  // An error Response counts as an answer (older providers do not know Ping); an unanswered
+  // Ping only leaves the average alone — the silence bound in ping_loop() closes hung providers.
+  if (r.error.rfind("timeout", 0) == 0) co_return;
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
 }
 
 template <typename Refs>
@@ -135,7 +157,9 @@ void ProviderSession::add_files(const Refs& refs, std::string_view what) {
 void ProviderSession::on_event(const google::protobuf::Message& m) {
   if (auto* res = dynamic_cast<const v1::Event::ProviderResources*>(&m)) {
     if (res->has_concurrency()) {
+      const auto before = capacity_;
       capacity_ = std::min(res->concurrency(), limits_.max_concurrency);
+      if (registered_) registry_.on_capacity_changed(before, capacity_);
       if (capacity_ < res->concurrency() && !capped_logged_) {
         capped_logged_ = true;
         spdlog::warn(

@@ -1,8 +1,9 @@
 // One connected provider, from transport open to teardown (protocol.md §8). Identical for
 // WebSocket and WebTransport: it only sees a protocol::Transport.
 //
-// Lifecycle: start() → Listing within 10 s (else close 1011) → registered with the registry →
-// Ping every 5 s (3 unanswered in a row → close 1011 `ping timeout`) → teardown on close.
+// Lifecycle: start() → a turn of the registry's AdmissionGate → Listing within 10 s (else close
+// 1011) → registered with the registry → Ping every 5 s; nothing received for 12 s (no message,
+// no progress of the transport) → close 1011 `ping timeout: …` → teardown on close.
 // Events update capacity and the file set; the only Request served is Ping.
 #pragma once
 
@@ -35,8 +36,12 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   struct Timing {
     std::chrono::milliseconds listing_timeout = std::chrono::seconds(10);
     std::chrono::milliseconds ping_interval = std::chrono::seconds(5);
+    // A Ping's own time limit; only for the round-trip average (silence is judged below).
     std::chrono::milliseconds ping_timeout = std::chrono::seconds(10);
-    int max_missed_pings = 3;
+    // The hung-provider bound: a registered provider from which nothing arrived for this long
+    // (no Envelope — any message counts, also an error Response to a Ping — and no progress of
+    // a large message in either direction) is closed with 1011 `ping timeout`. Zero: never.
+    std::chrono::milliseconds silence_timeout = std::chrono::seconds(12);
   };
   // What one provider may claim (security.md): a provider is not trusted with the size of its
   // own share of the cluster.
@@ -73,6 +78,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   std::uint32_t active = 0;
   std::uint64_t last_assigned = 0;  // assignment counter value of the latest task (fairness)
   int timeout_strikes = 0;  // task attempts in a row that timed out (reset by any task result)
+  std::uint32_t cluster_info_sent = 0;  // count in the last ClusterInfo it was sent (registry)
   bool has_free_slot() const { return active < capacity_; }
   bool supports(TaskKind kind) const { return !unsupported_.count(kind); }
   void mark_unsupported(TaskKind kind) { unsupported_.insert(kind); }
@@ -85,6 +91,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
  private:
   awaitable<void> run();
   awaitable<void> ping_loop();
+  awaitable<void> ping_once();
   void on_event(const google::protobuf::Message& event);
   // Adds the refs a provider says it holds, keeping only canonical sha256 refs the Broker's
   // storage knows, up to Limits::max_files; logs what it ignored (`what` names the message).

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -56,7 +57,10 @@ class WebSocketTransport final
         ws_(std::move(ws)),
         codec_(codec),
         remote_(std::move(remote)),
-        options_(options) {}
+        options_(options) {
+    // Pings and pongs are signs of life too (a peer's answers to Beast's keep-alive pings).
+    ws_->control_callback([this](bws::frame_type, beast::string_view) { touch(); });
+  }
 
   ~WebSocketTransport() override {
     // Last resort: the owner dropped us without closing.
@@ -70,7 +74,20 @@ class WebSocketTransport final
     ws_->binary(codec_ == Codec::kBinary);
     writing_ = true;
     error_code ec;
-    co_await ws_->async_write(asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    // Large messages go out in fragments so that the peer's reading shows as progress
+    // (last_activity): a provider receiving a big task over a slow link is busy, not hung. Only
+    // fragments after the first count — small writes complete into kernel buffers whether the
+    // peer reads or not.
+    std::size_t offset = 0;
+    do {
+      const std::size_t n = std::min(kWriteChunk, bytes.size() - offset);
+      const bool fin = offset + n == bytes.size();
+      co_await ws_->async_write_some(fin, asio::buffer(bytes.data() + offset, n),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      if (offset > 0) touch();
+      offset += n;
+    } while (offset < bytes.size());
     writing_ = false;
     if (close_pending_) start_close();
     if (ec) {
@@ -84,7 +101,13 @@ class WebSocketTransport final
       if (ended_ && !closing_) co_return std::nullopt;
       beast::flat_buffer buffer;
       error_code ec;
-      co_await ws_->async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      // Read in pieces so that a large message in progress counts as a sign of life.
+      do {
+        co_await ws_->async_read_some(buffer, kReadChunk,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        touch();
+      } while (!ws_->is_message_done());
       if (ec) {
         if (ec == bws::error::closed) {
           auto r = ws_->reason();
@@ -125,18 +148,30 @@ class WebSocketTransport final
     close_text_ = truncate_utf8(reason, 123);
     end(fmt::format("closed: {} {}", static_cast<int>(code), close_text_));
     closing_ = true;
-    if (writing_)
+    if (writing_) {
       close_pending_ = true;
-    else
+      // A peer that stopped reading never lets the write finish (and would not read the close
+      // frame either): end the connection after close_timeout regardless.
+      auto self = this->shared_from_this();
+      spawn_logged(ws_->get_executor(), hold(self, abort_after(options_.close_timeout)),
+                   "websocket close deadline");
+    } else {
       start_close();
+    }
   }
 
   std::string remote_address() const override { return remote_; }
   std::string_view kind() const override { return "websocket"; }
   std::string end_reason() const override { return end_reason_; }
   bool ended_by_oversized_message() const override { return oversized_; }
+  std::chrono::steady_clock::time_point last_activity() const override { return last_activity_; }
 
  private:
+  static constexpr std::size_t kWriteChunk = 256 << 10;
+  static constexpr std::size_t kReadChunk = 256 << 10;
+
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+
   void end(std::string reason) {
     if (ended_) return;
     ended_ = true;
@@ -147,6 +182,13 @@ class WebSocketTransport final
     close_pending_ = false;
     auto self = this->shared_from_this();
     spawn_logged(ws_->get_executor(), hold(self, do_close()), "websocket close");
+  }
+
+  awaitable<void> abort_after(std::chrono::milliseconds delay) {
+    co_await sleep_for(delay);
+    if (!close_pending_) co_return;  // the write finished and the closing handshake started
+    error_code ec;
+    beast::get_lowest_layer(*ws_).socket().close(ec);
   }
 
   awaitable<void> do_close() {
@@ -179,6 +221,7 @@ class WebSocketTransport final
   CloseCode close_code_ = CloseCode::kNormal;
   std::string close_text_;
   std::string end_reason_;
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
 // Transports are shared (close() spawns a coroutine that must keep the object alive), but the
@@ -194,6 +237,9 @@ class TransportHandle final : public protocol::Transport {
   std::string_view kind() const override { return impl_->kind(); }
   std::string end_reason() const override { return impl_->end_reason(); }
   bool ended_by_oversized_message() const override { return impl_->ended_by_oversized_message(); }
+  std::chrono::steady_clock::time_point last_activity() const override {
+    return impl_->last_activity();
+  }
 
  private:
   std::shared_ptr<protocol::Transport> impl_;

@@ -24,6 +24,7 @@ void MessageChannel::on_bytes(std::span<const std::uint8_t> data, bool fin) {
     return;
   }
   uncredited_ += data.size();
+  last_activity_ = std::chrono::steady_clock::now();
   switch (deframer_.feed(data)) {
     case MessageDeframer::Status::kOk:
       break;

@@ -12,6 +12,7 @@
 //    kNormal to 0 on the wire).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,7 +51,10 @@ class MessageChannel : public std::enable_shared_from_this<MessageChannel> {
   // Bytes of the message stream; `fin` = the peer finished the stream (a normal close).
   void on_bytes(std::span<const std::uint8_t> data, bool fin);
   // Send buffer drained a bit.
-  void on_progress() { notifier_.notify(); }
+  void on_progress() {
+    last_activity_ = std::chrono::steady_clock::now();
+    notifier_.notify();
+  }
   // The session or connection ended for `reason` (nothing is sent).
   void on_ended(std::string reason);
   bool ended() const { return ended_; }
@@ -63,6 +67,8 @@ class MessageChannel : public std::enable_shared_from_this<MessageChannel> {
   const std::string& end_reason() const { return end_reason_; }
   // The peer announced a message above the limit (the session was closed with 1009).
   bool oversized() const { return oversized_; }
+  // Latest stream bytes received or send progress (acknowledged bytes).
+  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
 
   static constexpr std::size_t kSendBuffer = 1 << 20;
 
@@ -79,6 +85,7 @@ class MessageChannel : public std::enable_shared_from_this<MessageChannel> {
   bool oversized_ = false;
   bool peer_fin_ = false;
   std::string end_reason_;
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   quic::Notifier notifier_;
 };
 
@@ -100,6 +107,9 @@ class WebTransportTransport : public protocol::Transport {
   std::string_view kind() const override { return "webtransport"; }
   std::string end_reason() const override { return channel_->end_reason(); }
   bool ended_by_oversized_message() const override { return channel_->oversized(); }
+  std::chrono::steady_clock::time_point last_activity() const override {
+    return channel_->last_activity();
+  }
 
  private:
   std::shared_ptr<MessageChannel> channel_;

@@ -1,5 +1,7 @@
 // The provider WebSocket endpoint (protocol.md §6, §8): checks before the upgrade, subprotocol
 // negotiation, frame kinds, close codes, the session lifecycle and broadcasts.
+#include <thread>
+
 #include "broker_tasks_fixture.h"
 #include "protocol/any_payload.h"
 #include "protocol/codec.h"
@@ -250,27 +252,37 @@ TEST_F(BrokerTasks, ListingTimeoutNeverRegisters) {
   EXPECT_TRUE(debug_state().at("providers").as_array().empty());
 }
 
-TEST_F(BrokerTasks, ClusterInfoIsBroadcastOnJoinAndLeave) {
+// protocol.md §8 step 3: the newcomer gets the count at once, the others a coalesced update
+// within about a second (at most one per second, only when the count changed).
+TEST_F(BrokerTasks, ClusterInfoReachesNewcomersAtOnceAndOthersCoalesced) {
   start_broker();
   auto counts = [](const TestProvider& p) {
     std::vector<std::uint32_t> out;
     for (const auto& c : p.events_of<v1::Event::ClusterInfo>()) out.push_back(c.providers());
     return out;
   };
+  auto latest = [&](const TestProvider& p) {
+    auto c = counts(p);
+    return c.empty() ? 0u : c.back();
+  };
   auto a = connect_provider("a");
-  ASSERT_TRUE(a->wait_for([&] { return counts(*a).size() == 1; }));
-  EXPECT_EQ(counts(*a), std::vector<std::uint32_t>{1});
+  EXPECT_EQ(counts(*a), std::vector<std::uint32_t>{1});  // registered = got the first one
   auto b = connect_provider("b");
-  ASSERT_TRUE(a->wait_for([&] { return counts(*a).size() == 2; }));
-  EXPECT_EQ(counts(*a), (std::vector<std::uint32_t>{1, 2}));
   EXPECT_EQ(counts(*b), std::vector<std::uint32_t>{2});
+  ASSERT_TRUE(a->wait_for([&] { return latest(*a) == 2; }, 5s));
   b->close();
-  ASSERT_TRUE(a->wait_for([&] { return counts(*a).size() == 3; }));
-  EXPECT_EQ(counts(*a), (std::vector<std::uint32_t>{1, 2, 1}));
+  ASSERT_TRUE(a->wait_for([&] { return latest(*a) == 1; }, 5s));
   auto c = connect_provider("c");
   c->kill();  // a crash is a leave as well
-  ASSERT_TRUE(a->wait_for([&] { return counts(*a).size() == 5; }));
-  EXPECT_EQ(counts(*a), (std::vector<std::uint32_t>{1, 2, 1, 2, 1}));
+  ASSERT_TRUE(wait_until([&] { return debug_state().at("providers").as_array().size() == 1; }));
+  std::this_thread::sleep_for(2500ms);  // any update still due has arrived now
+  auto seen = counts(*a);
+  EXPECT_EQ(seen.back(), 1u);
+  // c joined and left within a second or two: a may or may not have seen the 2 in between, but
+  // never the same count twice in a row.
+  EXPECT_TRUE(seen == (std::vector<std::uint32_t>{1, 2, 1}) ||
+              seen == (std::vector<std::uint32_t>{1, 2, 1, 2, 1}))
+      << ::testing::PrintToString(seen);
 }
 
 TEST_F(BrokerTasks, ThroughputIsSentEverySecond) {

@@ -86,6 +86,8 @@ TEST(BrokerConfigTable, CoversEveryVariableOfTheSpecInOrder) {
            "WASIMOFF_ATTEMPT_TIMEOUT",
            "WASIMOFF_MAX_CONNECTIONS_PER_IP",
            "WASIMOFF_REQUEST_HEADER_TIMEOUT",
+           "WASIMOFF_ADMISSION_CONCURRENCY",
+           "WASIMOFF_ADMISSION_TIMEOUT",
        })
     expected.push_back(name);
   EXPECT_EQ(names, expected);
@@ -117,6 +119,8 @@ TEST(BrokerConfigDefaults, EmptyEnvironmentGivesTheSpecDefaults) {
   EXPECT_EQ(c.attempt_timeout, 1h);
   EXPECT_EQ(c.max_connections_per_ip, 256);
   EXPECT_EQ(c.request_header_timeout, 10s);
+  EXPECT_EQ(c.admission_concurrency, 64);
+  EXPECT_EQ(c.admission_timeout, 60s);
 }
 
 TEST(BrokerConfigDefaults, StructInitializersEqualTableDefaults) {
@@ -165,7 +169,9 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
                  {"WASIMOFF_MAX_PROVIDER_CONCURRENCY", "64"},
                  {"WASIMOFF_ATTEMPT_TIMEOUT", "90s"},
                  {"WASIMOFF_MAX_CONNECTIONS_PER_IP", "0"},
-                 {"WASIMOFF_REQUEST_HEADER_TIMEOUT", "2500ms"}})
+                 {"WASIMOFF_REQUEST_HEADER_TIMEOUT", "2500ms"},
+                 {"WASIMOFF_ADMISSION_CONCURRENCY", "8"},
+                 {"WASIMOFF_ADMISSION_TIMEOUT", "2m"}})
                .config;
   EXPECT_EQ(c.http_listen, (env::Address{"127.0.0.1", 8080}));
   EXPECT_EQ(c.quic_listen, (env::Address{"::1", 443}));
@@ -193,6 +199,8 @@ TEST(BrokerConfigParsing, EveryVariableIsApplied) {
   EXPECT_EQ(c.attempt_timeout, 90s);
   EXPECT_EQ(c.max_connections_per_ip, 0);
   EXPECT_EQ(c.request_header_timeout, 2500ms);
+  EXPECT_EQ(c.admission_concurrency, 8);
+  EXPECT_EQ(c.admission_timeout, 2min);
   EXPECT_TRUE(c.http_tls());
 }
 

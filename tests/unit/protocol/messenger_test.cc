@@ -179,5 +179,56 @@ TEST(Messenger, SendQueueIsBounded) {
   EXPECT_TRUE(a->is_closed());
 }
 
+// A peer that stops reading (issue 11): periodic "latest value" events replace their unsent
+// predecessor instead of piling up in the send queue; the peer gets the newest value once it
+// reads again, and other messages keep their order around it.
+TEST(Messenger, LatestEventsDoNotPileUpBehindASlowReader) {
+  asio::io_context io;
+  auto [ta, tb] = make_memory_transport_pair(io.get_executor(), /*capacity=*/1);
+  auto a = std::make_shared<Messenger>(io.get_executor(), std::move(ta),
+                                       Messenger::Options{"a", "gone"});
+  auto b = std::make_shared<Messenger>(io.get_executor(), std::move(tb),
+                                       Messenger::Options{"b", "gone"});
+  std::vector<float> overall;
+  std::vector<std::uint32_t> cluster;
+  std::vector<std::string> messages;
+  b->on_event([&](const google::protobuf::Message& m) {
+    if (auto* t = dynamic_cast<const v1::Event::Throughput*>(&m)) overall.push_back(t->overall());
+    if (auto* c = dynamic_cast<const v1::Event::ClusterInfo*>(&m))
+      cluster.push_back(c->providers());
+    if (auto* g = dynamic_cast<const v1::Event::GenericMessage*>(&m))
+      messages.push_back(g->message());
+  });
+  a->start();  // b does not read yet
+  std::size_t most_queued = 0;
+  for (int i = 1; i <= 1000; ++i) {
+    v1::Event::Throughput t;
+    t.set_overall(static_cast<float>(i));
+    a->send_latest_event(t);
+    v1::Event::ClusterInfo c;
+    c.set_providers(static_cast<std::uint32_t>(i));
+    a->send_latest_event(c);
+    if (i == 500) {
+      v1::Event::GenericMessage g;
+      g.set_message("once");
+      a->send_event(g);
+    }
+    io.run_for(1ms);
+    most_queued = std::max(most_queued, a->queued_messages());
+  }
+  // The writer holds one message, the transport one more; the queue keeps one of each kind plus
+  // the one ordinary event.
+  EXPECT_LE(most_queued, 3u);
+  b->start();
+  io.run_for(200ms);
+  ASSERT_FALSE(overall.empty());
+  ASSERT_FALSE(cluster.empty());
+  EXPECT_EQ(overall.back(), 1000.0f);
+  EXPECT_EQ(cluster.back(), 1000u);
+  EXPECT_LE(overall.size() + cluster.size(), 8u);
+  EXPECT_EQ(messages, std::vector<std::string>{"once"});
+  EXPECT_EQ(a->queued_messages(), 0u);
+}
+
 }  // namespace
 }  // namespace wasimoff::protocol

@@ -27,6 +27,7 @@ class SchedulerTest : public ::testing::Test {
  protected:
   SchedulerTest() {
     registry.timing.ping_interval = std::chrono::hours(1);  // no pings in these tests
+    registry.timing.silence_timeout = std::chrono::milliseconds(0);
   }
 
   void make_scheduler(Scheduler::Options o = {}) {
