@@ -367,7 +367,7 @@ TEST(CompileBomb, FailsAtItsBudgetWhileSmallModulesCompile) {
     o.max_parallel = 1;
   });
   fs::path bomb = dir.path() / "bomb.wasm";
-  std::ofstream(bomb, std::ios::binary) << compile_bomb(16000);  // gcc needs ~10 s (quiet)
+  std::ofstream(bomb, std::ios::binary) << compile_bomb(48000);  // gcc needs minutes; 16000 took 3-10 s
   std::string bomb_result, small_result;
   std::chrono::steady_clock::time_point bomb_done{}, small_done{};
   auto started = std::chrono::steady_clock::now();
@@ -378,7 +378,7 @@ TEST(CompileBomb, FailsAtItsBudgetWhileSmallModulesCompile) {
   while (bomb_result.empty() || small_result.empty()) h.ioc.run_one();
   EXPECT_EQ(small_result, "(compiled)");
   EXPECT_EQ(bomb_result,
-            "unsupported module: compile time budget of 4s exceeded (873.0 KiB of code, compiled "
+            "unsupported module: compile time budget of 4s exceeded (3.0 MiB of code, compiled "
             "in the large-module lane)");
   EXPECT_LT(small_done, bomb_done) << "the small module waited for the bomb";
   EXPECT_LT(bomb_done - started, std::chrono::seconds(20));
