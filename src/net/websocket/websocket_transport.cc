@@ -317,7 +317,10 @@ awaitable<std::unique_ptr<protocol::Transport>> client_handshake(
   co_await ws->async_handshake(res, url.authority(), url.target,
                                asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
-    if (res.result_int() != 0 && res.result_int() != 101)
+    // Only a real answer is a refusal: Beast presets the response's status (500) before the
+    // handshake and leaves it there when the handshake times out or the connection closes, which
+    // used to read "upgrade refused: HTTP 500" for a Broker that never answered.
+    if (ec == bws::error::upgrade_declined && res.result_int() != 0 && res.result_int() != 101)
       throw std::runtime_error(fmt::format("websocket upgrade refused by {}: HTTP {} {}",
                                            url.origin(), res.result_int(),
                                            std::string(trim(res.body()))));
