@@ -44,7 +44,8 @@ std::string hostname() {
 std::string user_agent() {
   utsname u{};
   uname(&u);
-  return "wasimoff-provider/" + std::string(build_version()) + " (linux; " + u.machine + "; wasm2c)";
+  return "wasimoff-provider/" + std::string(build_version()) + " (linux; " + u.machine +
+         "; wasm2c)";
 }
 
 struct Options {
@@ -89,24 +90,30 @@ struct ScratchBase {
 int main(int argc, char** argv) {
   Options o;
   o.link.name = hostname();
-  CLI::App app{"wasimoff-provider: runs WebAssembly (WASI preview 1) tasks for a wasimoff Broker.\n"
-               "Modules are compiled ahead of time with wasm2c and run in sandboxed worker processes."};
+  CLI::App app{
+      "wasimoff-provider: runs WebAssembly (WASI preview 1) tasks for a wasimoff Broker.\n"
+      "Modules are compiled ahead of time with wasm2c and run in sandboxed worker processes."};
   app.add_option("--broker", o.link.broker, "Broker HTTP origin (storage, discovery, WebSocket)")
       ->capture_default_str();
   app.add_option("--transport", o.link.transport, "auto | webtransport | websocket")
       ->check(CLI::IsMember({"auto", "webtransport", "websocket"}))
       ->capture_default_str();
-  app.add_option("--workers", o.workers, "concurrency announced to the Broker (default: online CPUs)");
+  app.add_option("--workers", o.workers,
+                 "concurrency announced to the Broker (default: online CPUs)");
   app.add_option("--name", o.link.name, "provider name (default: hostname)")->capture_default_str();
   app.add_option("--token", o.link.token,
                  "provider token (WASIMOFF_PROVIDER_TOKEN of the Broker); prefer the environment "
                  "variable: a command line is visible to every user of the host")
       ->envname("WASIMOFF_PROVIDER_TOKEN");
-  app.add_option("--storage", o.storage, "file and compiled-module cache directory")->capture_default_str();
+  app.add_option("--storage", o.storage, "file and compiled-module cache directory")
+      ->capture_default_str();
   app.add_option("--cache-size", o.cache_size, "LRU cap of the file cache")->capture_default_str();
-  app.add_option("--memory-limit", o.memory_limit, "linear-memory limit per task")->capture_default_str();
-  app.add_option("--timeout", o.timeout, "wall-clock limit per task, e.g. 90s or 5m (default: none)");
-  app.add_option("--cc", o.cc, "C compiler for the ahead-of-time compilation")->capture_default_str();
+  app.add_option("--memory-limit", o.memory_limit, "linear-memory limit per task")
+      ->capture_default_str();
+  app.add_option("--timeout", o.timeout,
+                 "wall-clock limit per task, e.g. 90s or 5m (default: none)");
+  app.add_option("--cc", o.cc, "C compiler for the ahead-of-time compilation")
+      ->capture_default_str();
   app.add_option("--sandbox", o.sandbox,
                  "bwrap: compile modules inside bubblewrap (no network, no host files but /usr); "
                  "none: without it (unsafe, for hosts without user namespaces)")
@@ -115,10 +122,13 @@ int main(int argc, char** argv) {
   app.add_option("--sandbox-user", o.sandbox_user,
                  "when started as root: the unprivileged user compilers and workers run as")
       ->capture_default_str();
-  app.add_option("--ca-file", o.link.ca_file, "CA certificates for an https:// Broker (default: system store)");
-  app.add_flag("--insecure", o.link.insecure, "do not verify the Broker's TLS certificate (testing only)");
+  app.add_option("--ca-file", o.link.ca_file,
+                 "CA certificates for an https:// Broker (default: system store)");
+  app.add_flag("--insecure", o.link.insecure,
+               "do not verify the Broker's TLS certificate (testing only)");
   bool no_retry = false;
-  app.add_flag("--no-retry", no_retry, "exit 1 when the Broker cannot be reached or the connection drops");
+  app.add_flag("--no-retry", no_retry,
+               "exit 1 when the Broker cannot be reached or the connection drops");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
   app.set_version_flag("--version", "wasimoff-provider " + std::string(build_version()) + " (" +
                                         std::string(build_revision()) + ")");
@@ -143,7 +153,8 @@ int main(int argc, char** argv) {
     if (!t.ok()) return fail_arg("--timeout", t.error());
     if (t.value().count() > 0) timeout = t.value();
   }
-  if (!http::Url::parse(o.link.broker)) return fail_arg("--broker", "not an http(s) URL: " + o.link.broker);
+  if (!http::Url::parse(o.link.broker))
+    return fail_arg("--broker", "not an http(s) URL: " + o.link.broker);
   if (o.workers == 0) o.workers = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   o.link.name = truncate_utf8(o.link.name, 128);
 
@@ -151,7 +162,8 @@ int main(int argc, char** argv) {
   std::shared_ptr<const engine::ProcessSandbox> sandbox;
   try {
     engine::SandboxOptions so;
-    so.mode = o.sandbox == "none" ? engine::SandboxOptions::Mode::kNone : engine::SandboxOptions::Mode::kBubblewrap;
+    so.mode = o.sandbox == "none" ? engine::SandboxOptions::Mode::kNone
+                                  : engine::SandboxOptions::Mode::kBubblewrap;
     so.user = o.sandbox_user;
     sandbox = std::make_shared<engine::ProcessSandbox>(so);
   } catch (const std::exception& e) {
@@ -159,8 +171,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!sandbox->enabled())
-    spdlog::warn("--sandbox none: modules are compiled without a sandbox, as this user; use it only on "
-                 "hosts without user namespaces");
+    spdlog::warn(
+        "--sandbox none: modules are compiled without a sandbox, as this user; use it only on "
+        "hosts without user namespaces");
   else if (geteuid() != 0 && !sandbox->credentials())
     spdlog::debug("sandbox: running as ourselves (not root), no user switch needed");
   std::optional<ScratchBase> scratch;
@@ -196,8 +209,11 @@ int main(int argc, char** argv) {
       [ex, broker, token, fetch_options](std::string ref) -> awaitable<std::string> {
         http::Headers headers;
         if (!token.empty()) headers.set("Authorization", "Bearer " + token);
-        auto res = co_await http::fetch(ex, "GET", broker + "/api/storage/" + ref, headers, {}, fetch_options);
-        if (res.status != 200) throw std::runtime_error("HTTP " + std::to_string(res.status) + " " + std::string(trim(res.body)));
+        auto res = co_await http::fetch(ex, "GET", broker + "/api/storage/" + ref, headers, {},
+                                        fetch_options);
+        if (res.status != 200)
+          throw std::runtime_error("HTTP " + std::to_string(res.status) + " " +
+                                   std::string(trim(res.body)));
         if (auto served = res.headers.get("x-wasimoff-ref"); served && *served != ref)
           throw std::runtime_error("broker served " + std::string(*served) + " for " + ref);
         co_return std::move(res.body);
@@ -217,19 +233,22 @@ int main(int argc, char** argv) {
   pool::WorkerPool workers(ex, pool_options);
   provider::TaskHandler handler(ex, files, compiler, workers);
   provider::BrokerLink link(ex, link_options, handler, workers);
-  files.on_change([&](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
-    // An evicted module's compiled form goes with it.
-    for (const auto& ref : removed) spawn_logged(ex, compiler.forget(ref), "forget compiled module");
-    link.files_changed(added, removed);
-  });
+  files.on_change(
+      [&](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
+        // An evicted module's compiled form goes with it.
+        for (const auto& ref : removed)
+          spawn_logged(ex, compiler.forget(ref), "forget compiled module");
+        link.files_changed(added, removed);
+      });
 
   int exit_code = 0;
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& e, int) {
-    if (e) return;
-    link.stop();
-    signals.async_wait(on_signal);
-  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& e, int) {
+        if (e) return;
+        link.stop();
+        signals.async_wait(on_signal);
+      };
   signals.async_wait(on_signal);
   asio::co_spawn(
       io,

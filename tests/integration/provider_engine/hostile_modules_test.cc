@@ -367,7 +367,8 @@ TEST(CompileBomb, FailsAtItsBudgetWhileSmallModulesCompile) {
     o.max_parallel = 1;
   });
   fs::path bomb = dir.path() / "bomb.wasm";
-  std::ofstream(bomb, std::ios::binary) << compile_bomb(48000);  // gcc needs minutes; 16000 took 3-10 s
+  std::ofstream(bomb, std::ios::binary)
+      << compile_bomb(48000);  // gcc needs minutes; 16000 took 3-10 s
   std::string bomb_result, small_result;
   std::chrono::steady_clock::time_point bomb_done{}, small_done{};
   auto started = std::chrono::steady_clock::now();

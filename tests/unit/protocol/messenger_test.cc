@@ -18,8 +18,10 @@ struct Pair {
   std::shared_ptr<Messenger> a, b;
   Pair() {
     auto [ta, tb] = make_memory_transport_pair(io.get_executor());
-    a = std::make_shared<Messenger>(io.get_executor(), std::move(ta), Messenger::Options{"a", "peer gone"});
-    b = std::make_shared<Messenger>(io.get_executor(), std::move(tb), Messenger::Options{"b", "peer gone"});
+    a = std::make_shared<Messenger>(io.get_executor(), std::move(ta),
+                                    Messenger::Options{"a", "peer gone"});
+    b = std::make_shared<Messenger>(io.get_executor(), std::move(tb),
+                                    Messenger::Options{"b", "peer gone"});
   }
   // Runs `body` as a coroutine to completion (bounded by 10 s of loop time).
   void run(std::function<awaitable<void>()> body) {
@@ -40,11 +42,12 @@ struct Pair {
 
 TEST(Messenger, RequestResponseRoundTrip) {
   Pair p;
-  p.b->serve<v1::Filesystem::Probe::Request>([](v1::Filesystem::Probe::Request& req) -> awaitable<Reply> {
-    v1::Filesystem::Probe::Response r;
-    r.set_ok(req.file() == "x");
-    co_return Reply::with(r);
-  });
+  p.b->serve<v1::Filesystem::Probe::Request>(
+      [](v1::Filesystem::Probe::Request& req) -> awaitable<Reply> {
+        v1::Filesystem::Probe::Response r;
+        r.set_ok(req.file() == "x");
+        co_return Reply::with(r);
+      });
   p.run([&]() -> awaitable<void> {
     v1::Filesystem::Probe::Request req;
     req.set_file("x");
@@ -76,7 +79,8 @@ TEST(Messenger, HandlerErrorsBecomeEnvelopeErrors) {
 
 TEST(Messenger, WrongResponseTypeFailsTheCall) {
   Pair p;
-  p.b->serve<v1::Ping>([](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Task::Cancel()); });
+  p.b->serve<v1::Ping>(
+      [](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Task::Cancel()); });
   p.run([&]() -> awaitable<void> {
     auto r = co_await p.a->call_as<v1::Ping>(v1::Ping(), 5s);
     EXPECT_EQ(r.index(), 1u);
