@@ -38,8 +38,12 @@ TEST_F(BrokerTasks, ProviderFileSetsHoldOnlyRefsTheBrokerKnows) {
   p->add_files({echo_ref});
   barrier(*p, 900);
   EXPECT_EQ(debug_provider("hoarder").at("files"), 1) << json::serialize(debug_provider("hoarder"));
+#ifndef WASIMOFF_SANITIZED  // ASan keeps freed memory in quarantine (256 MiB) and adds shadow
   auto grown = rss_bytes(pid) - std::min(before, rss_bytes(pid));
   EXPECT_LT(grown, 96u << 20) << "the Broker grew by " << format_bytes(grown);
+#else
+  (void)before;
+#endif
   EXPECT_TRUE(broker().process().wait_for_stderr("ignored", 5s));
 }
 
