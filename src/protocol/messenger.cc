@@ -316,6 +316,7 @@ void Messenger::shutdown(std::string reason) {
   drained_signal_.cancel();
   transport_->close(CloseCode::kNormal, "bye!");
   closed_event_.set();
+  if (auto hook = std::move(closed_hook_)) hook();
 }
 
 }  // namespace wasimoff::protocol

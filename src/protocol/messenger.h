@@ -84,6 +84,9 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   }
   // Events of known types go to `handler`; unknown or undecodable events are logged and dropped.
   void on_event(EventHandler handler) { event_handler_ = std::move(handler); }
+  // Called once, synchronously, when the messenger closes (after closed() is set). Lets an owner
+  // cancel its own timers without a coroutine waiting on closed() beside each of them.
+  void on_closed(std::function<void()> hook) { closed_hook_ = std::move(hook); }
 
   // Starts the reader and writer coroutines. Call once, after registering handlers.
   void start();
@@ -163,6 +166,7 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
   asio::any_io_executor ex_;
   std::unordered_map<const google::protobuf::Descriptor*, RequestHandler> handlers_;
   EventHandler event_handler_;
+  std::function<void()> closed_hook_;
   std::uint64_t next_request_seq_ = 1;
   std::uint64_t next_event_seq_ = 1;
   std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;

@@ -90,7 +90,9 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
 
  private:
   awaitable<void> run();
-  awaitable<void> ping_loop();
+  // Pings every ping_interval, closes the provider after silence_timeout without a sign of
+  // life; returns when the messenger is closed.
+  awaitable<void> keepalive();
   awaitable<void> ping_once();
   void on_event(const google::protobuf::Message& event);
   // Adds the refs a provider says it holds, keeping only canonical sha256 refs the Broker's
@@ -113,6 +115,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   std::unordered_set<std::string> files_;
   std::unordered_set<TaskKind> unsupported_;
   std::optional<double> ping_avg_ms_;
+  asio::steady_timer keepalive_timer_;  // keepalive()'s sleep; cancelled when the messenger closes
 };
 
 }  // namespace wasimoff::broker

@@ -101,12 +101,15 @@ class WebSocketTransport final
       if (ended_ && !closing_) co_return std::nullopt;
       beast::flat_buffer buffer;
       error_code ec;
-      // Read in pieces so that a large message in progress counts as a sign of life.
+      // Read in pieces so that a large message in progress counts as a sign of life. Beast
+      // reserves the piece's space before the bytes arrive, so the first piece is small: an idle
+      // connection (most of a large fleet) then holds kFirstReadChunk bytes, not Beast's 1.5 KiB.
+      std::size_t piece = kFirstReadChunk;
       do {
-        co_await ws_->async_read_some(buffer, kReadChunk,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+        co_await ws_->async_read_some(buffer, piece, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
         touch();
+        piece = kReadChunk;
       } while (!ws_->is_message_done());
       if (ec) {
         if (ec == bws::error::closed) {
@@ -169,6 +172,7 @@ class WebSocketTransport final
  private:
   static constexpr std::size_t kWriteChunk = 256 << 10;
   static constexpr std::size_t kReadChunk = 256 << 10;
+  static constexpr std::size_t kFirstReadChunk = 512;
 
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
