@@ -127,8 +127,8 @@ struct BrokerApp::Impl {
     wo.max_connections_per_ip = tcp.max_connections_per_ip > 0
                                     ? tcp.max_connections_per_ip
                                     : std::numeric_limits<std::size_t>::max();
-    // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
-    // the QUIC authority differ in port).
+    // docs/protocol.md §7: token (header or ?token=), then the origin (host names only: the page
+    // and the QUIC authority differ in port).
     wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {
       if (!access.provider_ok(connect)) return 401;
       if (auto origin = connect.header("origin");

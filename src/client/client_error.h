@@ -2,7 +2,7 @@
 //
 // Kinds: the Broker could not be reached (or the connection broke), the Broker answered with a
 // Connect error code (http-api.md §4.2; on the client WebSocket the same codes arrive as
-// "<code>: <message>" Envelope errors, protocol.md §10), the Broker or a proxy answered with a
+// "<code>: <message>" Envelope errors, docs/protocol.md §10), the Broker or a proxy answered with a
 // plain HTTP error (storage routes, wrong address), an answer could not be understood, or a local
 // file is the problem (an input that cannot be read or has the wrong type, a bad task file, an
 // output that cannot be written).

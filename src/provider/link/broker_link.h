@@ -1,5 +1,5 @@
-// The native provider's connection to the Broker (provider.md §3.1, protocol.md §9): connect over
-// WebSocket (or WebTransport), announce ProviderResources on connect and on every change, send
+// The native provider's connection to the Broker (provider.md §3.1, docs/protocol.md §9): connect
+// over WebSocket (or WebTransport), announce ProviderResources on connect and on every change, send
 // FileSystemUpdate for cache changes, serve the Broker's Requests through TaskHandler, and
 // reconnect with capped exponential back-off and jitter.
 #pragma once

@@ -274,7 +274,7 @@ def example_cases(ex, fx, rootfs):
 def job_cases(ex, jobs_dir):
     """Tasks from examples/jobs/*.json (Task.Wasip1.Request or JobRequest in proto3 JSON), with
     binaries resolved by alias to the built examples and the parent inheritance of
-    scheduling.md §9 applied. Large jobs contribute their first two and last task."""
+    docs/scheduling.md §9 applied. Large jobs contribute their first two and last task."""
     cases = []
     expected_status = {"hello-task.json": [7], "hello-3.json": [0, 3, 0],
                        "selftest-task.json": [0]}

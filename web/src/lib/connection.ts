@@ -78,7 +78,7 @@ export class Connection {
   }
 
   /**
-   * Leaves (protocol.md §9): the caller has scaled the pool to 0 (ProviderResources with
+   * Leaves (docs/protocol.md §9): the caller has scaled the pool to 0 (ProviderResources with
    * concurrency 0 went out); wait for running tasks up to the grace period, cancel the rest,
    * then close normally.
    */

@@ -137,7 +137,7 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
   return opts;
 }
 
-/** The provider WebSocket URL for a Broker origin (protocol.md §6). */
+/** The provider WebSocket URL for a Broker origin (docs/protocol.md §6). */
 export function websocketUrl(broker: string, id: string, token?: string): string {
   const u = new URL("/api/provider/ws", broker + "/");
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
@@ -146,7 +146,7 @@ export function websocketUrl(broker: string, id: string, token?: string): string
   return u.href;
 }
 
-/** The WebTransport session URL with our query options appended (protocol.md §7). */
+/** The WebTransport session URL with our query options appended (docs/protocol.md §7). */
 export function webtransportUrl(transport: string, id: string, token?: string): string {
   const u = new URL(transport);
   u.searchParams.set("id", id);
