@@ -1,5 +1,6 @@
 // The browser provider page against the real Broker (issue "browser provider page";
-// docs/protocol.md §6–§9, provider.md §4, docs/webtransport.md §8). One transport per run:
+// docs/protocol.md §6–§9, docs/provider-internals.md §4, docs/webtransport.md §8). One transport
+// per run:
 //
 //   --transport webtransport  ephemeral certificate, the page pins it with the config's certhash
 //   --transport websocket     WebTransport disabled with the page option #mode=websocket

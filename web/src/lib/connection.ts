@@ -1,4 +1,4 @@
-// Keeps the provider connected to the Broker (provider.md §4 "Connection"):
+// Keeps the provider connected to the Broker (docs/provider-internals.md §4 "Connection"):
 // before every (re)connect fetch the discovery document; prefer WebTransport (with the pinned
 // certificate hash) when the browser supports it and the Broker offers it; fall back to the
 // WebSocket endpoint on any failure (unless mode=webtransport); reconnect with back-off 1 s → 30 s.

@@ -1,4 +1,4 @@
-// URL fragment options of the provider page (provider.md §4), e.g.
+// URL fragment options of the provider page (docs/provider-internals.md §4), e.g.
 // "#autoconnect=yes&workers=max&broker=http://127.0.0.1:4080".
 //
 // parseOptions is pure (no DOM access) so it can be unit-tested; invalid values are reported in
