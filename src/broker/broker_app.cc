@@ -102,7 +102,7 @@ struct BrokerApp::Impl {
     if (config.http_tls()) {
       so.tls_context = [this] { return ssl_contexts.get(certificates.http_or_quic()); };
     }
-    // Every TCP response advertises HTTP/3, which serves the same router (http-api.md §1).
+    // Every TCP response advertises HTTP/3, which serves the same router (docs/http-api.md §1).
     so.common_headers = [this](http::Headers& h) {
       if (quic_port) h.set("Alt-Svc", "h3=\":" + std::to_string(quic_port) + "\"; ma=2592000");
     };

@@ -1,6 +1,6 @@
-// Who may call which route: bearer tokens (http-api.md §1, configuration.md §5.3), the origin
-// check (docs/protocol.md §6, §7) and the CORS policy of the client API and public read groups
-// (http-api.md §3). One instance is shared by every route group; it is immutable after
+// Who may call which route: bearer tokens (docs/http-api.md §1, docs/configuration.md §5.3), the
+// origin check (docs/protocol.md §6, §7) and the CORS policy of the client API and public read
+// groups (docs/http-api.md §3). One instance is shared by every route group; it is immutable after
 // construction and therefore safe to use from any thread.
 #pragma once
 
@@ -52,7 +52,7 @@ class AccessPolicy {
   // 7200.
   static http::Response public_preflight(const http::Request& request);
 
-  // The value of Access-Control-Expose-Headers (http-api.md §3).
+  // The value of Access-Control-Expose-Headers (docs/http-api.md §3).
   static const std::string& expose_headers();
 
  private:

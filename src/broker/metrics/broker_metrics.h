@@ -1,5 +1,5 @@
-// The Broker's Prometheus series (http-api.md §7, docs/scheduling.md §12), owned in one place so
-// their names, types, labels and buckets cannot drift from the spec.
+// The Broker's Prometheus series (docs/http-api.md §7, docs/scheduling.md §12), owned in one place
+// so their names, types, labels and buckets cannot drift from the spec.
 //
 // Series (names kept exactly for dashboard compatibility, including the counter without
 // `_total`):

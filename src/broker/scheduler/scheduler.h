@@ -21,7 +21,7 @@
 
 namespace wasimoff::broker {
 
-// Hooks into the metrics (http-api.md §7); all optional.
+// Hooks into the metrics (docs/http-api.md §7); all optional.
 struct SchedulerObserver {
   std::function<void(double seconds)> scheduled;           // accepted → assigned
   std::function<void(bool ok, double seconds)> completed;  // accepted → done

@@ -26,7 +26,7 @@ class ProviderSession;
 enum class TaskKind { kWasip1, kPyodide };
 std::string_view kind_name(TaskKind kind);
 
-// An RPC-level failure with its Connect code (http-api.md §4.2), e.g. {"not_found", "file not
+// An RPC-level failure with its Connect code (docs/http-api.md §4.2), e.g. {"not_found", "file not
 // found in storage: x"}.
 struct RpcError {
   std::string code;

@@ -1,4 +1,4 @@
-// Tasks travel client → Broker → provider → Broker → client (http-api.md §4.3, §4.4,
+// Tasks travel client → Broker → provider → Broker → client (docs/http-api.md §4.3, §4.4,
 // docs/scheduling.md §4, §9, §11) over both provider subprotocols.
 #include <random>
 
