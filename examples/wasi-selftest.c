@@ -1,5 +1,5 @@
-// wasi-selftest: calls every wasi_snapshot_preview1 function (provider.md §3.5) directly through
-// <wasi/api.h>, checks results and errno values, and prints one line per check:
+// wasi-selftest: calls every wasi_snapshot_preview1 function (docs/provider-internals.md §3.5)
+// directly through <wasi/api.h>, checks results and errno values, and prints one line per check:
 //
 //   ok   <check>: <value>
 //   FAIL <check>: <what happened> (expected <what the check wanted>)
@@ -11,8 +11,8 @@
 // times, random bytes, inode numbers, rights masks or directory sizes, only properties of them
 // ("random_get: 32 bytes, not all zero"). Where the wasimoff engine and Node's node:wasi (uvwasi)
 // may legitimately differ, the check accepts every allowed result and prints the accepted set
-// instead of the actual one; the line says so with "either". Known differences (provider.md §3.6)
-// are handled like this:
+// instead of the actual one; the line says so with "either". Known differences
+// (docs/provider-internals.md §3.6) are handled like this:
 //   * directory listing order and "."/".." entries: names are filtered and sorted before printing;
 //   * timestamps: only set-then-read-back with whole seconds and "now" within a window are checked;
 //   * path_link: hard links are optional (NOTSUP allowed); path_symlink: the engine answers PERM,

@@ -9,7 +9,7 @@
 // stdout = stdin (echo mode), and counts every message it receives by type.
 //
 // A provider is admitted once it answered the Listing and received a ClusterInfo
-// (protocol.md §8 steps 2–3). Reported:
+// (docs/protocol.md §8 steps 2–3). Reported:
 //   admission   first connect → all N admitted; per provider connect → Listing and connect →
 //               admitted (p50/p99); the handshakes alone
 //   refusals    connect failures (grouped by message and seconds taken) and closes by the

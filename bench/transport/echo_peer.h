@@ -5,7 +5,7 @@
 // stdout = the task's stdin. Nothing is executed, so a task's round trip is the Broker plus the
 // provider transport, and a large stdin measures bulk transfer in both directions.
 //
-// It also sends Ping Requests to the Broker (protocol.md §8 step 6: the Broker answers them
+// It also sends Ping Requests to the Broker (docs/protocol.md §8 step 6: the Broker answers them
 // immediately) to time the bare transport round trip.
 //
 // Runs on its own thread with its own io_context, so the client side of a measurement (on the

@@ -102,7 +102,7 @@ struct BrokerApp::Impl {
     if (config.http_tls()) {
       so.tls_context = [this] { return ssl_contexts.get(certificates.http_or_quic()); };
     }
-    // Every TCP response advertises HTTP/3, which serves the same router (http-api.md §1).
+    // Every TCP response advertises HTTP/3, which serves the same router (docs/http-api.md §1).
     so.common_headers = [this](http::Headers& h) {
       if (quic_port) h.set("Alt-Svc", "h3=\":" + std::to_string(quic_port) + "\"; ma=2592000");
     };
@@ -127,8 +127,8 @@ struct BrokerApp::Impl {
     wo.max_connections_per_ip = tcp.max_connections_per_ip > 0
                                     ? tcp.max_connections_per_ip
                                     : std::numeric_limits<std::size_t>::max();
-    // protocol.md §7: token (header or ?token=), then the origin (host names only: the page and
-    // the QUIC authority differ in port).
+    // docs/protocol.md §7: token (header or ?token=), then the origin (host names only: the page
+    // and the QUIC authority differ in port).
     wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {
       if (!access.provider_ok(connect)) return 401;
       if (auto origin = connect.header("origin");

@@ -25,8 +25,8 @@ class BrokerApp {
   // port cannot be bound (exit status 1).
   void start();
 
-  // Graceful shutdown (configuration.md §8): stop accepting, fail queued and running tasks with
-  // `unavailable`, close provider connections with `broker shutting down`, let in-flight HTTP
+  // Graceful shutdown (docs/configuration.md §8): stop accepting, fail queued and running tasks
+  // with `unavailable`, close provider connections with `broker shutting down`, let in-flight HTTP
   // responses finish; bounded by `grace`.
   awaitable<void> shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(4500));
 

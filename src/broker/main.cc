@@ -36,7 +36,7 @@ std::vector<std::string> environment_names() {
 // Every WebSocket provider, client WebSocket and HTTP connection holds a file descriptor; the
 // common soft limit of 1024 would stop a Broker at about a thousand providers (accept() fails
 // with EMFILE). Raise the soft limit to the hard limit, and warn when even that is low
-// (configuration.md "File descriptors").
+// (docs/configuration.md "File descriptors").
 void raise_open_file_limit() {
   constexpr rlim_t kWanted = 10000 + 1024;  // the TCP listener's connection cap + headroom
   rlimit rl{};
@@ -91,7 +91,7 @@ int run() {
     app = std::make_unique<broker::BrokerApp>(io, loaded.config);
   } catch (const broker::ConfigError& e) {
     // Opening the storage is still configuration checking: the error must be the only line
-    // on stderr (configuration.md §6), so the warnings below are logged only after this.
+    // on stderr (docs/configuration.md §6), so the warnings below are logged only after this.
     std::cerr << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -1,8 +1,8 @@
 // Errors of client calls, with a hint a user can act on.
 //
 // Kinds: the Broker could not be reached (or the connection broke), the Broker answered with a
-// Connect error code (http-api.md §4.2; on the client WebSocket the same codes arrive as
-// "<code>: <message>" Envelope errors, protocol.md §10), the Broker or a proxy answered with a
+// Connect error code (docs/http-api.md §4.2; on the client WebSocket the same codes arrive as
+// "<code>: <message>" Envelope errors, docs/protocol.md §10), the Broker or a proxy answered with a
 // plain HTTP error (storage routes, wrong address), an answer could not be understood, or a local
 // file is the problem (an input that cannot be read or has the wrong type, a bad task file, an
 // output that cannot be written).
@@ -69,7 +69,7 @@ ClientError local_error(std::string message);
 // The Broker at `where` could not be reached or the connection failed: `detail` is the reason.
 ClientError unreachable(std::string_view where, std::string_view detail);
 
-// True for the Connect codes of http-api.md §4.2 and the others of the Connect specification.
+// True for the Connect codes of docs/http-api.md §4.2 and the others of the Connect specification.
 bool is_connect_code(std::string_view code);
 
 }  // namespace wasimoff::client

@@ -1,5 +1,5 @@
 // ConnectClient: the Broker's HTTP API from the client side — the Connect RPCs RunWasip1 and
-// RunWasip1Job (http-api.md §4, binary codec) and the storage routes (§6).
+// RunWasip1Job (docs/http-api.md §4, binary codec) and the storage routes (§6).
 //
 // Task calls run on a small pool of keep-alive connections (HTTP/1.1 allows one request per
 // connection at a time), so up to `max_connections` tasks can be in flight; further calls wait

@@ -3,7 +3,7 @@
 // A file is read and hashed off the event loop (on the thread pool), its ref computed locally, and
 // uploaded only when the Broker does not hold that ref yet (HEAD /api/storage/<ref>), so running
 // the same local module again sends nothing. Refs are remembered per path for the lifetime of
-// the uploader. Only WebAssembly modules and ZIP archives are accepted (http-api.md §6).
+// the uploader. Only WebAssembly modules and ZIP archives are accepted (docs/http-api.md §6).
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>

@@ -1,5 +1,5 @@
-// Expansion of a job into its single tasks, with the inheritance rules of scheduling.md §9, for
-// clients that submit the tasks of a job one by one (the client WebSocket keeps many of them in
+// Expansion of a job into its single tasks, with the inheritance rules of docs/scheduling.md §9,
+// for clients that submit the tasks of a job one by one (the client WebSocket keeps many of them in
 // flight and reports each result as it arrives).
 #pragma once
 

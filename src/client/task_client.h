@@ -1,6 +1,6 @@
 // TaskClient: submits WASI tasks and jobs to a Broker and waits for their results. Two
-// implementations with identical semantics: ConnectClient (HTTP Connect RPC, http-api.md §4) and
-// TaskSocket (the asynchronous client WebSocket, protocol.md §10).
+// implementations with identical semantics: ConnectClient (HTTP Connect RPC, docs/http-api.md §4)
+// and TaskSocket (the asynchronous client WebSocket, docs/protocol.md §10).
 //
 // Contract: run() / run_job() return the Broker's response; an application-level failure of the
 // task (trap, unsupported module, cancelled on the provider) is a normal result with

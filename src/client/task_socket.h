@@ -1,11 +1,11 @@
-// TaskSocket: the asynchronous client WebSocket /api/client/ws (protocol.md §10). Every call is
-// an Envelope Request on one connection; the Broker handles them concurrently and answers out
-// of order, so many tasks can be in flight on one socket. Callers bound how many they keep
-// outstanding (the Messenger's send queue is bounded too and closes the socket on overflow).
+// TaskSocket: the asynchronous client WebSocket /api/client/ws (docs/protocol.md §10). Every call
+// is an Envelope Request on one connection; the Broker handles them concurrently and answers out of
+// order, so many tasks can be in flight on one socket. Callers bound how many they keep outstanding
+// (the Messenger's send queue is bounded too and closes the socket on overflow).
 //
 // The WebSocket has no Connect-Timeout-Ms: with BrokerOptions::task_timeout, a request without an
 // earlier qos.deadline gets deadline = now + task_timeout, which the Broker enforces the same way
-// (scheduling.md §7; client and Broker clocks are assumed to agree).
+// (docs/scheduling.md §7; client and Broker clocks are assumed to agree).
 //
 // RPC-level failures arrive as Envelope errors "<code>: <message>" and are thrown as
 // ClientError with that Connect code. When the socket closes, every pending call throws

@@ -1,4 +1,4 @@
-// `.env` / `config.env` files (configuration.md §1).
+// `.env` / `config.env` files (docs/configuration.md §1).
 //
 // Syntax, one entry per line: `KEY=value` with an optional leading `export `; blank lines and
 // lines whose first non-blank character is `#` are ignored; CR before LF is ignored.

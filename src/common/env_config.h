@@ -1,9 +1,10 @@
-// Parsers for the value types of environment configuration (configuration.md §3) and the naming
-// rule that turns a CamelCase setting name into its WASIMOFF_… variable (configuration.md §2).
+// Parsers for the value types of environment configuration (docs/configuration.md §3) and the
+// naming rule that turns a CamelCase setting name into its WASIMOFF_… variable
+// (docs/configuration.md §2).
 //
 // Every parser takes the raw text of a variable and returns either the value or a reason that
 // completes the sentence `VAR="value": <reason>` (lower case, no trailing period), so callers can
-// build the one-line configuration error of configuration.md §6 without re-wording anything.
+// build the one-line configuration error of docs/configuration.md §6 without re-wording anything.
 // Surrounding whitespace (spaces, tabs, CR/LF) of bool, int, size, duration, address and url
 // values is ignored; list entries are trimmed individually.
 #pragma once
@@ -97,7 +98,7 @@ Parsed<Url> parse_url(std::string_view text);
 // sizes via format_bytes in common/strings.h.
 std::string format_duration(std::chrono::milliseconds d);
 
-// Splits a CamelCase name into words (configuration.md §2): a word starts at an upper-case
+// Splits a CamelCase name into words (docs/configuration.md §2): a word starts at an upper-case
 // letter that follows a lower-case letter or digit, or at the last capital of an acronym run
 // that is followed by a lower-case letter. "HTTPSListen" → {"HTTPS", "Listen"}.
 std::vector<std::string> split_camel_case(std::string_view name);

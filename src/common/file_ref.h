@@ -1,7 +1,7 @@
 // Content addresses ("refs") and media-type sniffing for stored files.
 //
 // A ref is "sha256:" followed by 64 lower-case hex digits of SHA-256 over the file's bytes
-// (http-api.md §6). Only WebAssembly modules and ZIP archives are ever stored.
+// (docs/http-api.md §6). Only WebAssembly modules and ZIP archives are ever stored.
 #pragma once
 
 #include <optional>
@@ -28,8 +28,8 @@ std::optional<std::string_view> sniff_media(std::string_view bytes);
 // True for "application/wasm" / "application/zip", ignoring parameters and case.
 bool is_media(std::string_view media_type, std::string_view expected);
 
-// Alias rules (http-api.md §6.1): 1–255 bytes of UTF-8, no '/', no control characters, must not
-// start with "sha256:". Returns the reason on failure.
+// Alias rules (docs/http-api.md §6.1): 1–255 bytes of UTF-8, no '/', no control characters, must
+// not start with "sha256:". Returns the reason on failure.
 std::optional<std::string> check_alias(std::string_view name);
 
 }  // namespace wasimoff

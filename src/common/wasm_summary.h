@@ -1,7 +1,7 @@
 // What the Broker can cheaply know about a WebAssembly binary without validating it: the names of
 // the modules it imports from and the initial size of its linear memory. Used for placement
-// (scheduling.md §3): a provider that announced it does not provide an import module, or allows
-// less memory than the module starts with, is not sent the module.
+// (docs/scheduling.md §3): a provider that announced it does not provide an import module, or
+// allows less memory than the module starts with, is not sent the module.
 //
 // The parser reads only the import and memory sections, skips every other section by its size,
 // never allocates more than kMaxImportModules names, and gives up (nullopt) on anything it does

@@ -1,5 +1,5 @@
-// ZIP archives in memory (libzip): reading a task's rootfs with the safety rules of provider.md
-// §1.1, and writing the artifacts archive of a finished task.
+// ZIP archives in memory (libzip): reading a task's rootfs with the safety rules of
+// docs/provider-internals.md §1.1, and writing the artifacts archive of a finished task.
 //
 // Reading never touches the disk and never trusts the archive: names are checked and normalised
 // before anything is decompressed, the declared expanded size is checked against a limit first

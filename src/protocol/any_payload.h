@@ -1,4 +1,4 @@
-// Packing of inner messages into google.protobuf.Any (protocol.md §3.4).
+// Packing of inner messages into google.protobuf.Any (docs/protocol.md §3.4).
 //
 // Output type URLs are "wasimoff/<fully-qualified name>". On input only the part after the last
 // '/' counts (any prefix, or none at all, is accepted).

@@ -17,7 +17,7 @@ namespace gp = google::protobuf;
 namespace {
 
 // libprotobuf's resolver only accepts type URLs with its own prefix. Ours accepts any prefix
-// (or none) by resolving the text after the last '/' (protocol.md §3.4).
+// (or none) by resolving the text after the last '/' (docs/protocol.md §3.4).
 //
 // The inner resolver must use the "type.googleapis.com" prefix: libprotobuf's JSON converter
 // finds its special renderers for well-known types (Timestamp as an RFC 3339 string, ...) by
@@ -32,7 +32,7 @@ class AnyPrefixResolver final : public gp::util::TypeResolver {
 
   // A type this build does not know resolves as google.protobuf.Empty: with unknown fields
   // ignored, an Any of that type decodes as its type URL with an empty value, so the receiver
-  // sees an unknown payload type instead of an undecodable Envelope (protocol.md §3.5).
+  // sees an unknown payload type instead of an undecodable Envelope (docs/protocol.md §3.5).
   gp::util::Status ResolveMessageType(const std::string& type_url, gp::Type* type) override {
     auto status = inner_->ResolveMessageType(canonical(type_url), type);
     if (status.ok()) return status;

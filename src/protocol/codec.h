@@ -1,5 +1,5 @@
 // Binary and canonical-JSON codecs for Envelopes and any other wasimoff message
-// (protocol.md §4). Used by the WebSocket/WebTransport transports and by the Connect API.
+// (docs/protocol.md §4). Used by the WebSocket/WebTransport transports and by the Connect API.
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -29,7 +29,7 @@ std::string encode_json(const google::protobuf::Message& msg);
 // scalar belongs are errors naming the field, e.g. `invalid JSON: params.args: expected a list,
 // got a string` (libprotobuf's own parser would accept some of them).
 //
-// Envelopes in JSON (protocol.md §3.5): an Any payload whose `@type` this build does not know
+// Envelopes in JSON (docs/protocol.md §3.5): an Any payload whose `@type` this build does not know
 // decodes as that type URL with an empty value (so receivers see an unknown type: a Request gets
 // `not implemented`, an Event is ignored). A payload of a known type that does not decode keeps
 // its type URL, gets kUndecodablePayload as value and, on a Request or Event (where `error` means

@@ -1,4 +1,4 @@
-// Messenger: request/response/event RPC over one Transport (protocol.md §3).
+// Messenger: request/response/event RPC over one Transport (docs/protocol.md §3).
 //
 // One reader coroutine receives Envelopes in order: Events are handed to the event handler
 // synchronously and in arrival order (capacity updates must not be reordered), Requests are

@@ -1,4 +1,4 @@
-// Task trace events (protocol.md, Task.Metadata.trace): the timeline a client asks for by
+// Task trace events (docs/protocol.md §2.4, Task.Metadata.trace): the timeline a client asks for by
 // sending an (empty) trace in the task's metadata, extended by every hop the task passes.
 #pragma once
 

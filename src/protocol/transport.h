@@ -25,8 +25,8 @@
 
 namespace wasimoff::protocol {
 
-// Close codes shared by WebSocket and WebTransport (protocol.md §6, §7). WebTransport uses 0 for
-// a normal close; transports map kNormal accordingly.
+// Close codes shared by WebSocket and WebTransport (docs/protocol.md §6, §7). WebTransport uses 0
+// for a normal close; transports map kNormal accordingly.
 enum class CloseCode : std::uint16_t {
   kNormal = 1000,
   kProtocolError = 1002,

@@ -1,5 +1,5 @@
-// wasimoff-provider: the native provider (provider.md §3). Connects to a Broker, runs WASI
-// tasks compiled ahead of time with wasm2c in sandboxed worker processes.
+// wasimoff-provider: the native provider (docs/provider-internals.md §3). Connects to a Broker,
+// runs WASI tasks compiled ahead of time with wasm2c in sandboxed worker processes.
 //
 // Exit status: 0 after a graceful stop, 1 on connection failure with --no-retry, 2 on bad
 // arguments.

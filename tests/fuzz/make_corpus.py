@@ -3,8 +3,8 @@
 and fuzz_envelope.dict (JSON keys and Any type URLs of proto/wasimoff/v1/messages.proto).
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py. The seeds are committed; rerun this only
-to change them. Sources: the binary test vectors of protocol.md §5, the JSON examples of §4.2,
-Chromium 156's SETTINGS and CONNECT request (webtransport.md §2-3).
+to change them. Sources: the binary test vectors of docs/protocol.md §5, the JSON examples of §4.2,
+Chromium 156's SETTINGS and CONNECT request (docs/webtransport.md §2-3).
 """
 import io
 import os

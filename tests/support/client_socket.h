@@ -1,4 +1,4 @@
-// A blocking front for the client WebSocket (/api/client/ws, protocol.md §10) in tests and
+// A blocking front for the client WebSocket (/api/client/ws, docs/protocol.md §10) in tests and
 // benchmarks: websocket::connect() + protocol::Messenger on their own thread. Requests are
 // sent concurrently and their outcomes delivered through futures, so a test can submit many
 // tasks on one socket and observe responses that complete out of order.

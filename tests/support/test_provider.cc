@@ -494,7 +494,8 @@ struct TestProvider::Impl : std::enable_shared_from_this<Impl> {
     {
       std::lock_guard lock(rec->mu);
       if (delta > 0) {
-        // The Broker may send a task only while fewer than `limit` are active (scheduling.md §1).
+        // The Broker may send a task only while fewer than `limit` are active (docs/scheduling.md
+        // §1).
         if (rec->running >= limit) ++rec->violations;
         rec->running += static_cast<std::size_t>(delta);
       } else {

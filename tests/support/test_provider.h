@@ -1,5 +1,5 @@
 // A scripted provider for Broker tests: a real WebSocket client that speaks the provider side of
-// protocol.md §9 and records everything it sees.
+// docs/protocol.md §9 and records everything it sees.
 //
 // It connects to /api/provider/ws with either subprotocol (and configurable user agent, origin,
 // token and name), announces ProviderResources, answers Filesystem.Listing with a configurable
@@ -130,7 +130,7 @@ class TestProvider {
   // --- waiting (bounded polling; false on timeout) ---
   bool wait_for(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
-  // Registered = the Broker sent its first ClusterInfo (protocol.md §8 step 3).
+  // Registered = the Broker sent its first ClusterInfo (docs/protocol.md §8 step 3).
   bool wait_registered(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
   bool wait_disconnected(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
   // Waits until at least `n` tasks are running (received and not yet answered).

@@ -1,6 +1,6 @@
 // node-wasi-run.mjs: run one WASI preview 1 command under Node 20's node:wasi with the semantics of
-// a wasimoff task (provider.md §1), as the reference side of the differential WASI tests.
-// Modules may also import WASI preview 0 (`wasi_unstable`, alone or next to preview 1): see
+// a wasimoff task (docs/provider-internals.md §1), as the reference side of the differential WASI
+// tests. Modules may also import WASI preview 0 (`wasi_unstable`, alone or next to preview 1): see
 // preview0Imports below for how those are run.
 //
 //   node --no-warnings tests/tools/node-wasi-run.mjs <spec.json>
@@ -10,15 +10,16 @@
 //    "rootfs": "/abs/rootfs.zip"|null, "artifacts": ["out.txt"], "timeout_ms": n|null,
 //    "memory_limit": <bytes>|null}
 // Missing keys mean: no args, no env, no stdin, empty rootfs, no artifacts, no time limit, and the
-// default memory limit of 1 GiB (provider.md §1.3).
+// default memory limit of 1 GiB (docs/provider-internals.md §1.3).
 //
 // Prints exactly one JSON object on stdout and exits 0:
 //   {"status": <int>|null, "stdout": "<base64>", "stderr": "<base64>", "error": "<text>"|null,
 //    "artifacts": "<base64 zip>"|null}
 // `status` is null exactly when `error` is set (then stdout/stderr are empty, as a failed task has
-// no Output). Error texts follow provider.md §1.2 (`trap: …`, `unsupported module: …`, `rootfs: …`,
-// `memory limit exceeded`, `task timed out after <d>`, `output too large`). A malformed spec or an
-// unreadable wasm/rootfs file is a harness error: message on stderr, exit status 2, no JSON.
+// no Output). Error texts follow docs/provider-internals.md §1.2 (`trap: …`, `unsupported module:
+// …`, `rootfs: …`, `memory limit exceeded`, `task timed out after <d>`, `output too large`). A
+// malformed spec or an unreadable wasm/rootfs file is a harness error: message on stderr, exit
+// status 2, no JSON.
 //
 // How: the rootfs ZIP is unpacked into a fresh temp directory by ziptool.py (python3's zipfile,
 // with the §1.1 rejections, so no symlink can ever reach node:wasi's preopen); fd 0/1/2 are temp
@@ -39,9 +40,10 @@ import { fileURLToPath } from "node:url";
 import { WASI } from "node:wasi";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
-const DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024; // provider.md §1.3
-const FILESYSTEM_LIMIT = 256 * 1024 * 1024; // provider.md §1.3
-const OUTPUT_LIMIT = 63 * 1024 * 1024; // stdout + stderr + artifacts, provider.md §1.3
+const DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024; // docs/provider-internals.md §1.3
+const FILESYSTEM_LIMIT = 256 * 1024 * 1024; // docs/provider-internals.md §1.3
+// stdout + stderr + artifacts together (docs/provider-internals.md §1.3)
+const OUTPUT_LIMIT = 63 * 1024 * 1024;
 const WASM_PAGE = 65536;
 const ZIPTOOL = path.join(path.dirname(fileURLToPath(import.meta.url)), "ziptool.py");
 
@@ -244,9 +246,10 @@ function splitEnv(entries) {
   });
 }
 
-// Signatures of the wasi_snapshot_preview1 functions (provider.md §3.5): parameters, "->", results;
-// i = i32, I = i64. node:wasi's imports are untyped JavaScript functions that link against any
-// signature, so the runner checks them itself, as the native engine must (a mismatch is UB in C).
+// Signatures of the wasi_snapshot_preview1 functions (docs/provider-internals.md §3.5): parameters,
+// "->", results; i = i32, I = i64. node:wasi's imports are untyped JavaScript functions that link
+// against any signature, so the runner checks them itself, as the native engine must (a mismatch is
+// UB in C).
 const WASI_SIGNATURES = {
   args_get: "ii->i", args_sizes_get: "ii->i", environ_get: "ii->i", environ_sizes_get: "ii->i",
   clock_res_get: "ii->i", clock_time_get: "iIi->i", fd_advise: "iIIi->i", fd_allocate: "iII->i",

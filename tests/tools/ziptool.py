@@ -2,19 +2,20 @@
 """ZIP helper for the test runners (Node has no ZIP library built in; Python's zipfile does it all).
 
   ziptool.py extract <rootfs.zip> <dir> [--limit BYTES]
-      Materialise a task's rootfs ZIP into an (empty) directory, following provider.md §1.1:
-      stored and deflate entries (ZIP64 too), implicit intermediate directories, names ending in '/'
-      are directories, file times from the DOS timestamps. The whole archive is checked before
-      anything is written; it is rejected for absolute names, '..' segments, NUL bytes, symlink
-      entries, encrypted entries, other compression methods, or an expanded size above --limit
-      (default 256 MiB). On rejection: one line "rootfs: <reason>" on stderr, exit status 1.
+      Materialise a task's rootfs ZIP into an (empty) directory, following
+      docs/provider-internals.md §1.1: stored and deflate entries (ZIP64 too), implicit intermediate
+      directories, names ending in '/' are directories, file times from the DOS timestamps. The
+      whole archive is checked before anything is written; it is rejected for absolute names, '..'
+      segments, NUL bytes, symlink entries, encrypted entries, other compression methods, or an
+      expanded size above --limit (default 256 MiB). On rejection: one line "rootfs: <reason>" on
+      stderr, exit status 1.
 
   ziptool.py pack <dir> <out.zip> [<path>...]
-      Collect a task's artifacts (provider.md §1): for each path (leading '/' stripped, normalised,
-      must stay inside <dir>) add the file, or the directory with everything below it, to a new
-      deflate ZIP. Missing or escaping paths are skipped; symlinks (which node:wasi lets a guest
-      create, but the wasimoff engine never has) are skipped too. Entries are added in sorted order,
-      each at most once. Always writes a (possibly empty) archive.
+      Collect a task's artifacts (docs/provider-internals.md §1): for each path (leading '/'
+      stripped, normalised, must stay inside <dir>) add the file, or the directory with everything
+      below it, to a new deflate ZIP. Missing or escaping paths are skipped; symlinks (which
+      node:wasi lets a guest create, but the wasimoff engine never has) are skipped too. Entries are
+      added in sorted order, each at most once. Always writes a (possibly empty) archive.
 
 Exit status 2 for usage errors.
 """

@@ -1,6 +1,6 @@
-// Page identity and exclusivity (provider.md §4 "Identity"): a persistent provider id, the Web
-// Lock "wasimoff" so that only one tab per browser profile provides, and a screen wake lock so a
-// laptop does not sleep while it works.
+// Page identity and exclusivity (docs/provider-internals.md §4 "Identity"): a persistent provider
+// id, the Web Lock "wasimoff" so that only one tab per browser profile provides, and a screen wake
+// lock so a laptop does not sleep while it works.
 
 const ID_KEY = "wasimoff_id";
 const ALPHABET = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";

@@ -16,7 +16,7 @@ import {
 } from "../src/lib/proto";
 import { hex, unhex } from "./helpers";
 
-// protocol.md §5
+// docs/protocol.md §5
 const V1 = "0801100122310a2f" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Request").toString("hex");
 const V2 = "0800100322340a2c776173696d6f66662f776173696d6f66662e76312e4576656e742e50726f76696465725265736f7572636573120408041000";
 const V5 = "080510021a136e6f7420696d706c656d656e74656420796574";

@@ -1,6 +1,6 @@
-// Who may call which route: bearer tokens (http-api.md §1, configuration.md §5.3), the origin
-// check (protocol.md §6, §7) and the CORS policy of the client API and public read groups
-// (http-api.md §3). One instance is shared by every route group; it is immutable after
+// Who may call which route: bearer tokens (docs/http-api.md §1, docs/configuration.md §5.3), the
+// origin check (docs/protocol.md §6, §7) and the CORS policy of the client API and public read
+// groups (docs/http-api.md §3). One instance is shared by every route group; it is immutable after
 // construction and therefore safe to use from any thread.
 #pragma once
 
@@ -32,7 +32,7 @@ class AccessPolicy {
   // Origin check: true when `Origin` is absent, when its host[:port] equals the request's
   // authority (case-insensitive, default ports ignored), or when it matches a pattern.
   bool origin_allowed(const http::Request& request) const;
-  // The WebTransport variant (protocol.md §7): "same host" compares host names only, because
+  // The WebTransport variant (docs/protocol.md §7): "same host" compares host names only, because
   // the page's origin and the QUIC authority differ in port. An empty origin is allowed.
   bool origin_allowed_host_only(std::string_view origin, std::string_view authority) const;
 
@@ -52,7 +52,7 @@ class AccessPolicy {
   // 7200.
   static http::Response public_preflight(const http::Request& request);
 
-  // The value of Access-Control-Expose-Headers (http-api.md §3).
+  // The value of Access-Control-Expose-Headers (docs/http-api.md §3).
   static const std::string& expose_headers();
 
  private:

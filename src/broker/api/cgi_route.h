@@ -1,5 +1,5 @@
-// CGI-style execution: POST /api/client/run/{wasm} (http-api.md §5). The request body is stdin,
-// headers carry argv, environment, artifacts and the rootfs; the response body is stderr
+// CGI-style execution: POST /api/client/run/{wasm} (docs/http-api.md §5). The request body is
+// stdin, headers carry argv, environment, artifacts and the rootfs; the response body is stderr
 // followed by stdout, the result travels in X-Wasimoff-* headers.
 #pragma once
 

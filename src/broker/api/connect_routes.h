@@ -1,5 +1,5 @@
 // The Connect RPC API `wasimoff.v1.Tasks` under /api/client/wasimoff.v1.Tasks/<Method>
-// (http-api.md §4): RunWasip1, RunWasip1Job, RunPyodide, Upload in application/json and
+// (docs/http-api.md §4): RunWasip1, RunWasip1Job, RunPyodide, Upload in application/json and
 // application/proto, Connect errors, Connect-Timeout-Ms, client token and CORS.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Operational routes (http-api.md §7, §8):
+// Operational routes (docs/http-api.md §7, §8):
 //
 //   GET|HEAD /healthz, /api/broker/v1/healthz   200 text/plain "OK\n"
 //   GET|HEAD /api/version                       {"package","version","revision","compiler"}

@@ -1,4 +1,4 @@
-// Shell-style word splitting for the CGI route's X-Args header (http-api.md §5).
+// Shell-style word splitting for the CGI route's X-Args header (docs/http-api.md §5).
 #pragma once
 
 #include <string>

@@ -12,7 +12,7 @@ namespace wasimoff::broker {
 
 namespace {
 
-// Answers requests that cannot become a WebSocket (protocol.md §6, last check).
+// Answers requests that cannot become a WebSocket (docs/protocol.md §6, last check).
 std::optional<http::Response> check_upgrade(http::UpgradeContext& up) {
   namespace bhttp = boost::beast::http;
   if (up.request.method != "GET" && up.request.method != "HEAD") {

@@ -1,4 +1,4 @@
-// The two WebSocket endpoints on the TCP listener (protocol.md §6, §10):
+// The two WebSocket endpoints on the TCP listener (docs/protocol.md §6, §10):
 //   GET /api/provider/ws  provider connections → ProviderRegistry
 //   GET /api/client/ws    asynchronous client task submission → TaskService
 #pragma once

@@ -1,4 +1,4 @@
-// Storage routes (http-api.md §6):
+// Storage routes (docs/http-api.md §6):
 //
 //   POST    /api/storage/upload[?name=<alias>]   client auth (C), client API CORS + preflight
 //   GET|HEAD /api/storage/{ref-or-name}          download auth (D), public CORS + preflight

@@ -19,7 +19,7 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-// Collects problems; the first one decides the code (scheduling.md §10).
+// Collects problems; the first one decides the code (docs/scheduling.md §10).
 struct Problems {
   std::optional<RpcError> first;
   std::string joined;
@@ -56,7 +56,7 @@ std::uint64_t delimited_size(std::uint64_t length) {
   return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(length) + length;
 }
 
-// What each field of a job's parent adds to a task that inherits it (scheduling.md §9), so the
+// What each field of a job's parent adds to a task that inherits it (docs/scheduling.md §9), so the
 // expanded size of a task is known without building the expanded request.
 struct ParentWeights {
   std::uint64_t binary = 0, rootfs = 0, stdin = 0, args = 0, envs = 0, artifacts = 0;
@@ -362,7 +362,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
   }
 
   // Wait for every task; the client leaving or the job deadline fails the whole call and
-  // cancels what is left (scheduling.md §9 item 9). Each task's own deadline timer in the
+  // cancels what is left (docs/scheduling.md §9 item 9). Each task's own deadline timer in the
   // scheduler fires at the same moment as ours: a task that ended with deadline_exceeded
   // because of the job's deadline (not WASIMOFF_TASK_TIMEOUT) ends the job just the same.
   auto ended_by_job_deadline = [&job_deadline](const std::shared_ptr<Task>& t) {

@@ -1,6 +1,6 @@
 // The task entry point shared by every client API (Connect, CGI, client WebSocket): metadata,
-// validation and file resolution (scheduling.md §10–11), effective deadline (§7), admission, and
-// waiting for the outcome while watching for the client going away.
+// validation and file resolution (docs/scheduling.md §10–11), effective deadline (§7), admission,
+// and waiting for the outcome while watching for the client going away.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>

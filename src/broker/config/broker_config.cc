@@ -343,8 +343,8 @@ const ConfigVariable& variable(std::string_view field) {
   throw std::logic_error("no configuration variable " + std::string(field));
 }
 
-// The compile-time default of WASIMOFF_STATIC_FILES (configuration.md §5.4): the installed page
-// if that directory exists, else the build tree's page (which may not be built yet).
+// The compile-time default of WASIMOFF_STATIC_FILES (docs/configuration.md §5.4): the installed
+// page if that directory exists, else the build tree's page (which may not be built yet).
 std::string default_static_dir() {
   std::string install, build;
 #ifdef WASIMOFF_INSTALL_STATIC_DIR

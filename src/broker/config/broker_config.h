@@ -1,5 +1,5 @@
-// The Broker's configuration (configuration.md): one typed field per WASIMOFF_* variable, parsed
-// and validated from the environment before any socket is opened.
+// The Broker's configuration (docs/configuration.md): one typed field per WASIMOFF_* variable,
+// parsed and validated from the environment before any socket is opened.
 //
 // A single table (broker_config_variables()) lists every setting with its CamelCase field name,
 // type, default, description and parser; the variable names (naming rule of §2), parsing,
@@ -75,7 +75,7 @@ struct BrokerConfig {
   bool operator==(const BrokerConfig&) const = default;
 };
 
-// One configuration problem. what() is the single stderr line of configuration.md §6:
+// One configuration problem. what() is the single stderr line of docs/configuration.md §6:
 //   wasimoff-broker: configuration error: VAR="value": reason
 // Secret values (tokens) are masked; control characters and quotes in the value are escaped
 // so the message stays on one line. For a malformed .env/config.env line `variable` is empty
@@ -98,7 +98,7 @@ struct LoadedConfig {
   std::vector<std::string> warnings;
 };
 
-// Parses and validates every variable (configuration.md §4, §6). `env` returns a variable's
+// Parses and validates every variable (docs/configuration.md §4, §6). `env` returns a variable's
 // value if it is set; `all_env_names` are all names in the environment (for the unknown-variable
 // warnings). Also loads WASIMOFF_QUIC_CERT/_KEY and WASIMOFF_HTTP_CERT/_KEY (when set) with
 // tls::load_certificate_files, so unreadable, non-PEM or mismatched files fail here. The storage
@@ -107,12 +107,12 @@ struct LoadedConfig {
 LoadedConfig load_broker_config(const EnvLookup& env,
                                 const std::vector<std::string>& all_env_names);
 
-// Applies `.env` then `config.env` of `dir` to the process environment (configuration.md §1,
+// Applies `.env` then `config.env` of `dir` to the process environment (docs/configuration.md §1,
 // common/dotenv.h). Throws ConfigError for a malformed line.
 dotenv::LoadResult load_broker_env_files(
     const std::filesystem::path& dir = std::filesystem::current_path());
 
-// The --help text (configuration.md §7): a short description, the VARIABLE TYPE DEFAULT
+// The --help text (docs/configuration.md §7): a short description, the VARIABLE TYPE DEFAULT
 // DESCRIPTION table, the value syntax and the precedence rules. Ends with a newline.
 std::string broker_help_text();
 

@@ -1,5 +1,5 @@
-// The Broker's Prometheus series (http-api.md §7, scheduling.md §12), owned in one place so
-// their names, types, labels and buckets cannot drift from the spec.
+// The Broker's Prometheus series (docs/http-api.md §7, docs/scheduling.md §12), owned in one place
+// so their names, types, labels and buckets cannot drift from the spec.
 //
 // Series (names kept exactly for dashboard compatibility, including the counter without
 // `_total`):
@@ -12,10 +12,10 @@
 //   wasimoff_available_workers{type}         gauge      Σ capacity of registered providers
 //   wasimoff_connected_providers             gauge      registered providers
 //   wasimoff_task_attempt_timeouts_total     counter    attempts ended by WASIMOFF_ATTEMPT_TIMEOUT
-//   wasimoff_task_module_refusals_total      counter    tasks a provider refused to run (its
-//   module) wasimoff_provider_timeout_closes_total   counter    providers closed after repeated
-//   timeouts wasimoff_http_requests_total{method,code}        counter
-//   wasimoff_http_request_duration_seconds{method}   histogram
+//   wasimoff_task_module_refusals_total      counter    tasks a provider refused (their module)
+//   wasimoff_provider_timeout_closes_total   counter    providers closed after repeated timeouts
+//   wasimoff_http_requests_total{method,code}         counter
+//   wasimoff_http_request_duration_seconds{method}    histogram
 //   process_* (see process_metrics.h)
 // Task histograms use the buckets kTaskBuckets and always `target="provider"`. The task series
 // with a fixed label set (status ok/err, attempts 2–10) exist from the start with zero values,

@@ -10,7 +10,7 @@
 
 namespace wasimoff::metrics {
 
-// Content-Type of GET /metrics (http-api.md §7).
+// Content-Type of GET /metrics (docs/http-api.md §7).
 inline constexpr std::string_view kExpositionContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 

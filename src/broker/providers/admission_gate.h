@@ -1,4 +1,4 @@
-// Admission of new provider connections (protocol.md §8 step 2, configuration.md
+// Admission of new provider connections (docs/protocol.md §8 step 2, docs/configuration.md
 // WASIMOFF_ADMISSION_CONCURRENCY): at most `concurrency` providers are between "connected" and
 // "registered" (their Filesystem.Listing in flight) at a time; the others wait in FIFO order.
 // After a Broker restart thousands of providers reconnect at once; without the gate their

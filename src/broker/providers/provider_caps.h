@@ -1,4 +1,4 @@
-// What a provider can run (scheduling.md §3): the capabilities it announced
+// What a provider can run (docs/scheduling.md §3): the capabilities it announced
 // (the optional ProviderCapabilities event) and the modules it refused on this connection. Both die
 // with the connection. Owned by its ProviderSession; used by the Scheduler on the loop.
 #pragma once

@@ -32,7 +32,7 @@ void ProviderRegistry::on_registered(const std::shared_ptr<ProviderSession>& ses
   spdlog::info("provider {} registered ({} providers, {} workers)", session->info().name,
                registered_.size(), total_capacity_);
   // The newcomer learns the size at once; the others through refresh_cluster_info() within a
-  // second (protocol.md §8 step 3). Telling everybody now would cost O(N) per join.
+  // second (docs/protocol.md §8 step 3). Telling everybody now would cost O(N) per join.
   v1::Event::ClusterInfo info;
   info.set_providers(static_cast<std::uint32_t>(registered_.size()));
   session->cluster_info_sent = info.providers();

@@ -1,8 +1,8 @@
-// The set of connected providers and the cluster-wide broadcasts (protocol.md §8,
-// scheduling.md §8). A newcomer gets ClusterInfo at once; once a second every registered provider
-// whose last ClusterInfo shows an outdated count gets the current one, and every provider gets
-// Throughput. Both are "latest value" events (Messenger::send_latest_event): a slow reader holds
-// at most one unsent event of each kind. Joining and leaving cost O(1) broadcasts, not O(N).
+// The set of connected providers and the cluster-wide broadcasts (docs/protocol.md §8,
+// docs/scheduling.md §8). A newcomer gets ClusterInfo at once; once a second every registered
+// provider whose last ClusterInfo shows an outdated count gets the current one, and every provider
+// gets Throughput. Both are "latest value" events (Messenger::send_latest_event): a slow reader
+// holds at most one unsent event of each kind. Joining and leaving cost O(1) broadcasts, not O(N).
 //
 // New connections pass the AdmissionGate (bounded Listings in flight, FIFO) before their
 // Listing.

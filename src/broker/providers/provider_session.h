@@ -1,4 +1,4 @@
-// One connected provider, from transport open to teardown (protocol.md §8). Identical for
+// One connected provider, from transport open to teardown (docs/protocol.md §8). Identical for
 // WebSocket and WebTransport: it only sees a protocol::Transport.
 //
 // Lifecycle: start() → a turn of the registry's AdmissionGate → Listing within 10 s (else close
@@ -72,7 +72,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   bool registered() const { return registered_; }
   bool closing() const { return messenger_->is_closed(); }
 
-  // Scheduler bookkeeping (scheduling.md §1). Only the Scheduler changes `active`.
+  // Scheduler bookkeeping (docs/scheduling.md §1). Only the Scheduler changes `active`.
   std::uint32_t capacity() const { return capacity_; }
   std::uint32_t announced_busy() const { return announced_busy_; }
   std::uint32_t active = 0;
@@ -85,7 +85,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   bool has_files(const std::vector<std::string>& refs) const;
   std::size_t file_count() const { return files_.size(); }
   std::optional<double> ping_average_ms() const { return ping_avg_ms_; }
-  // Announced capabilities and refused modules (scheduling.md §3); die with the connection.
+  // Announced capabilities and refused modules (docs/scheduling.md §3); die with the connection.
   ProviderCaps caps;
 
  private:

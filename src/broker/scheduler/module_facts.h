@@ -1,6 +1,6 @@
-// ModuleFacts of task binaries (scheduling.md §3): the sha256 of the binary and the import module
-// names and initial memory parsed from it. A stored binary is read and parsed once per ref and
-// cached (at most kMaxEntries refs, the oldest forgotten first); an inline binary is hashed and
+// ModuleFacts of task binaries (docs/scheduling.md §3): the sha256 of the binary and the import
+// module names and initial memory parsed from it. A stored binary is read and parsed once per ref
+// and cached (at most kMaxEntries refs, the oldest forgotten first); an inline binary is hashed and
 // parsed once per task (once per job for a parent's binary). Runs on the loop; reading and
 // hashing large binaries is moved to the thread pool.
 #pragma once

@@ -70,7 +70,7 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
     return RpcError{"deadline_exceeded", "deadline exceeded"};
   if (auto why = unplaceable(*task)) {
     // Every registered provider refused this module already or announced it cannot run it:
-    // the answer it would get is known (scheduling.md §3).
+    // the answer it would get is known (docs/scheduling.md §3.4).
     task->admission_seq_ = next_admission_++;
     task->trace(Event::BrokerQueueTask);
     finish_with_application_error(task, "", *why);
@@ -489,7 +489,7 @@ awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task,
   cancel.set_id(task->id());
   cancel.set_reason(reason);
   // The slot stays taken until the task's own Response, the Cancel's Response, or the grace
-  // period, whichever comes first (scheduling.md §6).
+  // period, whichever comes first (docs/scheduling.md §6).
   auto abandon = task->abandon_attempt_;
   if (abandon)
     co_await (provider->messenger().call(cancel, options_.cancel_grace) || abandon->wait());
@@ -525,7 +525,7 @@ void Scheduler::shutdown(const std::string& reason) {
   std::vector<std::shared_ptr<Task>> all(queue_.begin(), queue_.end());
   all.insert(all.end(), backoff_.begin(), backoff_.end());
   all.insert(all.end(), active_.begin(), active_.end());
-  // Running tasks get a Task.Cancel with the reason (scheduling.md §6) before the registry
+  // Running tasks get a Task.Cancel with the reason (docs/scheduling.md §6) before the registry
   // closes the connections; queued and backing-off ones are simply dropped.
   for (auto& t : all) cancel(t, reason, RpcError{"unavailable", reason});
 }

@@ -1,4 +1,4 @@
-// The Broker's scheduler (scheduling.md): a bounded priority queue, a dispatcher that assigns
+// The Broker's scheduler (docs/scheduling.md): a bounded priority queue, a dispatcher that assigns
 // tasks to registered providers with free slots (file affinity, fair tie-breaking), retries of
 // transport-level failures with back-off, deadlines, and cancellation.
 //
@@ -21,7 +21,7 @@
 
 namespace wasimoff::broker {
 
-// Hooks into the metrics (http-api.md §7); all optional.
+// Hooks into the metrics (docs/http-api.md §7); all optional.
 struct SchedulerObserver {
   std::function<void(double seconds)> scheduled;           // accepted → assigned
   std::function<void(bool ok, double seconds)> completed;  // accepted → done
@@ -41,8 +41,9 @@ class Scheduler {
   // level result, as a provider that knows the limit would answer.
   static constexpr std::string_view kOutputTooLarge = "output too large";
   static constexpr int kMaxOversizedAttempts = 2;
-  // Refusals of one task's module (scheduling.md §3) beyond this many count as failed attempts,
-  // so a provider that reconnects to refuse again and again cannot bounce a task without bound.
+  // Refusals of one task's module (docs/scheduling.md §3) beyond this many count as failed
+  // attempts, so a provider that reconnects to refuse again and again cannot bounce a task without
+  // bound.
   static constexpr int kMaxRefusals = 64;
 
   struct Options {
@@ -63,7 +64,7 @@ class Scheduler {
   // Next task or job id from the global counter ("1", "2", …).
   std::string next_id() { return std::to_string(next_id_++); }
 
-  // Admission steps 3–6 of scheduling.md §2 for a task whose metadata and files are already
+  // Admission steps 3–6 of docs/scheduling.md §2 for a task whose metadata and files are already
   // set (steps 1–2 are the API layer's). On error nothing is scheduled.
   std::optional<RpcError> admit(const std::shared_ptr<Task>& task);
   // Jobs: admits every task or none (queue room is checked for all non-immediate tasks first).
@@ -96,7 +97,7 @@ class Scheduler {
   // True when `provider` refused `task`'s module or announced capabilities that rule it out.
   bool excluded(const Task& task, const ProviderSession& provider) const;
   // The application-level result that ends `task` at once because no registered provider that
-  // supports its kind may still run its module (scheduling.md §3); nullopt while one may, and
+  // supports its kind may still run its module (docs/scheduling.md §3); nullopt while one may, and
   // when no registered provider supports the kind at all (the task waits, §2).
   std::optional<std::string> unplaceable(const Task& task) const;
   // A provider answered `task` with a module refusal: remember it, place the task elsewhere.

@@ -1,4 +1,4 @@
-// A task as the Broker tracks it from admission to completion (scheduling.md §1).
+// A task as the Broker tracks it from admission to completion (docs/scheduling.md §1).
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -26,7 +26,7 @@ class ProviderSession;
 enum class TaskKind { kWasip1, kPyodide };
 std::string_view kind_name(TaskKind kind);
 
-// An RPC-level failure with its Connect code (http-api.md §4.2), e.g. {"not_found", "file not
+// An RPC-level failure with its Connect code (docs/http-api.md §4.2), e.g. {"not_found", "file not
 // found in storage: x"}.
 struct RpcError {
   std::string code;
@@ -40,7 +40,7 @@ class Task {
   // `request` is a Task.Wasip1.Request or Task.Pyodide.Request with resolved files. A task of
   // a job also gets the job's `parent` params, shared by all its tasks: the request keeps only
   // the task's own params, and every unset field is taken whole from the parent when the
-  // request is packed for a provider (scheduling.md §9 inheritance). So a job holds its parent
+  // request is packed for a provider (docs/scheduling.md §9 inheritance). So a job holds its parent
   // once, however many tasks inherit it; an expanded copy exists only while it is being sent.
   Task(asio::any_io_executor ex, TaskKind kind, std::unique_ptr<google::protobuf::Message> request,
        std::shared_ptr<const v1::Task::Wasip1::Params> parent = nullptr);
@@ -101,7 +101,7 @@ class Task {
   OneShotEvent stop_timers_;                       // ends the deadline and back-off waits
 };
 
-// Copies every *unset* field of `parent` into `task` whole (scheduling.md §9 inheritance):
+// Copies every *unset* field of `parent` into `task` whole (docs/scheduling.md §9 inheritance):
 // binary/rootfs/stdin when absent, args/envs/artifacts when empty. No merging.
 void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task);
 

@@ -1,5 +1,5 @@
 // Directory storage backend (`dirfs://<dir>` or a bare path starting with `/`, `./`, `../`),
-// configuration.md §5.2:
+// docs/configuration.md §5.2:
 //
 //   <dir>/blobs/<64 hex>       the content of file sha256:<64 hex>
 //   <dir>/names/<encoded alias> the ref the alias points at, followed by "\n"

@@ -1,4 +1,4 @@
-// Content-addressed file storage of the Broker (http-api.md §6, configuration.md §5.2).
+// Content-addressed file storage of the Broker (docs/http-api.md §6, docs/configuration.md §5.2).
 //
 // Files are WebAssembly modules or ZIP archives addressed by their ref ("sha256:<64 hex>", see
 // common/file_ref.h). An optional alias (friendly name) points at a ref; storing again under the
@@ -33,7 +33,7 @@ class UnsupportedFileType : public std::invalid_argument {
   UnsupportedFileType() : std::invalid_argument("unsupported filetype") {}
 };
 
-// The alias breaks the name rules of http-api.md §6.1 (HTTP 400 "invalid name"). what() is
+// The alias breaks the name rules of docs/http-api.md §6.1 (HTTP 400 "invalid name"). what() is
 // "invalid name: <reason>".
 class InvalidAlias : public std::invalid_argument {
  public:

@@ -1,4 +1,4 @@
-// Chooses and opens the storage backend named by WASIMOFF_FILESTORAGE (configuration.md §5.2):
+// Chooses and opens the storage backend named by WASIMOFF_FILESTORAGE (docs/configuration.md §5.2):
 //
 //   ""  ":memory:"  "memory://…"         in memory
 //   "dirfs://<dir>"                       directory (relative or absolute <dir>)

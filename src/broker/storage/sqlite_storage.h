@@ -1,4 +1,4 @@
-// SQLite storage backend (`sqlite://<file>`), configuration.md §5.2:
+// SQLite storage backend (`sqlite://<file>`), docs/configuration.md §5.2:
 //
 //   files(ref TEXT PRIMARY KEY, media TEXT NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL,
 //         created INTEGER NOT NULL)            -- created: Unix time in seconds

@@ -1,6 +1,6 @@
 // Task files for `wasimoff run`: the proto3 JSON of a Task.Wasip1.Request (a single task, with
 // "params") or of a Task.Wasip1.JobRequest (a job, with "tasks" and optionally "parent"),
-// protocol.md §2.5 — the same bodies the Connect API takes.
+// docs/protocol.md §2.5 — the same bodies the Connect API takes.
 //
 // The reference client's task files are read too: a google.protobuf.Any in proto3 JSON whose
 // "@type" names wasimoff.v1.Task.Wasip1.Request (or .JobRequest), with any type-URL prefix.

@@ -1,4 +1,4 @@
-// Task traces (Task.Metadata.trace, protocol.md §2.4) for `--trace`: the client's own events
+// Task traces (Task.Metadata.trace, docs/protocol.md §2.4) for `--trace`: the client's own events
 // and the timeline printed after a task.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The Connect protocol's unary request/response rules (http-api.md §4.1–4.2), independent of
+// The Connect protocol's unary request/response rules (docs/http-api.md §4.1–4.2), independent of
 // any service: codec selection by Content-Type, header checks, gzip request bodies, timeouts,
 // and the error body / HTTP status mapping.
 #pragma once

@@ -1,6 +1,6 @@
 // Transport-independent HTTP request and response. The TCP (HTTP/1.1, Beast) server and the
 // HTTP/3 server both translate to and from these types and feed the same Router, so every route
-// behaves identically on both listeners (http-api.md §1).
+// behaves identically on both listeners (docs/http-api.md §1).
 #pragma once
 
 #include <cstdint>
@@ -79,7 +79,7 @@ struct Response {
 
   std::uint64_t body_size() const;
 
-  // "text/plain; charset=utf-8" response with `message` + "\n" (http-api.md §1 error format).
+  // "text/plain; charset=utf-8" response with `message` + "\n" (docs/http-api.md §1 error format).
   static Response text(unsigned status, std::string_view message);
   // application/json response with the given (already serialised) JSON body.
   static Response json(unsigned status, std::string body);

@@ -1,5 +1,5 @@
 // Keeps secrets out of logs and error messages: URLs and request targets may carry a token in
-// their query (`?token=…`, protocol.md §6/§7), and texts built from them end up in logs.
+// their query (`?token=…`, docs/protocol.md §6/§7), and texts built from them end up in logs.
 #pragma once
 
 #include <string>

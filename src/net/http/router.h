@@ -1,6 +1,6 @@
 // Maps (method, path) to handlers. Shared by the TCP and the HTTP/3 server.
 //
-// Routing rules (http-api.md §1–2):
+// Routing rules (docs/http-api.md §1–2):
 //  * A route is an exact path ("/healthz") or a prefix ending in '*' ("/api/storage/*"); exact
 //    routes win over prefixes, longer prefixes over shorter ones.
 //  * Path matches but method does not → 405 with an `Allow` header. Routes that accept GET

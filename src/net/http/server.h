@@ -1,8 +1,9 @@
 // HTTP/1.1 server (plain or TLS) on Boost.Beast with one coroutine pair per connection.
 //
 // Every request is translated to an http::Request and handed to the shared Router, so the TCP
-// listener and the HTTP/3 listener serve identical routes (http-api.md §1). WebSocket endpoints are
-// the exception: they register an UpgradeHandler that may take over the TCP/TLS stream.
+// listener and the HTTP/3 listener serve identical routes (docs/http-api.md §1). WebSocket
+// endpoints are the exception: they register an UpgradeHandler that may take over the TCP/TLS
+// stream.
 //
 // Per connection a reader coroutine parses requests while a processor coroutine runs the handler
 // and writes the response. Because the reader keeps reading while a handler runs, a client that

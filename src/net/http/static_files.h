@@ -1,5 +1,5 @@
 // The static file handler: serves the browser provider (or any directory) on every path that no
-// route claimed (http-api.md §9). Installed as the Router's fallback.
+// route claimed (docs/http-api.md §9). Installed as the Router's fallback.
 //
 // Rules, in the order they are applied:
 //  1. A path under /api/ (raw or percent-decoded) → 404 `not found`; API paths never reach the
@@ -32,8 +32,8 @@ namespace wasimoff::http {
 
 struct StaticFilesOptions {
   // Directory to serve. Empty or missing → every request is answered 404 `not found` (the
-  // Broker warns about a missing default directory at startup, configuration.md §5.4). The root
-  // is resolved on every request, so it may appear or be replaced while the server runs.
+  // Broker warns about a missing default directory at startup, docs/configuration.md §5.4). The
+  // root is resolved on every request, so it may appear or be replaced while the server runs.
   std::filesystem::path root;
   // When set, the file-system lookups (realpath, stat, access) of each request run on this pool
   // instead of on the event loop; a slow or network file system then cannot stall other

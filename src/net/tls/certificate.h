@@ -1,5 +1,5 @@
 // TLS certificates for the QUIC listener and (optionally) the TCP listener
-// (configuration.md §5.1, webtransport.md §4).
+// (docs/configuration.md §5.1, docs/webtransport.md §4).
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// The Broker's current TLS certificates (configuration.md §5.1): the QUIC pair (ephemeral or
+// The Broker's current TLS certificates (docs/configuration.md §5.1): the QUIC pair (ephemeral or
 // loaded from files) and an optional separate pair for the TCP listener.
 //
 // Readers take immutable snapshots (`quic()`, `http()`) per new handshake, so a rotation or

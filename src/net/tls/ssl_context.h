@@ -1,4 +1,4 @@
-// OpenSSL server contexts for the TCP listener (configuration.md §5.1): TLS 1.2 or newer, ALPN
+// OpenSSL server contexts for the TCP listener (docs/configuration.md §5.1): TLS 1.2 or newer, ALPN
 // selects `http/1.1` (a client that offers ALPN without `http/1.1` gets the fatal
 // no_application_protocol alert, RFC 7301 §3.2).
 //

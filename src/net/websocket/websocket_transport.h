@@ -1,5 +1,6 @@
-// WebSocket Transport (protocol.md §6): one Envelope per WebSocket message; binary messages with
-// the protobuf codec or text messages with the JSON codec, chosen by the negotiated subprotocol.
+// WebSocket Transport (docs/protocol.md §6): one Envelope per WebSocket message; binary messages
+// with the protobuf codec or text messages with the JSON codec, chosen by the negotiated
+// subprotocol.
 //
 // Close codes: 1000 normal, 1002 protocol error (no subprotocol, undecodable Envelope), 1003
 // wrong frame kind for the codec, 1009 message larger than the maximum, 1011 internal error.
@@ -36,7 +37,7 @@ std::string select_subprotocol(std::string_view offered);
 
 // Server side: completes the handshake on a stream taken from the HTTP server. If the client did
 // not offer a supported subprotocol the handshake still completes and the connection is closed
-// at once with 1002 (protocol.md §6); then nullptr is returned. Throws on handshake failure.
+// at once with 1002 (docs/protocol.md §6); then nullptr is returned. Throws on handshake failure.
 awaitable<std::unique_ptr<protocol::Transport>> accept(http::UpgradeContext& upgrade,
                                                        TransportOptions options);
 

@@ -1,7 +1,7 @@
 // WebTransport client for the native provider (`--transport webtransport`): QUIC + HTTP/3 to the
 // URL's host, server certificate checked by `certhash` (SHA-256 of the DER certificate) or
 // against a CA file / the system trust store, extended CONNECT to the URL's path and query,
-// then the single bidirectional message stream of protocol.md §7, returned as a Transport.
+// then the single bidirectional message stream of docs/protocol.md §7, returned as a Transport.
 #pragma once
 
 #include <chrono>

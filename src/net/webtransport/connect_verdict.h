@@ -1,4 +1,4 @@
-// The answer to a WebTransport CONNECT (protocol.md §7): 200 accepts the session; any other
+// The answer to a WebTransport CONNECT (docs/protocol.md §7): 200 accepts the session; any other
 // status refuses it, with `message` as a text/plain body (e.g. 400 "invalid provider name: …").
 // Converts from a bare status so that `return 401;` works in an authorize callback.
 #pragma once

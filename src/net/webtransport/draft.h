@@ -1,6 +1,6 @@
 // Everything that depends on the WebTransport-over-HTTP/3 draft version lives here, so moving to
 // a later draft or the RFC touches one file. Today: draft-02 as Chromium 156 speaks it
-// (webtransport.md §2–3), with the draft-07 session-limit setting advertised as well.
+// (docs/webtransport.md §2–3), with the draft-07 session-limit setting advertised as well.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,7 @@ inline constexpr std::uint64_t kCapsuleDrainSession = 0x78ae;
 // :protocol value of the extended CONNECT.
 inline constexpr const char* kConnectProtocol = "webtransport";
 
-// Sessions we allow per connection (one per provider connection, webtransport.md §6).
+// Sessions we allow per connection (one per provider connection, docs/webtransport.md §6).
 inline constexpr std::uint64_t kMaxSessions = 1;
 
 enum class Version { kNone, kDraft02 };

@@ -1,5 +1,5 @@
 // WebTransport application error codes on RESET_STREAM / STOP_SENDING are carried in a reserved
-// range of the HTTP/3 error space (webtransport.md §3):
+// range of the HTTP/3 error space (docs/webtransport.md §3):
 //   h3 = 0x52e4a40fa8db + n + ⌊n / 0x1e⌋, skipping the GREASE code points 0x1f·k + 0x21 + base.
 #pragma once
 

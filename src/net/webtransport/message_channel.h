@@ -1,4 +1,4 @@
-// The wasimoff message stream of one WebTransport session (protocol.md §7) and the
+// The wasimoff message stream of one WebTransport session (docs/protocol.md §7) and the
 // protocol::Transport that the Broker (server side) or the native provider (client side) uses.
 //
 // MessageChannel sits between the connection side (a MessageStreamHost: the server's session or

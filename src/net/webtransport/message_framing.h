@@ -1,4 +1,4 @@
-// Envelope framing on the WebTransport message stream (protocol.md §7): every Envelope is
+// Envelope framing on the WebTransport message stream (docs/protocol.md §7): every Envelope is
 // preceded by its length as a protobuf base-128 varint (at most 10 bytes). MessageDeframer checks
 // each length prefix against the configured maximum as soon as the prefix is complete, i.e.
 // before any of the body is buffered, so an oversized frame costs at most its prefix.

@@ -1,5 +1,6 @@
 // The Broker's QUIC listener: HTTP/3 for every ordinary route of the shared Router
-// (http-api.md §1) plus WebTransport sessions for providers on `session_path` (protocol.md §7).
+// (docs/http-api.md §1) plus WebTransport sessions for providers on `session_path`
+// (docs/protocol.md §7).
 //
 //   webtransport::Server server(io, {.port = 4443, .certificate = ..., .session_path =
 //   "/transport",

@@ -1,5 +1,5 @@
-// The provider's content-addressed file cache (provider.md §2): WebAssembly modules and rootfs
-// archives on disk, keyed by their `sha256:` ref.
+// The provider's content-addressed file cache (docs/provider-internals.md §2): WebAssembly modules
+// and rootfs archives on disk, keyed by their `sha256:` ref.
 //
 //  * get(ref) returns a local file for the ref, downloading it through the supervisor's fetch
 //    callback when missing. Concurrent requests for one ref share one download. Bytes are

@@ -1,6 +1,6 @@
 // Ahead-of-time compilation of WebAssembly modules into shared objects the workers load
-// (docs/provider.md), with a cache on disk. A module is attacker-controlled data until this
-// pipeline has turned it into a checked shared object (docs/security.md).
+// (docs/provider-internals.md §3.3), with a cache on disk. A module is attacker-controlled data
+// until this pipeline has turned it into a checked shared object (docs/security.md).
 //
 // Pipeline per module:
 //   1. admission, in-process (engine/module_admission.h): structure, limits, the task-module rules

@@ -1,6 +1,6 @@
 // What the compile pipeline needs to know about a WebAssembly binary before generating C from it
-// (provider.md §3.3 step 2): its imports with their function signatures, its exports and its
-// memory. The binary is assumed to have passed `wasm-validate` already; this parser only
+// (docs/provider-internals.md §3.3 step 1): its imports with their function signatures, its exports
+// and its memory. The binary is assumed to have passed `wasm-validate` already; this parser only
 // tolerates what it needs and fails with a reason on truncated or malformed sections.
 #pragma once
 
@@ -86,9 +86,9 @@ struct ParseLimits {
 // Throws WasmParseError.
 WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& limits = {});
 
-// The rules a module must follow to run as a task (provider.md §1 "module", §3.3): a WASI
-// command exporting `_start: [] -> []` and `memory`, exactly one memory (not shared, not 64-bit),
-// and only function imports from wasi_snapshot_preview1 or wasi_unstable whose names and
+// The rules a module must follow to run as a task (docs/provider-internals.md §1 "module", §3.3): a
+// WASI command exporting `_start: [] -> []` and `memory`, exactly one memory (not shared, not
+// 64-bit), and only function imports from wasi_snapshot_preview1 or wasi_unstable whose names and
 // signatures match that module's table in wasi/signatures.h. Returns an empty string when the
 // module qualifies, else the reason (without the "unsupported module: " prefix).
 std::string check_command_module(const WasmModuleInfo& info);

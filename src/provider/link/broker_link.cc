@@ -175,7 +175,7 @@ awaitable<void> BrokerLink::serve(std::unique_ptr<protocol::Transport> transport
     }
   });
   messenger_->start();
-  // First message on the channel: our resources (protocol.md §9), then what we can run.
+  // First message on the channel: our resources (docs/protocol.md §9), then what we can run.
   announce_resources();
   announce_capabilities();
   co_await (messenger_->closed().wait() || stop_requested_.wait());

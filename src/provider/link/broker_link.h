@@ -1,7 +1,7 @@
-// The native provider's connection to the Broker (provider.md §3.1, protocol.md §9): connect over
-// WebSocket (or WebTransport), announce ProviderResources on connect and on every change, send
-// FileSystemUpdate for cache changes, serve the Broker's Requests through TaskHandler, and
-// reconnect with capped exponential back-off and jitter.
+// The native provider's connection to the Broker (docs/provider-internals.md §3.1, docs/protocol.md
+// §9): connect over WebSocket (or WebTransport), announce ProviderResources on connect and on every
+// change, send FileSystemUpdate for cache changes, serve the Broker's Requests through TaskHandler,
+// and reconnect with capped exponential back-off and jitter.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// What the native provider answers to the Broker's Requests (protocol.md §9), independent of
+// What the native provider answers to the Broker's Requests (docs/protocol.md §9), independent of
 // the connection: tasks (file resolution → compile → worker pool), Task.Cancel, Listing, Probe
 // and Upload. Registered on each new Messenger by BrokerLink.
 #pragma once

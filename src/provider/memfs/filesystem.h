@@ -1,4 +1,5 @@
-// The in-memory filesystem a task sees as its preopened directory "/" (provider.md §1, §3.4).
+// The in-memory filesystem a task sees as its preopened directory "/" (docs/provider-internals.md
+// §1, §3.4).
 //
 // A tree of memfs::Node (directories and regular files only). All operations take a directory
 // node and a single name component; walking paths (".", "..", the root boundary) is the WASI

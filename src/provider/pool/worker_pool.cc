@@ -236,8 +236,8 @@ struct WorkerPool::Impl : std::enable_shared_from_this<Impl> {
     so.argv = {options.worker_path.string(), "--channel-fd", "3", "--parent-pid",
                std::to_string(getpid())};
 #ifndef WASIMOFF_SANITIZED
-    // Backstop for linear memory + filesystem (provider.md §3.2). Sanitizer runtimes reserve
-    // terabytes of shadow memory and cannot run under it.
+    // Backstop for linear memory + filesystem (docs/provider-internals.md §3.2). Sanitizer runtimes
+    // reserve terabytes of shadow memory and cannot run under it.
     so.argv.push_back("--data-limit");
     so.argv.push_back(std::to_string(options.memory_limit + options.fs_limit + (256ull << 20)));
 #endif

@@ -1,4 +1,4 @@
-// The supervisor's pool of sandboxed worker processes (provider.md §3.2).
+// The supervisor's pool of sandboxed worker processes (docs/provider-internals.md §3.2).
 //
 // Pre-started `wasimoff-worker` processes, one task at a time each. A task is sent over the
 // worker's socketpair and answered with a Task.Wasip1.Response; the worker keeps compiled

@@ -81,7 +81,7 @@ inline constexpr std::uint64_t kFdDatasync = 1ull << 0, kFdRead = 1ull << 1, kFd
                                kPathUnlinkFile = 1ull << 26, kPollFdReadwrite = 1ull << 27,
                                kSockShutdown = 1ull << 28, kSockAccept = 1ull << 29;
 
-// "All rights appropriate for the file type" (provider.md §3.4).
+// "All rights appropriate for the file type" (docs/provider-internals.md §3.4).
 inline constexpr std::uint64_t kRegularFile =
     kFdDatasync | kFdRead | kFdSeek | kFdFdstatSetFlags | kFdSync | kFdTell | kFdWrite | kFdAdvise |
     kFdAllocate | kFdFilestatGet | kFdFilestatSetSize | kFdFilestatSetTimes | kPollFdReadwrite;

@@ -578,7 +578,7 @@ Errno Context::path_filestat_set_times(u32 fd, u32 /*flags*/, u32 path, u32 path
 }
 
 Errno Context::path_link(u32, u32, u32, u32, u32, u32, u32) {
-  return err::kNotsup;  // hard links are optional (provider.md §3.5)
+  return err::kNotsup;  // hard links are optional (docs/provider-internals.md §3.5)
 }
 
 Errno Context::path_open(u32 fd, u32 /*dirflags*/, u32 path, u32 path_len, u32 oflags_arg,

@@ -1,8 +1,9 @@
-// The state of one WASI instance and the implementation of its functions (provider.md §3.4,
-// §3.5) over an in-memory filesystem: the 46 functions of preview 1 and, through the same state,
-// the 45 of preview 0 (`wasi_unstable`). Most functions are the same in both; the four whose data
-// differ (fd_seek's whence values, the filestat of fd_filestat_get and path_filestat_get, the
-// subscriptions of poll_oneoff) take the Abi of the import that called them (wasi/abi.h).
+// The state of one WASI instance and the implementation of its functions
+// (docs/provider-internals.md §3.4, §3.5) over an in-memory filesystem: the 46 functions of preview
+// 1 and, through the same state, the 45 of preview 0 (`wasi_unstable`). Most functions are the same
+// in both; the four whose data differ (fd_seek's whence values, the filestat of fd_filestat_get and
+// path_filestat_get, the subscriptions of poll_oneoff) take the Abi of the import that called them
+// (wasi/abi.h).
 //
 // One Context serves exactly one task run: argv, environment, stdin, captured stdout/stderr, the
 // fd table and the memfs tree. The C functions the generated module code imports

@@ -1,6 +1,6 @@
-// The file descriptor table of one WASI instance (provider.md §3.4): 0–2 are stdio, 3 is the
-// preopened directory "/", new descriptors take the lowest free number from 4 upward. At most
-// kMaxFds descriptors exist at a time (EMFILE beyond).
+// The file descriptor table of one WASI instance (docs/provider-internals.md §3.4): 0–2 are stdio,
+// 3 is the preopened directory "/", new descriptors take the lowest free number from 4 upward. At
+// most kMaxFds descriptors exist at a time (EMFILE beyond).
 #pragma once
 
 #include <cstdint>

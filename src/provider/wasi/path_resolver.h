@@ -1,4 +1,4 @@
-// Resolution of guest paths relative to a directory descriptor (provider.md §3.4).
+// Resolution of guest paths relative to a directory descriptor (docs/provider-internals.md §3.4).
 //
 // Rules (capability semantics, as wasmtime and Node's uvwasi implement them):
 //  * paths are relative; an absolute path is ENOTCAPABLE (wasi-libc turns "/x" into "x"

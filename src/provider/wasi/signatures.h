@@ -1,5 +1,5 @@
 // The WASI functions the native provider implements, with their WebAssembly signatures
-// (provider.md §3.5), for the two import module names it accepts:
+// (docs/provider-internals.md §3.5), for the two import module names it accepts:
 //  * `wasi_snapshot_preview1` (preview 1): 46 functions, kSignatures;
 //  * `wasi_unstable` (preview 0, the snapshot-0 witx): 45 functions, kUnstableSignatures — the
 //    same names and core signatures minus `sock_accept`, which preview 0 does not have. Its ABI

@@ -1,4 +1,5 @@
-// wasimoff-worker: one sandboxed task executor process of the native provider (docs/provider.md).
+// wasimoff-worker: one sandboxed task executor process of the native provider
+// (docs/provider-internals.md §3.2).
 //
 // Started by the supervisor's WorkerPool (never by users), already as the sandbox user when the
 // provider runs as root:

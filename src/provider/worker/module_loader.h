@@ -1,6 +1,6 @@
 // Keeps compiled modules (.so files from the engine's cache) loaded in a worker process, so a
-// task costs one instantiation and never a dlopen (docs/provider.md). At most `max_loaded`
-// modules stay loaded; the least recently used one is dlclose'd beyond that.
+// task costs one instantiation and never a dlopen (docs/provider-internals.md §3.2). At most
+// `max_loaded` modules stay loaded; the least recently used one is dlclose'd beyond that.
 //
 // Modules arrive as open file descriptors (the worker may run as a user that cannot open the
 // provider's cache by path) and are loaded through /proc/self/fd/<n>. The descriptor stays open

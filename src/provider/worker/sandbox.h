@@ -1,6 +1,6 @@
-// Process hardening of a worker (provider.md §3.2). Guest code is compiled from WebAssembly by
-// wasm2c and cannot make system calls by itself; these layers limit the damage should that
-// sandbox ever break, and contain resource exhaustion:
+// Process hardening of a worker (docs/provider-internals.md §3.2). Guest code is compiled from
+// WebAssembly by wasm2c and cannot make system calls by itself; these layers limit the damage
+// should that sandbox ever break, and contain resource exhaustion:
 //
 //  * harden_process(), at start-up: close every fd but the channel (and stdio), clear the
 //    environment, PR_SET_NO_NEW_PRIVS, die with the supervisor (PR_SET_PDEATHSIG), RLIMIT_CORE 0,

@@ -1,7 +1,7 @@
-// Runs one task inside a worker process (provider.md §1, §3.3): a fresh in-memory filesystem
-// from the rootfs archive, a fresh WASI context, a fresh module instance with the memory limit
-// applied, `_start`, then the artifacts archive. Everything the task created is gone afterwards;
-// only the loaded module stays.
+// Runs one task inside a worker process (docs/provider-internals.md §1, §3.3): a fresh in-memory
+// filesystem from the rootfs archive, a fresh WASI context, a fresh module instance with the memory
+// limit applied, `_start`, then the artifacts archive. Everything the task created is gone
+// afterwards; only the loaded module stays.
 //
 // Traps come back through wasm2c's runtime (longjmp from a trap or from its SIGSEGV handler) and
 // become the error texts of §1.2. A fault that kills the process (or the supervisor's SIGKILL on

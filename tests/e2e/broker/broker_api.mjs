@@ -1,4 +1,4 @@
-// The Broker's HTTP API as the tests use it (http-api.md §4, §6, §7, §8), with Node's fetch.
+// The Broker's HTTP API as the tests use it (docs/http-api.md §4, §6, §7, §8), with Node's fetch.
 // Every call has a time limit; non-2xx answers throw unless the caller asks for the raw result.
 
 /** Error of a Connect call: `status` (HTTP) and `code` (Connect code) of the answer. */

@@ -10,7 +10,7 @@ export { Reporter, expectEqual, waitInPage, withDeadline } from "../browser/driv
 const requireFromBrowserTests = createRequire(new URL("../browser/package.json", import.meta.url));
 
 /**
- * Launches headless Debian Chromium (webtransport.md §8). `extraArgs` are appended, e.g. the
+ * Launches headless Debian Chromium (docs/webtransport.md §8). `extraArgs` are appended, e.g. the
  * SPKI allow-list for a PEM certificate. Never --disable-quic: WebTransport needs QUIC.
  */
 export async function launchChromium(extraArgs = []) {

@@ -1,7 +1,7 @@
 // A long-lived PEM certificate for the Broker's QUIC listener (WASIMOFF_QUIC_CERT/_KEY), made
-// with the openssl CLI. The Broker then publishes no certhash (http-api.md §8), so Chromium has to
-// trust the certificate itself: `--ignore-certificate-errors-spki-list=<base64 SHA-256 of the
-// SubjectPublicKeyInfo>` does that for this one key without a CA.
+// with the openssl CLI. The Broker then publishes no certhash (docs/http-api.md §8), so Chromium
+// has to trust the certificate itself: `--ignore-certificate-errors-spki-list=<base64 SHA-256 of
+// the SubjectPublicKeyInfo>` does that for this one key without a CA.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 

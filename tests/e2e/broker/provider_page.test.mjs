@@ -1,5 +1,6 @@
-// The browser provider page against the real Broker (issue "browser provider page"; protocol.md
-// §6–§9, provider.md §4, webtransport.md §8). One transport per run:
+// The browser provider page against the real Broker (issue "browser provider page";
+// docs/protocol.md §6–§9, docs/provider-internals.md §4, docs/webtransport.md §8). One transport
+// per run:
 //
 //   --transport webtransport  ephemeral certificate, the page pins it with the config's certhash
 //   --transport websocket     WebTransport disabled with the page option #mode=websocket
@@ -185,7 +186,8 @@ try {
     });
 
     await report.check("the tab answers the Broker's Ping (round-trip average in /debug/state)", async () => {
-      // The Broker pings every 5 s (protocol.md §8 step 5); the tab has been connected for longer.
+      // The Broker pings every 5 s (docs/protocol.md §8 step 5); the tab has been connected for
+      // longer.
       const p = await waitFor("ping average", async () => {
         const t = providersByName(await api.state())[TAB];
         return t?.ping_ms !== null && t?.ping_ms !== undefined && t;
@@ -210,7 +212,7 @@ try {
       const from = broker.child.lineCount;
       await page.getByTestId("connect").click();
       await waitInPage(page, () => window.wasimoff.state === "disconnected", undefined, 20_000);
-      // protocol.md §7: CLOSE_WEBTRANSPORT_SESSION code 0 "bye!"; §6: WebSocket 1000 "bye!".
+      // docs/protocol.md §7: CLOSE_WEBTRANSPORT_SESSION code 0 "bye!"; §6: WebSocket 1000 "bye!".
       const code = expectedTransport === "webtransport" ? 0 : 1000;
       await broker.child.waitLine(new RegExp(`provider ${TAB} \\(.*\\) disconnected: peer closed: ${code} bye!`), 10_000, from);
       expectEqual((await api.state()).providers, [], "providers");

@@ -1,6 +1,6 @@
 // Shared driver for the browser tests: launches Debian's Chromium through playwright-core
-// (webtransport.md §8 recipe), bounds every wait, and reports one ok/FAIL line per check plus a
-// final "<suite>: N passed, M failed" line; the process exit code is non-zero on any failure.
+// (docs/webtransport.md §8 recipe), bounds every wait, and reports one ok/FAIL line per check plus
+// a final "<suite>: N passed, M failed" line; the process exit code is non-zero on any failure.
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";

@@ -1,8 +1,8 @@
 // A minimal stand-in for the Broker's provider side, enough to drive the page end to end before
 // the real Broker endpoints exist: serves the page (COOP/COEP), the discovery document, storage
 // downloads and the provider WebSocket. It negotiates the JSON subprotocol by default (the page
-// must speak both; JSON needs no protobuf library here; protocol.md §4.2); with the protobuf
-// subprotocol it exchanges raw bytes (test vectors of protocol.md §5).
+// must speak both; JSON needs no protobuf library here; docs/protocol.md §4.2); with the protobuf
+// subprotocol it exchanges raw bytes (test vectors of docs/protocol.md §5).
 import { createHash } from "node:crypto";
 import { WebSocketServer } from "ws";
 import { ISOLATION_HEADERS, startStaticServer } from "./static_server.mjs";

@@ -144,7 +144,7 @@ try {
         expectEqual(b.ws.protocol, "wasimoff_provider_v1_protobuf");
         const resources = "0801100322340a2c" + Buffer.from("wasimoff/wasimoff.v1.Event.ProviderResources").toString("hex") + "120408011000";
         expectEqual(await b.waitBinary(() => true), resources, "first message");
-        // protocol.md §5 vector 1 (Listing.Request seq 1) and vector 3 (Ping seq 2)
+        // docs/protocol.md §5 vector 1 (Listing.Request seq 1) and vector 3 (Ping seq 2)
         b.sendBinary("0801100122310a2f" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Request").toString("hex"));
         b.sendBinary("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67");
         const listing = "0801100222320a30" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Response").toString("hex");

@@ -1,5 +1,5 @@
 // A tiny static file server for browser tests, with the headers the Broker's static handler sends
-// (http-api.md §9): COOP/COEP make the page cross-origin isolated (SharedArrayBuffer for the
+// (docs/http-api.md §9): COOP/COEP make the page cross-origin isolated (SharedArrayBuffer for the
 // workers' Atomics.wait), plus CORP and nosniff. Listens on 127.0.0.1 only.
 //
 //   const srv = await startStaticServer({ root: "/path/to/dist", handler });

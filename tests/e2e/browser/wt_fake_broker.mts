@@ -1,10 +1,10 @@
 // WebTransport side of a fake Broker, run with Deno (npm package "deno"; Deno has a WebTransport
 // server, Node does not):  deno run --unstable-net -A wt_fake_broker.mts <cert.pem> <key.pem>
 // It accepts one session, reads the provider's message stream (varint-length-delimited binary
-// Envelopes, protocol.md §7), drives a short protocol exchange with hand-encoded protobuf, and
+// Envelopes, docs/protocol.md §7), drives a short protocol exchange with hand-encoded protobuf, and
 // prints one JSON line per event on stdout for the Node test (webtransport.test.mjs):
 //   {"listening": port} · {"session": url} · {"frame": hex} · {"closed": {...}} · {"error": text}
-// Deno's writer.close() sends no FIN (webtransport.md §8): the session is closed instead.
+// Deno's writer.close() sends no FIN (docs/webtransport.md §8): the session is closed instead.
 
 const [certFile, keyFile] = Deno.args;
 const cert = Deno.readTextFileSync(certFile);

@@ -1,5 +1,5 @@
 // Browser end-to-end test of the C++ WebTransport server with Debian's Chromium and
-// playwright-core (webtransport.md §8): a session with serverCertificateHashes (ephemeral
+// playwright-core (docs/webtransport.md §8): a session with serverCertificateHashes (ephemeral
 // 10-day ECDSA certificate), framed Envelopes both ways, a clean close, a server-initiated close
 // code, and the same session with a long-lived PEM certificate accepted via Chromium flags.
 //

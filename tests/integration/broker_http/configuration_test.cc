@@ -1,4 +1,4 @@
-// Command line and configuration of the real broker (configuration.md §1, §4, §6, §7, §8):
+// Command line and configuration of the real broker (docs/configuration.md §1, §4, §6, §7, §8):
 // --help, --version, unknown arguments, one-line configuration errors with exit status 2,
 // .env / config.env precedence, warnings, the startup log and a port that is already in use.
 #include <arpa/inet.h>

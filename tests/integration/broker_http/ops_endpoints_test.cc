@@ -1,4 +1,4 @@
-// Operational endpoints of the real broker (http-api.md §1, §2, §7, §8): health, version,
+// Operational endpoints of the real broker (docs/http-api.md §1, §2, §7, §8): health, version,
 // metrics, debug state, provider discovery, the Server header and the "no CORS" group.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -161,7 +161,7 @@ TEST(OpsEndpoints, DebugStateOnlyWithDebug) {
   }
   EXPECT_TRUE(has_queue) << r.body;
   EXPECT_TRUE(has_backoff) << r.body;
-  // Debug mode logs the PID (configuration.md §4).
+  // Debug mode logs the PID (docs/configuration.md §4).
   EXPECT_THAT(broker.process().stderr_text(), HasSubstr(std::to_string(broker.process().pid())));
 }
 
@@ -190,7 +190,7 @@ TEST(OpsEndpoints, ConfigWithEphemeralCertificate) {
   EXPECT_EQ(h3.first, 200u);
   EXPECT_EQ(h3.second, "OK\n");
   EXPECT_THROW(h3_get(broker.quic_port(), std::string(64, '0'), "/healthz"), std::exception);
-  // The startup log prints the same certhash (configuration.md §8).
+  // The startup log prints the same certhash (docs/configuration.md §8).
   EXPECT_THAT(broker.process().stderr_text(), HasSubstr(certhash));
   // Stable between requests (rotation is daily).
   auto again = boost::json::parse(http_get(broker.url("/api/broker/v1/config")).body).as_object();

@@ -1,5 +1,6 @@
-// HTTP/1.1 behaviour of the real broker's TCP listener (http-api.md §1): keep-alive, pipelining,
-// limits (431, 413), malformed requests, HEAD, Expect: 100-continue, and clients that vanish.
+// HTTP/1.1 behaviour of the real broker's TCP listener (docs/http-api.md §1): keep-alive,
+// pipelining, limits (431, 413), malformed requests, HEAD, Expect: 100-continue, and clients that
+// vanish.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// Graceful shutdown of the real broker (configuration.md §8): SIGTERM/SIGINT answer waiting task
-// requests with Connect `unavailable`, let in-flight responses finish within the grace period,
+// Graceful shutdown of the real broker (docs/configuration.md §8): SIGTERM/SIGINT answer waiting
+// task requests with Connect `unavailable`, let in-flight responses finish within the grace period,
 // close idle connections, stop accepting, exit 0; a second signal exits at once.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Static files of the real broker (http-api.md §9): index, redirects, MIME types, isolation
+// Static files of the real broker (docs/http-api.md §9): index, redirects, MIME types, isolation
 // headers, conditional requests, traversal attempts, dot-files and methods.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -243,7 +243,7 @@ TEST(StaticFilesConfig, UnsetDefaultMissingAnswers404AndExplicitMissingFailsStar
   EXPECT_EQ(f.status, 2);
 
   // Unset: the build's default directory. Where it is not built, the broker still starts,
-  // warns, and answers 404 (configuration.md §5.4); where it is, it serves its index.
+  // warns, and answers 404 (docs/configuration.md §5.4); where it is, it serves its index.
   BrokerProcess broker;
   const auto log = broker.process().stderr_text();
   std::smatch m;

@@ -1,5 +1,6 @@
-// Storage routes of the real broker (http-api.md §6, §3, configuration.md §5.2): uploads, aliases,
-// downloads with HEAD / Range / ETag, limits, tokens, CORS and persistence across restarts.
+// Storage routes of the real broker (docs/http-api.md §6, §3, docs/configuration.md §5.2): uploads,
+// aliases, downloads with HEAD / Range / ETag, limits, tokens, CORS and persistence across
+// restarts.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -246,7 +247,7 @@ TEST(Storage, ClientTokenProtectsUploadButNotDownload) {
   EXPECT_EQ(http_request("POST", broker.url("/api/storage/upload?token=wrong"), {}, wasm).status,
             401u);
 
-  // The provider token is unset, so downloads are open (http-api.md §1, "D").
+  // The provider token is unset, so downloads are open (docs/http-api.md §1, "D").
   EXPECT_EQ(http_get(broker.url("/api/storage/q.wasm")).status, 200u);
   // Preflights never need a token.
   auto pre = http_request("OPTIONS", broker.url("/api/storage/upload"),
@@ -382,7 +383,7 @@ TEST(Storage, PersistsAcrossRestartWithDirfs) {
   TempDir dir;
   const std::string root = dir.file("store");
   check_persistence("dirfs://" + root, [&] {
-    // Layout of configuration.md §5.2: blobs/<hex>, names/<percent-encoded alias>.
+    // Layout of docs/configuration.md §5.2: blobs/<hex>, names/<percent-encoded alias>.
     const std::string wasm = wasm_bytes("persistent module");
     EXPECT_EQ(read_file(root + "/blobs/" + sha256_hex_of(wasm)), wasm);
     EXPECT_EQ(read_file(root + "/names/keep.wasm"), ref_of(wasm) + "\n");

@@ -1,4 +1,4 @@
-// TLS on the broker's TCP listener (configuration.md §5.1, §8): the ephemeral certificate with
+// TLS on the broker's TCP listener (docs/configuration.md §5.1, §8): the ephemeral certificate with
 // WASIMOFF_HTTPS=true, PEM files with WASIMOFF_HTTP_CERT/KEY, and reloads on SIGHUP.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// CGI-style execution POST /api/client/run/{wasm} (http-api.md §5).
+// CGI-style execution POST /api/client/run/{wasm} (docs/http-api.md §5).
 #include "broker_tasks_fixture.h"
 #include "common/strings.h"
 

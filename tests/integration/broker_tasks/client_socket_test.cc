@@ -1,4 +1,4 @@
-// The client WebSocket /api/client/ws (protocol.md §10).
+// The client WebSocket /api/client/ws (docs/protocol.md §10).
 #include "broker_tasks_fixture.h"
 
 namespace wasimoff::testing {

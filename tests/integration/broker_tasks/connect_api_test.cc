@@ -1,4 +1,4 @@
-// The Connect API (http-api.md §3, §4, §7) end to end: codecs, compression, errors, CORS and
+// The Connect API (docs/http-api.md §3, §4, §7) end to end: codecs, compression, errors, CORS and
 // the task metrics.
 #include <zlib.h>
 

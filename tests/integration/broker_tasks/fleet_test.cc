@@ -1,7 +1,7 @@
 // Issue 11: many providers on one Broker. Cluster events are O(1) per provider and join
-// (protocol.md §8 step 3), admission is FIFO with bounded Listings in flight, and a hung provider
-// (SIGSTOPped process) is closed within 15 s on both transports, its task retried elsewhere.
-// The peers are light coroutines (fleet_peers.h), the hung one a separate process.
+// (docs/protocol.md §8 step 3), admission is FIFO with bounded Listings in flight, and a hung
+// provider (SIGSTOPped process) is closed within 15 s on both transports, its task retried
+// elsewhere. The peers are light coroutines (fleet_peers.h), the hung one a separate process.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -176,7 +176,7 @@ void hung_provider_is_closed_and_its_task_retried(Fleets& t, const std::string& 
   EXPECT_EQ(BrokerTasks::stdout_of(body), "survived\n");
   EXPECT_EQ(BrokerTasks::provider_of(body), "healthy-0");
   if (transport == "ws") {
-    // The Broker says why (protocol.md §8 step 5).
+    // The Broker says why (docs/protocol.md §8 step 5).
     EXPECT_NE(t.broker().process().stderr_text().find("ping timeout: nothing received for 12s"),
               std::string::npos);
   }

@@ -1,5 +1,5 @@
 // Jobs whose parent fields would be multiplied by their tasks, and tasks larger than the Broker
-// may send (security.md "Clients"; scheduling.md §9).
+// may send (security.md "Clients"; docs/scheduling.md §9).
 #include "broker_tasks_fixture.h"
 #include "common/strings.h"
 

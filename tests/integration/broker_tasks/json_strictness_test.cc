@@ -1,4 +1,4 @@
-// The JSON codec at the trust boundary (protocol.md §3.5, §4): wrong shapes are refused naming
+// The JSON codec at the trust boundary (docs/protocol.md §3.5, §4): wrong shapes are refused naming
 // the field, unknown payload types on provider sockets are tolerated as the protocol says.
 #include "broker_tasks_fixture.h"
 

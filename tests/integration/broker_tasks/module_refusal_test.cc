@@ -1,4 +1,4 @@
-// Capability-aware placement (scheduling.md §3, issue 11): a provider that answers a task with
+// Capability-aware placement (docs/scheduling.md §3, issue 11): a provider that answers a task with
 // `unsupported module: …` is not sent that module again on this connection, and the task goes to
 // another provider without consuming an attempt; a module nobody can run ends at once; announced
 // capabilities (ProviderCapabilities) keep modules away from providers that cannot run

@@ -1,4 +1,4 @@
-// The provider WebSocket endpoint (protocol.md §6, §8): checks before the upgrade, subprotocol
+// The provider WebSocket endpoint (docs/protocol.md §6, §8): checks before the upgrade, subprotocol
 // negotiation, frame kinds, close codes, the session lifecycle and broadcasts.
 #include <thread>
 
@@ -191,7 +191,7 @@ TEST_F(BrokerTasks, ResourcesAndFileUpdatesShowInState) {
     auto s = debug_provider("res");
     return s.at("capacity").to_number<int>() == 3 && s.at("files").to_number<int>() == 2;
   }));
-  // Absent fields leave values unchanged (protocol.md §8): only `tasks` here.
+  // Absent fields leave values unchanged (docs/protocol.md §8): only `tasks` here.
   v1::Event::ProviderResources busy;
   busy.set_tasks(2);
   p->send_event(busy);
@@ -252,7 +252,7 @@ TEST_F(BrokerTasks, ListingTimeoutNeverRegisters) {
   EXPECT_TRUE(debug_state().at("providers").as_array().empty());
 }
 
-// protocol.md §8 step 3: the newcomer gets the count at once, the others a coalesced update
+// docs/protocol.md §8 step 3: the newcomer gets the count at once, the others a coalesced update
 // within about a second (at most one per second, only when the count changed).
 TEST_F(BrokerTasks, ClusterInfoReachesNewcomersAtOnceAndOthersCoalesced) {
   start_broker();

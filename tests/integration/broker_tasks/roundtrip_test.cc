@@ -1,5 +1,5 @@
-// Tasks travel client → Broker → provider → Broker → client (http-api.md §4.3, §4.4,
-// scheduling.md §4, §9, §11) over both provider subprotocols.
+// Tasks travel client → Broker → provider → Broker → client (docs/http-api.md §4.3, §4.4,
+// docs/scheduling.md §4, §9, §11) over both provider subprotocols.
 #include <random>
 
 #include "broker_tasks_fixture.h"

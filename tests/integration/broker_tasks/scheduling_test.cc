@@ -1,4 +1,4 @@
-// Provider selection, queueing, retries, cancellation and deadlines (scheduling.md §2–§7)
+// Provider selection, queueing, retries, cancellation and deadlines (docs/scheduling.md §2–§7)
 // observed from the test providers' side.
 #include <set>
 
@@ -510,7 +510,7 @@ TEST_F(BrokerTasks, ShutdownCancelsRunningTasksAndClosesProvidersNormally) {
     EXPECT_EQ(r.status, 503u) << r.body;
     EXPECT_EQ(parse(r.body).at("message").as_string(), "broker shutting down");
   }
-  // The running task was cancelled (scheduling.md §6), then the connection closed normally.
+  // The running task was cancelled (docs/scheduling.md §6), then the connection closed normally.
   ASSERT_TRUE(p->wait_disconnected());
   auto cancels = p->cancels();
   ASSERT_EQ(cancels.size(), 1u);

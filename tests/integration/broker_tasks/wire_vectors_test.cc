@@ -1,4 +1,4 @@
-// The bytes on the wire are the test vectors of protocol.md §5: captured from what the test
+// The bytes on the wire are the test vectors of docs/protocol.md §5: captured from what the test
 // provider actually receives from the Broker (and, for the provider → Broker vectors, sent raw).
 #include "broker_tasks_fixture.h"
 #include "common/strings.h"

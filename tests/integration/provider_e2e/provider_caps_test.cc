@@ -1,4 +1,4 @@
-// Capability-aware placement with the real native provider (scheduling.md §3, issue 11): it
+// Capability-aware placement with the real native provider (docs/scheduling.md §3, issue 11): it
 // announces what it runs, a module it cannot run goes to a provider that can (here a scripted
 // stand-in for a browser) without consuming an attempt, and a module nobody connected can run
 // ends at once with a clear error instead of waiting for the task timeout.

@@ -1,7 +1,7 @@
 // The example job files in examples/jobs/ are what users copy into curl commands, so they must be
-// valid proto3 JSON of the message the README promises (protocol.md §2.5): Task.Wasip1.Request for
-// files with "params", Task.Wasip1.JobRequest otherwise. Parsing is strict (unknown fields fail),
-// so a misspelt field such as "env" instead of "envs" cannot silently vanish.
+// valid proto3 JSON of the message the README promises (docs/protocol.md §2.5): Task.Wasip1.Request
+// for files with "params", Task.Wasip1.JobRequest otherwise. Parsing is strict (unknown fields
+// fail), so a misspelt field such as "env" instead of "envs" cannot silently vanish.
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
@@ -53,7 +53,7 @@ Message parse_strict(const fs::path& path) {
   return msg;
 }
 
-// A task (after inheriting from the parent, scheduling.md §9) must name one of the example
+// A task (after inheriting from the parent, docs/scheduling.md §9) must name one of the example
 // binaries by alias and pass that alias as argv[0].
 void check_task(const std::string& where, const v1::Task::Wasip1::Params& task,
                 const v1::Task::Wasip1::Params* parent) {

@@ -15,15 +15,15 @@ Modes:
                 `wasi_examples_node` test): this validates the examples, the fixtures and the
                 reference runner themselves, so that a diff failure points at the engine.
 
-What is compared (provider.md §3.6):
+What is compared (docs/provider-internals.md §3.6):
   * exit status, stdout and stderr: byte for byte;
   * artifacts: the files in the returned ZIPs (name -> content) and the set of directories (explicit
     entries plus those implied by file names); archive bytes, order, timestamps and compression are
     not compared;
   * errors: both present or both absent; for traps (`trap: ...`) the first line must be identical
-    (provider.md §1.2 fixes those texts; the engine MAY append the stderr tail after a newline);
-    for other errors only the kind (the text before the first ':', or "task timed out") is compared,
-    because wording is an expected difference.
+    (docs/provider-internals.md §1.2 fixes those texts; the engine MAY append the stderr tail after
+    a newline); for other errors only the kind (the text before the first ':', or "task timed out")
+    is compared, because wording is an expected difference.
 Expected differences that the programs themselves neutralise: directory listing order and "."/".."
 (hello and wasi-selftest sort and filter names), timestamps (never printed), and the documented
 node:wasi deviations (wasi-selftest prints the accepted set instead of the actual value). Cases never
@@ -274,7 +274,7 @@ def example_cases(ex, fx, rootfs):
 def job_cases(ex, jobs_dir):
     """Tasks from examples/jobs/*.json (Task.Wasip1.Request or JobRequest in proto3 JSON), with
     binaries resolved by alias to the built examples and the parent inheritance of
-    scheduling.md §9 applied. Large jobs contribute their first two and last task."""
+    docs/scheduling.md §9 applied. Large jobs contribute their first two and last task."""
     cases = []
     expected_status = {"hello-task.json": [7], "hello-3.json": [0, 3, 0],
                        "selftest-task.json": [0]}

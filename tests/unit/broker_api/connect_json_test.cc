@@ -1,4 +1,4 @@
-// The JSON codec as the Connect API and the JSON subprotocol use it (protocol.md §4.2), for
+// The JSON codec as the Connect API and the JSON subprotocol use it (docs/protocol.md §4.2), for
 // the parts clients rely on: Timestamps (qos.deadline) and Any payloads.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The Connect unary protocol rules (http-api.md §4.1, §4.2).
+// The Connect unary protocol rules (docs/http-api.md §4.1, §4.2).
 #include "net/http/connect_protocol.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// X-Args word splitting (http-api.md §5).
+// X-Args word splitting (docs/http-api.md §5).
 #include "broker/api/shell_words.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// TaskService: validation and file resolution (scheduling.md §10), job inheritance (§9),
+// TaskService: validation and file resolution (docs/scheduling.md §10), job inheritance (§9),
 // admission errors that never reach a provider.
 #include "broker/api/task_service.h"
 

@@ -23,7 +23,7 @@ TEST(Varint, EncodesRfc9000Examples) {
   EXPECT_EQ(encode(15293), std::string("\x7b\xbd", 2));
   EXPECT_EQ(encode(494878333), std::string("\x9d\x7f\x3e\x7d", 4));
   EXPECT_EQ(encode(151288809941952652ull), std::string("\xc2\x19\x7c\x5e\xff\x14\xe8\x8c", 8));
-  // The WebTransport bidi signal and the large SETTINGS identifiers (webtransport.md §2).
+  // The WebTransport bidi signal and the large SETTINGS identifiers (docs/webtransport.md §2).
   EXPECT_EQ(encode(0x41), std::string("\x40\x41", 2));
   EXPECT_EQ(encode(0x2b603742), std::string("\xab\x60\x37\x42", 4));
   EXPECT_EQ(encode(0xc671706a), std::string("\xc0\x00\x00\x00\xc6\x71\x70\x6a", 8));

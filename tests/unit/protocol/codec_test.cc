@@ -1,4 +1,4 @@
-// Byte-exact test vectors of protocol.md §5 and JSON round-trips of §4.2.
+// Byte-exact test vectors of docs/protocol.md §5 and JSON round-trips of §4.2.
 #include "protocol/codec.h"
 
 #include <gtest/gtest.h>

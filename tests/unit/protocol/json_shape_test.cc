@@ -1,5 +1,5 @@
 // Strict JSON shapes (check_json_shape) and how JSON Envelopes with unknown or undecodable
-// payloads decode (protocol.md §3.5).
+// payloads decode (docs/protocol.md §3.5).
 #include <gtest/gtest.h>
 
 #include "protocol/any_payload.h"

@@ -1,4 +1,4 @@
-// Messenger semantics of protocol.md §3 over the in-memory transport pair.
+// Messenger semantics of docs/protocol.md §3 over the in-memory transport pair.
 #include "protocol/messenger.h"
 
 #include <gtest/gtest.h>

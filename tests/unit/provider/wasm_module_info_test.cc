@@ -10,7 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The reference module of provider.md §6, as wat2wasm 1.0.32 writes it.
+// The reference module of docs/provider-internals.md §6, as wat2wasm 1.0.32 writes it.
 const std::string kReference(
     "\x00\x61\x73\x6d\x01\x00\x00\x00\x01\x10\x03\x60\x04\x7f\x7f\x7f"
     "\x7f\x01\x7f\x60\x01\x7f\x00\x60\x00\x00\x02\x46\x02\x16\x77\x61"

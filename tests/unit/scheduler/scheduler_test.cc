@@ -1,6 +1,6 @@
-// The Scheduler (scheduling.md) with real ProviderSessions over in-memory transports: admission,
-// queue order, selection and fairness, avoid list, retries, capabilities, capacity changes,
-// cancellation and deadlines.
+// The Scheduler (docs/scheduling.md) with real ProviderSessions over in-memory transports:
+// admission, queue order, selection and fairness, avoid list, retries, capabilities, capacity
+// changes, cancellation and deadlines.
 #include "broker/scheduler/scheduler.h"
 
 #include <fmt/format.h>
@@ -127,7 +127,7 @@ class SchedulerTest : public ::testing::Test {
 };
 
 TEST(RetryDelay, FollowsTheSpecifiedCurve) {
-  // 10 ms × 10^((i−2)/4) for attempts 2…10 (scheduling.md §6), rounded to milliseconds.
+  // 10 ms × 10^((i−2)/4) for attempts 2…10 (docs/scheduling.md §6), rounded to milliseconds.
   std::vector<long> expected = {10, 18, 32, 56, 100, 178, 316, 562, 1000};
   long total = 0;
   for (int attempt = 2; attempt <= 10; ++attempt) {

@@ -1,4 +1,4 @@
-// SQLite backend specifics: the schema of configuration.md §5.2, WAL, contents of the rows.
+// SQLite backend specifics: the schema of docs/configuration.md §5.2, WAL, contents of the rows.
 #include "broker/storage/sqlite_storage.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// POST /api/storage/upload and GET|HEAD /api/storage/{ref-or-name} (http-api.md §3, §6),
+// POST /api/storage/upload and GET|HEAD /api/storage/{ref-or-name} (docs/http-api.md §3, §6),
 // dispatched through a real Router inside an io_context.
 #include "broker/api/storage_routes.h"
 

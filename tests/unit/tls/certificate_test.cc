@@ -208,7 +208,7 @@ TEST(EphemeralCertificate, CerthashIsSha256OfTheDerLeaf) {
   EXPECT_EQ(pair.certhash.size(), 64u);
   EXPECT_EQ(pair.certhash, to_lower(pair.certhash));
 
-  // The same as the command in webtransport.md §4.
+  // The same as the command in docs/webtransport.md §4.
   TempDir dir;
   dir.write("cert.pem", pair.cert_pem);
   testing::run(dir, "openssl x509 -in cert.pem -outform der | openssl dgst -sha256 -hex > hash");

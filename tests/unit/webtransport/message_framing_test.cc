@@ -14,7 +14,7 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
 TEST(MessageFraming, PrefixesWithProtobufVarint) {
   std::string body(300, 'e');
   std::string f = frame_message(body);
-  EXPECT_EQ(f.substr(0, 2), std::string("\xac\x02", 2));  // protocol.md §7 example
+  EXPECT_EQ(f.substr(0, 2), std::string("\xac\x02", 2));  // docs/protocol.md §7 example
   EXPECT_EQ(f.size(), 302u);
   EXPECT_EQ(frame_message(""), std::string("\x00", 1));
 }

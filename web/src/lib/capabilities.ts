@@ -1,5 +1,5 @@
 // What the page can run, in one place: used by the WASI runner (wasi_run.ts, in the workers) and
-// announced to the Broker in ProviderCapabilities (provider.ts) — scheduling.md §3.
+// announced to the Broker in ProviderCapabilities (provider.ts) — docs/scheduling.md §3.
 
 /** The WASI import module names the page provides. */
 export const WASI_MODULES: readonly string[] = ["wasi_snapshot_preview1", "wasi_unstable"];

@@ -1,4 +1,4 @@
-// Envelope codecs (protocol.md §4): binary protobuf (WebSocket "…_protobuf" subprotocol and
+// Envelope codecs (docs/protocol.md §4): binary protobuf (WebSocket "…_protobuf" subprotocol and
 // WebTransport) and canonical proto3 JSON (WebSocket "…_json" subprotocol).
 //
 // Decoded Envelopes always carry their payload as a binary Any, whatever the codec, so the
@@ -23,7 +23,7 @@ export function payloadError(env: Envelope): string | undefined {
   return payloadErrors.get(env);
 }
 
-/** WebSocket subprotocol names (protocol.md §2.2, §6), in our order of preference. */
+/** WebSocket subprotocol names (docs/protocol.md §2.2, §6), in our order of preference. */
 export const SUBPROTOCOLS = {
   protobuf: "wasimoff_provider_v1_protobuf",
   json: "wasimoff_provider_v1_json",

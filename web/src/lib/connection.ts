@@ -1,4 +1,4 @@
-// Keeps the provider connected to the Broker (provider.md §4 "Connection"):
+// Keeps the provider connected to the Broker (docs/provider-internals.md §4 "Connection"):
 // before every (re)connect fetch the discovery document; prefer WebTransport (with the pinned
 // certificate hash) when the browser supports it and the Broker offers it; fall back to the
 // WebSocket endpoint on any failure (unless mode=webtransport); reconnect with back-off 1 s → 30 s.
@@ -78,7 +78,7 @@ export class Connection {
   }
 
   /**
-   * Leaves (protocol.md §9): the caller has scaled the pool to 0 (ProviderResources with
+   * Leaves (docs/protocol.md §9): the caller has scaled the pool to 0 (ProviderResources with
    * concurrency 0 went out); wait for running tasks up to the grace period, cancel the rest,
    * then close normally.
    */

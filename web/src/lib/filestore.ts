@@ -1,7 +1,8 @@
-// The provider's file cache (provider.md §2, §4 "Storage"): files keyed by their sha256 ref, kept
-// in OPFS (directory "wasm", one file per ref named by its 64 hex digits) where available, else
-// in memory. LRU eviction under a byte cap; additions and evictions are reported so the provider
-// can send Event.FileSystemUpdate. Concurrent requests for the same missing ref share one download.
+// The provider's file cache (docs/provider-internals.md §2, §4 "Storage"): files keyed by their
+// sha256 ref, kept in OPFS (directory "wasm", one file per ref named by its 64 hex digits) where
+// available, else in memory. LRU eviction under a byte cap; additions and evictions are reported so
+// the provider can send Event.FileSystemUpdate. Concurrent requests for the same missing ref share
+// one download.
 import { normalizeRef, refOf } from "./sha256";
 
 export interface StorageBackend {
@@ -102,8 +103,9 @@ export type Fetcher = (ref: string) => Promise<Uint8Array>;
 export class FetchError extends Error {}
 
 /**
- * Fetches `<broker>/api/storage/<ref>` (provider.md §2): status 200 required, the body's SHA-256
- * must equal the ref and the x-wasimoff-ref header if present. Bounded by `timeoutMs`.
+ * Fetches `<broker>/api/storage/<ref>` (docs/provider-internals.md §2): status 200 required, the
+ * body's SHA-256 must equal the ref and the x-wasimoff-ref header if present. Bounded by
+ * `timeoutMs`.
  */
 export function storageFetcher(broker: string, token: string | undefined, timeoutMs = 120_000): Fetcher {
   return async (ref: string) => {

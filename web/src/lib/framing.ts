@@ -1,5 +1,5 @@
-// Length-delimited framing for the WebTransport message stream (protocol.md §7): every Envelope is
-// preceded by its length as a protobuf base-128 varint (at most 10 bytes).
+// Length-delimited framing for the WebTransport message stream (docs/protocol.md §7): every
+// Envelope is preceded by its length as a protobuf base-128 varint (at most 10 bytes).
 //
 // FrameDecoder keeps received chunks in a list and copies bytes only once a complete frame is
 // available (plus the few prefix bytes), so a large Envelope arriving in many small QUIC chunks

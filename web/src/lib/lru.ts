@@ -1,5 +1,6 @@
 // A small LRU map with an entry limit and a time-to-live, used for compiled WebAssembly.Modules
-// (64 entries, 30 minutes; provider.md §4). Not size-aware: entries are similar in cost.
+// (64 entries, 30 minutes; docs/provider-internals.md §4). Not size-aware: entries are similar in
+// cost.
 
 export class LruCache<K, V> {
   private map = new Map<K, { value: V; expires: number }>();

@@ -1,4 +1,4 @@
-// Request/response/event RPC over a Transport (protocol.md §3).
+// Request/response/event RPC over a Transport (docs/protocol.md §3).
 //
 // * Outgoing Requests and Events are numbered by two independent counters starting at 1.
 // * Incoming Requests are handled concurrently (the read loop never waits for a handler, so Ping

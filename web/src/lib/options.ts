@@ -1,4 +1,4 @@
-// URL fragment options of the provider page (provider.md §4), e.g.
+// URL fragment options of the provider page (docs/provider-internals.md §4), e.g.
 // "#autoconnect=yes&workers=max&broker=http://127.0.0.1:4080".
 //
 // parseOptions is pure (no DOM access) so it can be unit-tested; invalid values are reported in
@@ -137,7 +137,7 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
   return opts;
 }
 
-/** The provider WebSocket URL for a Broker origin (protocol.md §6). */
+/** The provider WebSocket URL for a Broker origin (docs/protocol.md §6). */
 export function websocketUrl(broker: string, id: string, token?: string): string {
   const u = new URL("/api/provider/ws", broker + "/");
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
@@ -146,7 +146,7 @@ export function websocketUrl(broker: string, id: string, token?: string): string
   return u.href;
 }
 
-/** The WebTransport session URL with our query options appended (protocol.md §7). */
+/** The WebTransport session URL with our query options appended (docs/protocol.md §7). */
 export function webtransportUrl(transport: string, id: string, token?: string): string {
   const u = new URL(transport);
   u.searchParams.set("id", id);

@@ -1,4 +1,4 @@
-// Payload packing for the wasimoff wire protocol (protocol.md §3.4).
+// Payload packing for the wasimoff wire protocol (docs/protocol.md §3.4).
 //
 // Every Envelope payload is a google.protobuf.Any whose type URL is "wasimoff/<full name>". On
 // input only the part after the last "/" counts, so "type.googleapis.com/…" and bare names are

@@ -1,5 +1,6 @@
-// The provider's side of the protocol (protocol.md §9): answers the Broker's Requests, executes
-// Task.Wasip1 requests on the worker pool, and announces resources and file-cache changes.
+// The provider's side of the protocol (docs/protocol.md §9): answers the Broker's Requests,
+// executes Task.Wasip1 requests on the worker pool, and announces resources and file-cache
+// changes.
 // One Provider lives for the whole page; it is attached to a Messenger while connected.
 import { create, type Message } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
@@ -106,7 +107,10 @@ export class Provider {
     this.brokerTakesCapabilities = understood;
   }
 
-  /** What the page can run (scheduling.md §3): its WASI modules, no Pyodide, its memory limit. */
+  /**
+   * What the page can run (docs/scheduling.md §3): its WASI modules, no Pyodide, its memory
+   * limit.
+   */
   capabilities(): ProviderCapabilities {
     return create(ProviderCapabilitiesSchema, {
       wasi: [...WASI_MODULES],
@@ -120,7 +124,7 @@ export class Provider {
     if (this.brokerTakesCapabilities) this.send(this.capabilities());
   }
 
-  /** ProviderResources with both fields set (protocol.md §9). */
+  /** ProviderResources with both fields set (docs/protocol.md §9). */
   resources(): Event_ProviderResources {
     return create(Event_ProviderResourcesSchema, { concurrency: this.pool.size, tasks: this.pool.busy });
   }

@@ -1,4 +1,4 @@
-// SHA-256 of file contents and the "sha256:<hex>" refs built from it (protocol.md §2.3).
+// SHA-256 of file contents and the "sha256:<hex>" refs built from it (docs/protocol.md §2.3).
 //
 // crypto.subtle exists only in secure contexts; on a plain-HTTP LAN address the page falls back
 // to the JavaScript implementation below (FIPS 180-4), which is slower but gives the same refs.

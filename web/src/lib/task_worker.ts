@@ -1,6 +1,7 @@
-// Module Web Worker that executes WASI tasks, one at a time (provider.md §4). The page posts a
-// compiled WebAssembly.Module with the task parameters; the worker answers with the result. To
-// cancel, the page terminates the worker and starts a new one, so no cooperation is needed here.
+// Module Web Worker that executes WASI tasks, one at a time (docs/provider-internals.md §4). The
+// page posts a compiled WebAssembly.Module with the task parameters; the worker answers with the
+// result. To cancel, the page terminates the worker and starts a new one, so no cooperation is
+// needed here.
 /// <reference lib="webworker" />
 import { runWasip1, type RunResult } from "./wasi_run";
 import { unixNanoNow, type RunMessage, type WorkerMessage } from "./worker_protocol";

@@ -1,8 +1,8 @@
-// Runs one WASI preview 1 command module to completion (provider.md §1, §4): builds the file
-// descriptors (0 = stdin, 1/2 = capture buffers, 3 = preopened "/" from the rootfs ZIP), offers the
-// imports under "wasi_snapshot_preview1" and "wasi_unstable", instantiates (with retries when the
-// browser is momentarily out of Wasm memory), calls _start and collects exit status, output and
-// artifacts.
+// Runs one WASI preview 1 command module to completion (docs/provider-internals.md §1, §4): builds
+// the file descriptors (0 = stdin, 1/2 = capture buffers, 3 = preopened "/" from the rootfs ZIP),
+// offers the imports under "wasi_snapshot_preview1" and "wasi_unstable", instantiates (with retries
+// when the browser is momentarily out of Wasm memory), calls _start and collects exit status,
+// output and artifacts.
 //
 // Synchronous on purpose: it runs inside a dedicated Web Worker (task_worker.ts), where blocking
 // is fine and cancellation is worker.terminate(). It also runs under Node for the unit tests.
@@ -82,7 +82,10 @@ export function sleepSync(ms: number): void {
   }
 }
 
-/** Maps engine error texts (V8, SpiderMonkey, JavaScriptCore) to provider.md §1.2. */
+/**
+ * Maps engine error texts (V8, SpiderMonkey, JavaScriptCore) to the texts of
+ * docs/provider-internals.md §1.2.
+ */
 export function trapText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const m = msg.toLowerCase();
@@ -98,7 +101,10 @@ export function trapText(e: unknown): string {
   return `trap: ${msg}`;
 }
 
-/** Checks the module shape (provider.md §1 "module"); returns the problem or undefined. */
+/**
+ * Checks the module shape (docs/provider-internals.md §1 "module"); returns the problem or
+ * undefined.
+ */
 export function checkModule(module: WebAssembly.Module): string | undefined {
   for (const imp of WebAssembly.Module.imports(module)) {
     if (!WASI_MODULES.includes(imp.module)) return `import from unknown module "${imp.module}" (${imp.name})`;
@@ -242,7 +248,7 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
     mem().setUint32(size, envs.total, true);
     return ERRNO_SUCCESS;
   };
-  // Stubs per provider.md §3.5 instead of the shim's exceptions.
+  // Stubs per docs/provider-internals.md §3.5 instead of the shim's exceptions.
   for (const f of ["sock_accept", "sock_recv", "sock_send", "sock_shutdown"]) imports[f] = () => ERRNO_NOTSUP;
   imports.proc_raise = () => ERRNO_NOSYS;
   imports.path_symlink = () => ERRNO_PERM;
@@ -294,9 +300,9 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
 }
 
 /**
- * poll_oneoff (provider.md §4): fd subscriptions are ready at once; otherwise sleep until the
- * earliest clock subscription expires (never beyond the deadline) and report the expired clocks.
- * Layouts: subscription 48 bytes, event 32 bytes (wasi/api.h).
+ * poll_oneoff (docs/provider-internals.md §4): fd subscriptions are ready at once; otherwise sleep
+ * until the earliest clock subscription expires (never beyond the deadline) and report the expired
+ * clocks. Layouts: subscription 48 bytes, event 32 bytes (wasi/api.h).
  */
 export function pollOneoff(
   view: DataView,

@@ -1,5 +1,5 @@
-// WebSocket transport to the Broker (protocol.md §6): offers both subprotocols, the Broker picks
-// one; binary messages carry protobuf Envelopes, text messages JSON Envelopes.
+// WebSocket transport to the Broker (docs/protocol.md §6): offers both subprotocols, the Broker
+// picks one; binary messages carry protobuf Envelopes, text messages JSON Envelopes.
 import { SUBPROTOCOLS, codecForSubprotocol, decodeBinary, decodeJson, encode, type Codec } from "./codec";
 import type { Envelope } from "./proto";
 import { ReceiveQueue, TransportClosedError, type CloseInfo, type Transport } from "./transport";

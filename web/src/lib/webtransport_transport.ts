@@ -1,7 +1,7 @@
-// WebTransport transport to the Broker (protocol.md §7, provider.md §4): one session, one
-// bidirectional stream carrying varint-length-delimited binary Envelopes in both directions.
-// The provider writes its first Envelope (ProviderResources) as soon as the stream exists,
-// because a QUIC stream only becomes visible to the Broker once data flows.
+// WebTransport transport to the Broker (docs/protocol.md §7, docs/provider-internals.md §4): one
+// session, one bidirectional stream carrying varint-length-delimited binary Envelopes in both
+// directions. The provider writes its first Envelope (ProviderResources) as soon as the stream
+// exists, because a QUIC stream only becomes visible to the Broker once data flows.
 import { decodeBinary, encodeBinary } from "./codec";
 import { FrameDecoder, FramingError, encodeFrame } from "./framing";
 import type { Envelope } from "./proto";

@@ -1,4 +1,5 @@
-// The pool of task workers (provider.md §4): one module Web Worker per slot, one task per worker.
+// The pool of task workers (docs/provider-internals.md §4): one module Web Worker per slot, one
+// task per worker.
 //
 // * resize(n) adds workers at once; surplus idle workers are terminated, busy ones retire after
 //   their task.

@@ -1,4 +1,4 @@
-// ZIP archives for rootfs input and artifact output (provider.md §1, §1.1).
+// ZIP archives for rootfs input and artifact output (docs/provider-internals.md §1, §1.1).
 //
 // readZip is our own central-directory reader because the rules need information that general
 // ZIP libraries hide (Unix mode of the entry for symlinks, the encryption flag, ZIP64 fields);
@@ -204,8 +204,8 @@ export function writeZip(entries: ArchiveEntry[]): Uint8Array {
 }
 
 /**
- * Normalises an artifact path (provider.md §1: leading "/" stripped, "." and ".." resolved);
- * undefined when it would leave the tree. "" denotes the root itself.
+ * Normalises an artifact path (docs/provider-internals.md §1: leading "/" stripped, "." and ".."
+ * resolved); undefined when it would leave the tree. "" denotes the root itself.
  */
 export function normalizeArtifactPath(path: string): string | undefined {
   const out: string[] = [];
