@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -33,11 +34,63 @@ class OneShotEvent {
  public:
   explicit OneShotEvent(asio::any_io_executor ex)
       : timer_(std::move(ex), std::chrono::steady_clock::time_point::max()) {}
+  ~OneShotEvent() {
+    while (subscribers_) subscribers_->unlink();
+  }
+  // Subscriptions point at the event: it stays where it was created.
+  OneShotEvent(const OneShotEvent&) = delete;
+  OneShotEvent& operator=(const OneShotEvent&) = delete;
+
+  // Runs `callback` once, synchronously inside set(), unless the Subscription is destroyed first
+  // (RAII; O(1) to add and remove). Cheaper than a coroutine waiting beside each other wait, e.g.
+  // one per task of a connection. The callback must not destroy the event.
+  class Subscription {
+   public:
+    Subscription(OneShotEvent& event, std::function<void()> callback)
+        : callback_(std::move(callback)) {
+      if (event.set_) {
+        auto run = std::move(callback_);
+        run();
+        return;
+      }
+      event_ = &event;
+      next_ = event.subscribers_;
+      if (next_) next_->prev_ = this;
+      event.subscribers_ = this;
+    }
+    ~Subscription() { unlink(); }
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+
+   private:
+    friend class OneShotEvent;
+    void unlink() {
+      if (!event_) return;
+      if (prev_)
+        prev_->next_ = next_;
+      else
+        event_->subscribers_ = next_;
+      if (next_) next_->prev_ = prev_;
+      event_ = nullptr;
+      prev_ = next_ = nullptr;
+    }
+    OneShotEvent* event_ = nullptr;
+    std::function<void()> callback_;
+    Subscription* prev_ = nullptr;
+    Subscription* next_ = nullptr;
+  };
 
   void set() {
     if (set_) return;
     set_ = true;
     timer_.cancel();
+    // A callback may destroy its own or other subscriptions: take one at a time off the list.
+    while (subscribers_) {
+      Subscription* s = subscribers_;
+      s->unlink();
+      auto run = std::move(s->callback_);
+      run();
+    }
   }
   bool is_set() const { return set_; }
 
@@ -57,6 +110,7 @@ class OneShotEvent {
  private:
   asio::steady_timer timer_;
   bool set_ = false;
+  Subscription* subscribers_ = nullptr;
 };
 
 // Sleeps for `d` (cancellable).

@@ -162,11 +162,22 @@ std::optional<SystemTime> TaskService::effective_deadline(
 awaitable<std::optional<RpcError>> TaskService::submit(const std::shared_ptr<Task>& task,
                                                        ClientContext& client) {
   if (auto err = options_.scheduler.admit(task)) co_return err;
-  if (client.gone)
-    co_await (task->done().wait() || client.gone->wait());
-  else
+  {
+    // A client that leaves cancels its task; the cancellation is posted, as a coroutine woken by
+    // the event would have run it (set() runs inside the HTTP server's read path).
+    std::optional<OneShotEvent::Subscription> on_gone;
+    if (client.gone) {
+      on_gone.emplace(*client.gone, [this, weak = std::weak_ptr<Task>(task)] {
+        asio::post(options_.scheduler.executor(), [this, weak] {
+          if (auto t = weak.lock(); t && !t->done().is_set())
+            options_.scheduler.cancel(t, "context canceled",
+                                      RpcError{"canceled", "context canceled"});
+        });
+      });
+    }
     co_await task->done().wait();
-  if (!task->done().is_set())
+  }
+  if (!task->done().is_set())  // our own coroutine was cancelled (e.g. Broker shutdown)
     options_.scheduler.cancel(task, "context canceled", RpcError{"canceled", "context canceled"});
   co_return task->error();
 }

@@ -81,7 +81,7 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
     if (!provider) return RpcError{"unavailable", "qos: no idle workers for immediate mode"};
     task->admission_seq_ = next_admission_++;
     task->trace(Event::BrokerQueueTask);
-    spawn_logged(ex_, watch_deadline(task), "task deadline");
+    arm_deadline(task);
     assign(task, provider);
     return std::nullopt;
   }
@@ -89,7 +89,7 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   task->admission_seq_ = next_admission_++;
   task->trace(Event::BrokerQueueTask);
   enqueue(task);
-  spawn_logged(ex_, watch_deadline(task), "task deadline");
+  arm_deadline(task);
   kick();
   return std::nullopt;
 }
@@ -449,13 +449,17 @@ awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
   kick();
 }
 
-awaitable<void> Scheduler::watch_deadline(std::shared_ptr<Task> task) {
-  if (!task->deadline) co_return;
+void Scheduler::arm_deadline(const std::shared_ptr<Task>& task) {
+  if (!task->deadline) return;
+  // A plain timer on the task (no coroutine per task): finish() cancels it.
   auto left = *task->deadline - std::chrono::system_clock::now();
-  co_await (sleep_for(std::chrono::duration_cast<Clock::duration>(left)) ||
-            task->stop_timers_.wait());
-  if (task->state_ == Task::State::kDone || task->stop_timers_.is_set()) co_return;
-  cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+  task->deadline_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(left));
+  task->deadline_timer_.async_wait(
+      [this, weak = std::weak_ptr<Task>(task)](boost::system::error_code ec) {
+        auto task = weak.lock();
+        if (ec || !task || task->state_ == Task::State::kDone) return;
+        cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+      });
 }
 
 void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason,
@@ -505,6 +509,7 @@ void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError
   bool was_assigned = task->attempts_ > 0;
   task->state_ = Task::State::kDone;
   task->stop_timers_.set();
+  task->deadline_timer_.cancel();
   queue_.erase(task);
   backoff_.erase(task);
   bool ok = !error.has_value();

@@ -82,6 +82,8 @@ class Scheduler {
   std::size_t dispatching() const { return backoff_.size(); }
   std::size_t active() const;
 
+  asio::any_io_executor executor() const { return ex_; }
+
  private:
   struct QueueOrder {
     bool operator()(const std::shared_ptr<Task>& a, const std::shared_ptr<Task>& b) const {
@@ -106,7 +108,8 @@ class Scheduler {
   void assign(const std::shared_ptr<Task>& task, const std::shared_ptr<ProviderSession>& provider);
   awaitable<void> run_attempt(std::shared_ptr<Task> task,
                               std::shared_ptr<ProviderSession> provider);
-  awaitable<void> watch_deadline(std::shared_ptr<Task> task);
+  // Cancels the task with `deadline exceeded` at its deadline (if it has one) unless it is done.
+  void arm_deadline(const std::shared_ptr<Task>& task);
   awaitable<void> backoff_then_requeue(std::shared_ptr<Task> task, std::chrono::milliseconds delay);
   awaitable<void> send_cancel(std::shared_ptr<Task> task, std::shared_ptr<ProviderSession> provider,
                               std::string reason);

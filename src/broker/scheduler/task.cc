@@ -16,7 +16,8 @@ Task::Task(asio::any_io_executor ex, TaskKind kind,
       request_(std::move(request)),
       parent_(kind == TaskKind::kWasip1 ? std::move(parent) : nullptr),
       done_(ex),
-      stop_timers_(ex) {}
+      stop_timers_(ex),
+      deadline_timer_(ex) {}
 
 void Task::pack_request(google::protobuf::Any* out) const {
   if (!parent_) {

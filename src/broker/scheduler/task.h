@@ -98,7 +98,8 @@ class Task {
   bool holds_slot_ = false;
   std::chrono::steady_clock::time_point assigned_;
   std::shared_ptr<OneShotEvent> abandon_attempt_;  // set to stop waiting for the provider
-  OneShotEvent stop_timers_;                       // ends the deadline and back-off waits
+  OneShotEvent stop_timers_;                       // ends the back-off wait
+  asio::steady_timer deadline_timer_;              // Scheduler::arm_deadline; cancelled at finish
 };
 
 // Copies every *unset* field of `parent` into `task` whole (docs/scheduling.md §9 inheritance):

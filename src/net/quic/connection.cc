@@ -533,9 +533,19 @@ void Connection::arm_timer() {
   if (state_ != State::kOpen) return;
   const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
   if (expiry == UINT64_MAX) return;
-  const auto when = std::chrono::steady_clock::time_point(
+  auto when = std::chrono::steady_clock::time_point(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::nanoseconds(expiry)));
+  // After write() there is nothing ngtcp2 could send right now (it writes due ACKs and probes
+  // itself), so an expiry that is already here or a few microseconds away is the pacer's next
+  // send time. With no stream data waiting, that wake-up has nothing to do, yet it cost a timer
+  // fire and two timerfd_settime() per packet (most of the QUIC path's syscalls for small
+  // tasks). Such a timer is deferred by at most kIdleTimerFloor; an ACK or loss timer falling due
+  // in that window is handled that much later, well within max_ack_delay.
+  if (pending_.empty()) {
+    const auto floor = std::chrono::steady_clock::now() + kIdleTimerFloor;
+    if (when < floor) when = floor;
+  }
   // The expiry moves later with almost every packet (loss detection, idle timeout). Re-arming
   // for each one cost a cancelled handler and a timerfd_settime() per packet; a pending wait
   // that fires before the current expiry is harmless instead: on_timer() lets ngtcp2 handle

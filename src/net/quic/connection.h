@@ -198,6 +198,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kOpen;
   std::string end_reason_;
   asio::steady_timer timer_;
+  // Earliest wake-up while no stream data waits to be sent (arm_timer).
+  static constexpr std::chrono::milliseconds kIdleTimerFloor{1};
   // When the pending wait of timer_ for ngtcp2's expiry fires; max() = none pending.
   std::chrono::steady_clock::time_point timer_armed_for_ =
       std::chrono::steady_clock::time_point::max();

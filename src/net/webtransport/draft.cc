@@ -9,7 +9,7 @@ h3::Settings local_settings() {
   s.set(h3::setting::kEnableConnectProtocol, 1);
   s.set(h3::setting::kH3Datagram, 1);
   s.set(kSettingEnableWebTransport, 1);
-  s.set(kSettingMaxSessionsDraft07, 16);
+  s.set(kSettingMaxSessionsDraft07, kMaxSessions);  // what session_host.cc enforces
   return s;
 }
 

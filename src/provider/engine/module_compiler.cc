@@ -202,6 +202,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
   std::optional<Tools> tools;
   // Toolchain identity (part of the cache key); empty until known.
   std::string identity;
+  std::string identity_tag;  // first 16 hex digits of sha256(identity), in cache file names
   std::string identity_error;
   std::shared_ptr<OneShotEvent> identity_pending;
   std::map<std::string, std::shared_ptr<Flight>> flights;  // by cache file name
@@ -289,6 +290,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
       else {
         identity = fmt::format("abi={}\nwabt={}\ncc={}\n{}\n{}", kModuleAbi, first_line(w.output),
                                t.cc, first_line(c.output), first_line(m.output));
+        identity_tag = sha256_hex(identity).substr(0, 16);
         tools = t;
       }
     } catch (const std::exception& e) {
@@ -312,7 +314,7 @@ struct ModuleCompiler::State : std::enable_shared_from_this<State> {
 
   std::string file_name(const std::string& ref) const {
     std::string hex = ref.substr(kRefPrefix.size());
-    return hex + "." + sha256_hex(identity).substr(0, 16) + ".so";
+    return hex + "." + identity_tag + ".so";
   }
 
   // A fresh scratch directory the tools may write to (owned by the sandbox user).
@@ -555,6 +557,15 @@ ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool
 }
 
 ModuleCompiler::~ModuleCompiler() = default;
+
+std::optional<CompiledModule> ModuleCompiler::compiled(const std::string& ref) const {
+  if (state_->identity.empty()) return std::nullopt;
+  std::optional<std::string> canonical = normalize_ref(ref);
+  if (!canonical) return std::nullopt;
+  auto it = state_->ready.find(state_->file_name(*canonical));
+  if (it == state_->ready.end()) return std::nullopt;
+  return CompiledModule{*canonical, it->second, true};
+}
 
 awaitable<CompiledModule> ModuleCompiler::compile(std::string ref, fs::path wasm_path) {
   std::shared_ptr<State> s = state_;

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -120,6 +121,9 @@ class ModuleCompiler {
   // host (compiler missing, disk full …; not cached). Cancelling the caller stops the
   // compilation once no other caller waits for it.
   asio::awaitable<CompiledModule> compile(std::string ref, std::filesystem::path wasm_path);
+  // The compiled module for `ref` if it is ready now (compiled before, not forgotten), without
+  // waiting; nullopt otherwise (compile() then knows more). The per-task fast path.
+  std::optional<CompiledModule> compiled(const std::string& ref) const;
 
   // Removes the compiled files and the remembered failure of `ref` (e.g. when the file cache
   // evicts the module). Workers that loaded it keep their mapping.

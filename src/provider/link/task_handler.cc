@@ -121,15 +121,19 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
     co_return Reply::with(std::move(response));
   }
   try {
-    // A cancelled task stops waiting for the compiler (and the compilation stops when no other
-    // task waits for it).
-    auto compiled =
-        co_await (settle(compiler_.compile(binary.ref(), binary.path())) || token->event().wait());
-    if (compiled.index() == 1) {
-      response.set_error("task canceled: " + token->reason());
-      co_return Reply::with(std::move(response));
+    if (auto ready = compiler_.compiled(binary.ref())) {
+      run.module = std::move(ready->path);
+    } else {
+      // A cancelled task stops waiting for the compiler (and the compilation stops when no
+      // other task waits for it).
+      auto compiled = co_await (settle(compiler_.compile(binary.ref(), binary.path())) ||
+                                token->event().wait());
+      if (compiled.index() == 1) {
+        response.set_error("task canceled: " + token->reason());
+        co_return Reply::with(std::move(response));
+      }
+      run.module = std::get<0>(compiled).take().path;
     }
-    run.module = std::get<0>(compiled).take().path;
   } catch (const engine::UnsupportedModule& e) {
     // Our own text (engine/module_compiler.h): no tool output, no host paths.
     protocol::append_trace_event(info, Event::ProviderError, e.what());

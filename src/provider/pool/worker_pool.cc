@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -48,18 +50,38 @@ void add_trace(v1::Task::Trace* trace, v1::Task::TraceEvent::EventType type, std
   e->set_event(type);
 }
 
-awaitable<std::optional<std::string>> read_frame(Socket& s, std::uint32_t max) {
+// Reads one frame; nullopt when the channel ends, the frame is above `max`, or `slot` (when
+// connected) is signalled.
+awaitable<std::optional<std::string>> read_frame(Socket& s, std::uint32_t max,
+                                                 asio::cancellation_slot slot = {}) {
   char header[worker::kFrameHeaderSize];
   boost::system::error_code ec;
-  co_await asio::async_read(s, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(
+      s, asio::buffer(header),
+      asio::bind_cancellation_slot(slot, asio::redirect_error(asio::use_awaitable, ec)));
   if (ec) co_return std::nullopt;
   std::uint32_t n = worker::decode_frame_header(header);
   if (n > max) co_return std::nullopt;
   std::string body(n, '\0');
-  co_await asio::async_read(s, asio::buffer(body), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(
+      s, asio::buffer(body),
+      asio::bind_cancellation_slot(slot, asio::redirect_error(asio::use_awaitable, ec)));
   if (ec) co_return std::nullopt;
   co_return body;
 }
+
+// Why an exchange with a worker was cut short. Shared with the time-limit timer's handler, which
+// may run after the exchange is over.
+struct Interruption {
+  asio::cancellation_signal signal;
+  bool canceled = false;
+  bool timed_out = false;
+  void interrupt(bool& why) {
+    if (canceled || timed_out) return;
+    why = true;
+    signal.emit(asio::cancellation_type::terminal);
+  }
+};
 
 }  // namespace
 
@@ -597,10 +619,32 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     limit = *deadline;
     limit_is_deadline = true;
   }
+  // A cancel or the time limit interrupts the exchange through a cancellation signal on its
+  // channel operations (cheaper per task than racing the exchange against both in a parallel
+  // group); the flags then say which one it was.
+  auto interruption = std::make_shared<Interruption>();
   asio::steady_timer timer(s->ex, limit);
+  if (limit != steady::time_point::max()) {
+    timer.async_wait([interruption](boost::system::error_code ec) {
+      if (!ec) interruption->interrupt(interruption->timed_out);
+    });
+  }
+  if (cancel) {
+    interruption->canceled = cancel->cancelled();
+    cancel->on_cancel([interruption] { interruption->interrupt(interruption->canceled); });
+  }
+  struct Disarm {
+    asio::steady_timer& timer;
+    CancelToken* cancel;
+    ~Disarm() {
+      timer.cancel();
+      if (cancel) cancel->on_cancel({});
+    }
+  } disarm{timer, cancel};
   auto max_reply = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(worker::kMaxFrameSize, output_limit + (16u << 20)));
   auto exchange = [&]() -> awaitable<std::optional<std::string>> {
+    if (interruption->canceled || interruption->timed_out) co_return std::nullopt;
     // Stamped before writing: the worker may read and stamp event 34 before we resume.
     std::int64_t posted = unix_nanos(std::chrono::system_clock::now());
     std::vector<int> fds;
@@ -612,15 +656,21 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
     boost::system::error_code ec;
     co_await asio::async_write(
         *w->channel, asio::buffer(frame.data() + header.size(), frame.size() - header.size()),
-        asio::redirect_error(asio::use_awaitable, ec));
+        asio::bind_cancellation_slot(interruption->signal.slot(),
+                                     asio::redirect_error(asio::use_awaitable, ec)));
     if (ec) co_return std::nullopt;
     add_trace(task.trace, v1::Task::TraceEvent::ProviderPostToWorker, posted);
-    co_return co_await read_frame(*w->channel, max_reply);
+    co_return co_await read_frame(*w->channel, max_reply, interruption->signal.slot());
   };
-  auto outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
+  // 0: the exchange ended (with a reply or not), 1: canceled, 2: time limit — as before.
+  auto outcome_of = [&](std::optional<std::string> r) -> std::size_t {
+    if (r) return 0;
+    return interruption->canceled ? 1 : interruption->timed_out ? 2 : 0;
+  };
+  auto exchanged = co_await exchange();
+  std::size_t outcome = outcome_of(exchanged);
   worker::RunReply reply;
-  bool replied =
-      outcome.index() == 0 && std::get<0>(outcome) && reply.ParseFromString(*std::get<0>(outcome));
+  bool replied = exchanged && reply.ParseFromString(*exchanged);
   if (replied && reply.module_missing() && module_file.fd < 0) {
     // The worker no longer had the module (it keeps a bounded number loaded): nothing ran; send
     // the same task once more with the module attached.
@@ -633,18 +683,18 @@ awaitable<v1::Task::Wasip1::Response> WorkerPool::run(TaskRun task, CancelToken*
       s->release(w, true, 0);
       co_return fail(std::string("task too large for a worker: ") + e.what());
     }
-    outcome = co_await (exchange() || cancel_wait() || timer.async_wait(asio::use_awaitable));
+    exchanged = co_await exchange();
+    outcome = outcome_of(exchanged);
     reply.Clear();
-    replied = outcome.index() == 0 && std::get<0>(outcome) &&
-              reply.ParseFromString(*std::get<0>(outcome));
+    replied = exchanged && reply.ParseFromString(*exchanged);
   }
   req.Clear();
 
-  if (outcome.index() == 1) {
+  if (outcome == 1) {
     s->release(w, false, 0);
     co_return canceled();
   }
-  if (outcome.index() == 2) {
+  if (outcome == 2) {
     s->release(w, false, 0);
     if (limit_is_deadline) co_return fail("deadline exceeded");
     co_return fail("task timed out after " + format_duration(*s->options.timeout));

@@ -83,7 +83,11 @@ class CancelToken {
     if (event_.is_set()) return;
     reason_ = std::move(reason);
     event_.set();
+    if (auto hook = std::move(on_cancel_)) hook();
   }
+  // `hook` runs (once, synchronously) when cancel() is called; {} removes it. One at a time: the
+  // pool uses it to interrupt the exchange with the worker.
+  void on_cancel(std::function<void()> hook) { on_cancel_ = std::move(hook); }
   bool cancelled() const { return event_.is_set(); }
   const std::string& reason() const { return reason_; }
   OneShotEvent& event() { return event_; }
@@ -91,6 +95,7 @@ class CancelToken {
  private:
   OneShotEvent event_;
   std::string reason_;
+  std::function<void()> on_cancel_;
 };
 
 // Formats a duration for messages the way Go does: "250ms", "10s", "1.5s", "1m30s".
