@@ -48,18 +48,19 @@ Client::~Client() {
 
 awaitable<void> Client::receive_loop(std::shared_ptr<Client> self) {
   (void)self;  // keeps the client alive while the connection runs
-  std::vector<std::uint8_t> buf(65536);
+  auto batch = std::make_unique<UdpSocket::Batch>();
   while (running_) {
     boost::system::error_code ec;
     co_await socket_.asio().async_wait(asio::ip::udp::socket::wait_read,
                                        asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !running_) break;
-    for (int i = 0; i < 64 && running_ && conn_; ++i) {
-      Address local, remote;
-      auto n = socket_.receive(buf, local, remote);
-      if (!n) break;
+    // As the server's loop (Endpoint::receive_loop): ≤ 64 datagrams, no read ending in EAGAIN.
+    for (int round = 0; round < 4 && running_ && conn_; ++round) {
+      const bool more = socket_.receive_batch(*batch);
       // A connected socket only sees the server; use the connection's own local address.
-      conn_->on_datagram(socket_.local_address(), remote, {buf.data(), *n});
+      for (std::size_t i = 0; i < batch->size() && running_ && conn_; ++i)
+        conn_->on_datagram(socket_.local_address(), batch->remote(i), batch->data(i));
+      if (!more) break;
     }
   }
 }

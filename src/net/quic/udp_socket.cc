@@ -157,26 +157,11 @@ UdpSocket::SendResult UdpSocket::send(const Address& local, const Address& remot
   }
 }
 
-std::optional<std::size_t> UdpSocket::receive(std::span<std::uint8_t> buffer, Address& local,
-                                              Address& remote) {
-  iovec iov{buffer.data(), buffer.size()};
-  msghdr msg{};
-  remote = Address{};
-  msg.msg_name = &remote.storage;
-  msg.msg_namelen = sizeof remote.storage;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return std::nullopt;
-  if (msg.msg_flags & MSG_TRUNC) return std::nullopt;  // larger than any QUIC datagram we accept
-  remote.length = msg.msg_namelen;
-  local = local_;
+namespace {
+
+// The destination address of a received datagram from its IP_PKTINFO / IPV6_PKTINFO: the
+// socket's address with the IP the datagram was sent to.
+void read_packet_info(msghdr& msg, bool v6, Address& local) {
   for (auto* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
       in6_pktinfo pi;
@@ -185,7 +170,7 @@ std::optional<std::size_t> UdpSocket::receive(std::span<std::uint8_t> buffer, Ad
     } else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
       in_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(cm), sizeof pi);
-      if (v6_) {  // v4 datagram on a dual-stack socket: keep the socket's family (v4-mapped)
+      if (v6) {  // v4 datagram on a dual-stack socket: keep the socket's family (v4-mapped)
         auto* a6 = reinterpret_cast<sockaddr_in6*>(&local.storage);
         std::memset(&a6->sin6_addr, 0, sizeof a6->sin6_addr);
         a6->sin6_addr.s6_addr[10] = 0xff;
@@ -196,7 +181,80 @@ std::optional<std::size_t> UdpSocket::receive(std::span<std::uint8_t> buffer, Ad
       }
     }
   }
+}
+
+constexpr std::size_t kControlSize =
+    CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
+
+}  // namespace
+
+std::optional<std::size_t> UdpSocket::receive(std::span<std::uint8_t> buffer, Address& local,
+                                              Address& remote) {
+  iovec iov{buffer.data(), buffer.size()};
+  msghdr msg{};
+  remote = Address{};
+  msg.msg_name = &remote.storage;
+  msg.msg_namelen = sizeof remote.storage;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[kControlSize];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return std::nullopt;
+  if (msg.msg_flags & MSG_TRUNC) return std::nullopt;  // larger than any QUIC datagram we accept
+  remote.length = msg.msg_namelen;
+  local = local_;
+  read_packet_info(msg, v6_, local);
   return static_cast<std::size_t>(n);
+}
+
+UdpSocket::Batch::Batch() : buffers_(new std::uint8_t[kMaxDatagrams * kDatagramBufferSize]) {}
+
+std::span<const std::uint8_t> UdpSocket::Batch::data(std::size_t i) const {
+  return {buffers_.get() + i * kDatagramBufferSize, length_[i]};
+}
+
+bool UdpSocket::receive_batch(Batch& batch) {
+  constexpr std::size_t kMax = Batch::kMaxDatagrams;
+  mmsghdr msgs[kMax]{};
+  iovec iov[kMax];
+  alignas(cmsghdr) char control[kMax][kControlSize];
+  for (std::size_t i = 0; i < kMax; ++i) {
+    iov[i] = {batch.buffers_.get() + i * Batch::kDatagramBufferSize, Batch::kDatagramBufferSize};
+    batch.remote_[i] = Address{};
+    auto& h = msgs[i].msg_hdr;
+    h.msg_name = &batch.remote_[i].storage;
+    h.msg_namelen = sizeof batch.remote_[i].storage;
+    h.msg_iov = &iov[i];
+    h.msg_iovlen = 1;
+    h.msg_control = control[i];
+    h.msg_controllen = sizeof control[i];
+  }
+  int n;
+  do {
+    n = ::recvmmsg(socket_.native_handle(), msgs, kMax, MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  batch.count_ = 0;
+  if (n <= 0) return false;
+  for (int i = 0; i < n; ++i) {
+    auto& h = msgs[i].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) continue;  // larger than any QUIC datagram we accept
+    const std::size_t k = batch.count_++;
+    if (k != static_cast<std::size_t>(i)) {  // close the gap a dropped datagram left
+      std::memmove(batch.buffers_.get() + k * Batch::kDatagramBufferSize,
+                   batch.buffers_.get() + i * Batch::kDatagramBufferSize, msgs[i].msg_len);
+      batch.remote_[k] = batch.remote_[i];
+    }
+    batch.length_[k] = msgs[i].msg_len;
+    batch.remote_[k].length = h.msg_namelen;
+    batch.local_[k] = local_;
+    read_packet_info(h, v6_, batch.local_[k]);
+  }
+  return static_cast<std::size_t>(n) == kMax;
 }
 
 }  // namespace wasimoff::quic

@@ -9,6 +9,7 @@
 
 #include <boost/asio/ip/udp.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,6 +53,32 @@ class UdpSocket {
   // error). `local` is the address the datagram was sent to.
   std::optional<std::size_t> receive(std::span<std::uint8_t> buffer, Address& local,
                                      Address& remote);
+
+  // Datagrams received by one receive_batch() call.
+  class Batch {
+   public:
+    static constexpr std::size_t kMaxDatagrams = 16;
+    static constexpr std::size_t kDatagramBufferSize = 65536;  // any UDP payload fits
+    Batch();
+    std::size_t size() const { return count_; }
+    std::span<const std::uint8_t> data(std::size_t i) const;
+    const Address& local(std::size_t i) const { return local_[i]; }
+    const Address& remote(std::size_t i) const { return remote_[i]; }
+
+   private:
+    friend class UdpSocket;
+    // Allocated without being written: the kernel only touches what it fills (1 MiB per socket
+    // would otherwise be resident for each of a fleet's client connections).
+    std::unique_ptr<std::uint8_t[]> buffers_;
+    std::size_t count_ = 0;
+    std::size_t length_[kMaxDatagrams]{};
+    Address local_[kMaxDatagrams];
+    Address remote_[kMaxDatagrams];
+  };
+  // Receives up to Batch::kMaxDatagrams datagrams with one recvmmsg() (no blocking); truncated
+  // datagrams are dropped. Returns true when the socket may hold more (the batch came back
+  // full), false when it was drained — so the caller needs no extra call that ends in EAGAIN.
+  bool receive_batch(Batch& batch);
 
   boost::asio::ip::udp::socket& asio() { return socket_; }
   std::uint16_t local_port() const;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <string>
+#include <vector>
 
 namespace wasimoff::quic {
 namespace {
@@ -74,6 +76,39 @@ TEST(UdpSocket, DualStackReportsDestinationAddressAndRepliesFromIt) {
     EXPECT_EQ(receive_on(client), "pong") << dest;
     close(client);
   }
+}
+
+// recvmmsg batches: every datagram once, in order, with its addresses; a full batch says "maybe
+// more", a short one "drained" (so the receive loops make no call that ends in EAGAIN).
+TEST(UdpSocket, BatchesReceiveEveryDatagramAndTellWhenDrained) {
+  asio::io_context io;
+  UdpSocket s(io.get_executor());
+  s.bind_server("", 0);
+  constexpr int kSent = UdpSocket::Batch::kMaxDatagrams + 5;
+  std::vector<int> clients;
+  for (int i = 0; i < kSent; ++i) {
+    const bool v4 = i % 2 == 0;
+    clients.push_back(send_from(v4 ? AF_INET : AF_INET6, v4 ? "127.0.0.1" : "::1", s.local_port(),
+                                "datagram " + std::to_string(i)));
+  }
+  UdpSocket::Batch batch;
+  std::vector<std::string> got;
+  bool more = true;
+  for (int round = 0; round < 400 && (more || static_cast<int>(got.size()) < kSent); ++round) {
+    more = s.receive_batch(batch);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto d = batch.data(i);
+      got.emplace_back(reinterpret_cast<const char*>(d.data()), d.size());
+      EXPECT_EQ(batch.local(i).ip(), batch.remote(i).ip());
+      EXPECT_EQ(batch.local(i).port(), s.local_port());
+    }
+    if (!more && static_cast<int>(got.size()) < kSent) usleep(5000);
+  }
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kSent));
+  for (int i = 0; i < kSent; ++i) EXPECT_EQ(got[i], "datagram " + std::to_string(i));
+  EXPECT_FALSE(s.receive_batch(batch));  // drained
+  EXPECT_EQ(batch.size(), 0u);
+  for (int fd : clients) close(fd);
 }
 
 TEST(UdpSocket, BindFailureNamesTheListener) {

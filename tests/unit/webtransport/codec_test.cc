@@ -104,7 +104,7 @@ TEST(Draft, SettingsMatchWhatChromiumNeeds) {
   EXPECT_EQ(s.get(0x08), 1u);
   EXPECT_EQ(s.get(0x33), 1u);
   EXPECT_EQ(s.get(0x2b603742), 1u);
-  EXPECT_EQ(s.get(0xc671706a), 16u);
+  EXPECT_EQ(s.get(0xc671706a), 1u);  // WEBTRANSPORT_MAX_SESSIONS: the one session we accept
   EXPECT_EQ(s.entries.size(), 6u);
 }
 
