@@ -204,13 +204,12 @@ awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
   }
   auto deadline = effective_deadline(request.qos(), client.deadline);
   auto module = co_await modules_.facts(request.params().binary());
-  auto task = std::make_shared<Task>(
-      ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(request)));
+  auto task = std::make_shared<Task>(ex, std::move(request));
   task->required_refs = std::move(refs);
   task->module = std::move(module);
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
-  out.response = std::move(static_cast<v1::Task::Wasip1::Response&>(*task->response()));
+  out.response = std::move(std::get<v1::Task::Wasip1::Response>(*task->response()));
   protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
   co_return out;
 }
@@ -242,12 +241,11 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
     co_return out;
   }
   auto deadline = effective_deadline(request.qos(), client.deadline);
-  auto task = std::make_shared<Task>(
-      ex, TaskKind::kPyodide, std::make_unique<v1::Task::Pyodide::Request>(std::move(request)));
+  auto task = std::make_shared<Task>(ex, std::move(request));
   task->required_refs = std::move(refs);
   task->deadline = deadline;
   if ((out.error = co_await submit(task, client))) co_return out;
-  out.response = std::move(static_cast<v1::Task::Pyodide::Response&>(*task->response()));
+  out.response = std::move(std::get<v1::Task::Pyodide::Response>(*task->response()));
   protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
   co_return out;
 }
@@ -348,9 +346,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     job_size += wire + kEnvelopeOverhead;
     std::shared_ptr<const ModuleFacts> module = parent_module;
     if (params.has_binary()) module = co_await modules_.facts(params.binary());
-    auto task = std::make_shared<Task>(
-        ex, TaskKind::kWasip1, std::make_unique<v1::Task::Wasip1::Request>(std::move(task_request)),
-        shared_parent);
+    auto task = std::make_shared<Task>(ex, std::move(task_request), shared_parent);
     task->required_refs = std::move(refs);
     task->module = std::move(module);
     // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
@@ -424,7 +420,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
       *r->mutable_info() = t->info();
       r->set_error(t->error()->message);
     } else {
-      *r = std::move(static_cast<v1::Task::Wasip1::Response&>(*t->response()));
+      *r = std::move(std::get<v1::Task::Wasip1::Response>(*t->response()));
     }
     protocol::append_trace_event(*r->mutable_info(), Event::BrokerTransmitClientResponse);
   }

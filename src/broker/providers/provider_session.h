@@ -16,11 +16,13 @@
 #include <unordered_set>
 
 #include "broker/providers/provider_caps.h"
-#include "broker/scheduler/task.h"
 #include "common/async.h"
 #include "protocol/messenger.h"
+#include "protocol/task_kind.h"
 
 namespace wasimoff::broker {
+
+using protocol::TaskKind;
 
 class ProviderRegistry;
 

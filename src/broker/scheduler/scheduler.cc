@@ -30,26 +30,9 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-v1::Task::Metadata* response_info(google::protobuf::Message& response, TaskKind kind) {
-  if (kind == TaskKind::kWasip1)
-    return static_cast<v1::Task::Wasip1::Response&>(response).mutable_info();
-  return static_cast<v1::Task::Pyodide::Response&>(response).mutable_info();
-}
-
 // The application-level error of a task Response, or nullptr.
-const std::string* response_error(const google::protobuf::Message& response, TaskKind kind) {
-  if (kind == TaskKind::kWasip1) {
-    const auto& r = static_cast<const v1::Task::Wasip1::Response&>(response);
-    return r.has_error() ? &r.error() : nullptr;
-  }
-  const auto& r = static_cast<const v1::Task::Pyodide::Response&>(response);
-  return r.has_error() ? &r.error() : nullptr;
-}
-
-bool has_response_info(const google::protobuf::Message& response, TaskKind kind) {
-  if (kind == TaskKind::kWasip1)
-    return static_cast<const v1::Task::Wasip1::Response&>(response).has_info();
-  return static_cast<const v1::Task::Pyodide::Response&>(response).has_info();
+const std::string* response_error(const protocol::TaskResponse& response) {
+  return std::visit([](const auto& r) { return r.has_error() ? &r.error() : nullptr; }, response);
 }
 
 }  // namespace
@@ -309,25 +292,22 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
     attempt_failed(task, name, r.error);
     co_return;
   }
-  std::unique_ptr<google::protobuf::Message> response;
-  if (task->kind() == TaskKind::kWasip1)
-    response = std::make_unique<v1::Task::Wasip1::Response>();
-  else
-    response = std::make_unique<v1::Task::Pyodide::Response>();
-  if (protocol::unpack_any(r.payload, response.get()) != protocol::UnpackStatus::kOk) {
+  protocol::TaskResponse response = protocol::empty_response(task->kind());
+  if (std::visit([&](auto& m) { return protocol::unpack_any(r.payload, &m); }, response) !=
+      protocol::UnpackStatus::kOk) {
     attempt_failed(
         task, name,
         "unexpected response payload " + protocol::Messenger::describe_payload(r.payload));
     co_return;
   }
-  if (const std::string* refusal = response_error(*response, task->kind());
+  if (const std::string* refusal = response_error(response);
       refusal && is_module_refusal(*refusal)) {
     module_refused(task, provider, *refusal);
     co_return;
   }
   // Keep the provider's metadata (it carries its trace events) but the Broker's values win.
-  bool provider_info = has_response_info(*response, task->kind());
-  auto* info = response_info(*response, task->kind());
+  bool provider_info = std::visit([](const auto& m) { return m.has_info(); }, response);
+  auto* info = std::visit([](auto& m) { return m.mutable_info(); }, response);
   if (!provider_info || (task->tracing() && !info->has_trace())) *info = task->info();
   info->set_id(task->info().id());
   info->set_requester(task->info().requester());
@@ -397,18 +377,13 @@ void Scheduler::finish_with_application_error(const std::shared_ptr<Task>& task,
     spdlog::info("task {}: {} (attempt {} on {}); not retried", task->id(), escape_untrusted(error),
                  task->attempts_, provider_name);
   task->trace(Event::BrokerError, error);
-  std::unique_ptr<google::protobuf::Message> response;
-  if (task->kind() == TaskKind::kWasip1) {
-    auto r = std::make_unique<v1::Task::Wasip1::Response>();
-    *r->mutable_info() = task->info();
-    r->set_error(error);
-    response = std::move(r);
-  } else {
-    auto r = std::make_unique<v1::Task::Pyodide::Response>();
-    *r->mutable_info() = task->info();
-    r->set_error(error);
-    response = std::move(r);
-  }
+  protocol::TaskResponse response = protocol::empty_response(task->kind());
+  std::visit(
+      [&](auto& r) {
+        *r.mutable_info() = task->info();
+        r.set_error(error);
+      },
+      response);
   finish(task, std::nullopt, std::move(response));
 }
 
@@ -504,7 +479,7 @@ awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task,
 }
 
 void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
-                       std::unique_ptr<google::protobuf::Message> response) {
+                       std::optional<protocol::TaskResponse> response) {
   if (task->state_ == Task::State::kDone) return;
   bool was_assigned = task->attempts_ > 0;
   task->state_ = Task::State::kDone;

@@ -131,7 +131,7 @@ class Scheduler {
   void release_slot(Task& task);
   void enqueue(const std::shared_ptr<Task>& task);
   void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
-              std::unique_ptr<google::protobuf::Message> response = nullptr);
+              std::optional<protocol::TaskResponse> response = std::nullopt);
 
   asio::any_io_executor ex_;
   ProviderRegistry& registry_;

@@ -5,27 +5,22 @@
 
 namespace wasimoff::broker {
 
-std::string_view kind_name(TaskKind kind) {
-  return kind == TaskKind::kWasip1 ? "wasip1" : "pyodide";
-}
-
-Task::Task(asio::any_io_executor ex, TaskKind kind,
-           std::unique_ptr<google::protobuf::Message> request,
+Task::Task(asio::any_io_executor ex, protocol::TaskRequest request,
            std::shared_ptr<const v1::Task::Wasip1::Params> parent)
-    : kind_(kind),
-      request_(std::move(request)),
-      parent_(kind == TaskKind::kWasip1 ? std::move(parent) : nullptr),
+    : request_(std::move(request)),
+      parent_(kind() == TaskKind::kWasip1 ? std::move(parent) : nullptr),
       done_(ex),
       stop_timers_(ex),
       deadline_timer_(ex) {}
 
 void Task::pack_request(google::protobuf::Any* out) const {
-  if (!parent_) {
-    protocol::pack_any(*request_, out);
+  const auto* wasip1 = std::get_if<v1::Task::Wasip1::Request>(&request_);
+  if (!parent_ || !wasip1) {
+    std::visit([out](const auto& r) { protocol::pack_any(r, out); }, request_);
     return;
   }
   // The expanded copy lives only until it is serialized.
-  v1::Task::Wasip1::Request expanded(static_cast<const v1::Task::Wasip1::Request&>(*request_));
+  v1::Task::Wasip1::Request expanded(*wasip1);
   inherit_params(*parent_, *expanded.mutable_params());
   protocol::pack_any(expanded, out);
 }
@@ -40,27 +35,19 @@ void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Pa
 }
 
 v1::Task::Metadata& Task::info() {
-  if (kind_ == TaskKind::kWasip1)
-    return *static_cast<v1::Task::Wasip1::Request&>(*request_).mutable_info();
-  return *static_cast<v1::Task::Pyodide::Request&>(*request_).mutable_info();
+  return std::visit([](auto& r) -> v1::Task::Metadata& { return *r.mutable_info(); }, request_);
 }
 
 const v1::Task::Metadata& Task::info() const {
-  if (kind_ == TaskKind::kWasip1)
-    return static_cast<const v1::Task::Wasip1::Request&>(*request_).info();
-  return static_cast<const v1::Task::Pyodide::Request&>(*request_).info();
+  return std::visit([](const auto& r) -> const v1::Task::Metadata& { return r.info(); }, request_);
 }
 
 v1::Task::QoS& Task::qos() {
-  if (kind_ == TaskKind::kWasip1)
-    return *static_cast<v1::Task::Wasip1::Request&>(*request_).mutable_qos();
-  return *static_cast<v1::Task::Pyodide::Request&>(*request_).mutable_qos();
+  return std::visit([](auto& r) -> v1::Task::QoS& { return *r.mutable_qos(); }, request_);
 }
 
 const v1::Task::QoS& Task::qos() const {
-  if (kind_ == TaskKind::kWasip1)
-    return static_cast<const v1::Task::Wasip1::Request&>(*request_).qos();
-  return static_cast<const v1::Task::Pyodide::Request&>(*request_).qos();
+  return std::visit([](const auto& r) -> const v1::Task::QoS& { return r.qos(); }, request_);
 }
 
 void Task::trace(v1::Task::TraceEvent::EventType event, std::string details) {

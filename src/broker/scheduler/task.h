@@ -13,6 +13,7 @@
 
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "protocol/task_kind.h"
 #include "wasimoff/v1/messages.pb.h"
 
 namespace google::protobuf {
@@ -23,8 +24,8 @@ namespace wasimoff::broker {
 
 class ProviderSession;
 
-enum class TaskKind { kWasip1, kPyodide };
-std::string_view kind_name(TaskKind kind);
+using protocol::kind_name;
+using protocol::TaskKind;
 
 // An RPC-level failure with its Connect code (docs/http-api.md §4.2), e.g. {"not_found", "file not
 // found in storage: x"}.
@@ -42,12 +43,12 @@ class Task {
   // the task's own params, and every unset field is taken whole from the parent when the
   // request is packed for a provider (docs/scheduling.md §9 inheritance). So a job holds its parent
   // once, however many tasks inherit it; an expanded copy exists only while it is being sent.
-  Task(asio::any_io_executor ex, TaskKind kind, std::unique_ptr<google::protobuf::Message> request,
+  Task(asio::any_io_executor ex, protocol::TaskRequest request,
        std::shared_ptr<const v1::Task::Wasip1::Params> parent = nullptr);
 
-  TaskKind kind() const { return kind_; }
+  TaskKind kind() const { return protocol::kind_of(request_); }
   const std::string& id() const { return info().id(); }
-  google::protobuf::Message& request() { return *request_; }
+  const protocol::TaskRequest& request() const { return request_; }
   // The request as a provider receives it (inheritance applied), packed into `out`.
   void pack_request(google::protobuf::Any* out) const;
   v1::Task::Metadata& info();
@@ -71,18 +72,17 @@ class Task {
   // Outcome: exactly one of `error` / `response` once done() is set.
   OneShotEvent& done() { return done_; }
   const std::optional<RpcError>& error() const { return error_; }
-  // Task.Wasip1.Response or Task.Pyodide.Response with the Broker's metadata.
-  std::unique_ptr<google::protobuf::Message>& response() { return response_; }
+  // The response of the task's kind, with the Broker's metadata.
+  std::optional<protocol::TaskResponse>& response() { return response_; }
 
  private:
   friend class Scheduler;
 
-  TaskKind kind_;
-  std::unique_ptr<google::protobuf::Message> request_;
+  protocol::TaskRequest request_;
   std::shared_ptr<const v1::Task::Wasip1::Params> parent_;
   OneShotEvent done_;
   std::optional<RpcError> error_;
-  std::unique_ptr<google::protobuf::Message> response_;
+  std::optional<protocol::TaskResponse> response_;
 
   // Scheduler state (owned by the Scheduler, on the loop).
   State state_ = State::kAdmitting;

@@ -88,7 +88,7 @@ class SchedulerTest : public ::testing::Test {
     req->mutable_params()->add_args(std::move(arg));
     if (priority) req->mutable_qos()->set_priority(true);
     if (immediate) req->mutable_qos()->set_immediate(true);
-    auto t = std::make_shared<Task>(io.get_executor(), TaskKind::kWasip1, std::move(req));
+    auto t = std::make_shared<Task>(io.get_executor(), std::move(*req));
     t->required_refs = std::move(refs);
     return t;
   }
@@ -98,12 +98,12 @@ class SchedulerTest : public ::testing::Test {
     req->mutable_info()->set_id(scheduler->next_id());
     req->mutable_info()->mutable_trace();
     req->mutable_params()->set_script("print(1)");
-    return std::make_shared<Task>(io.get_executor(), TaskKind::kPyodide, std::move(req));
+    return std::make_shared<Task>(io.get_executor(), std::move(*req));
   }
 
   static std::string output(const std::shared_ptr<Task>& t) {
     if (t->error()) return "error " + t->error()->code + ": " + t->error()->message;
-    return static_cast<v1::Task::Wasip1::Response&>(*t->response()).ok().stdout();
+    return std::get<v1::Task::Wasip1::Response>(*t->response()).ok().stdout();
   }
 
   static std::vector<std::string> attempts(const std::shared_ptr<Task>& t) {

@@ -34,12 +34,12 @@ TEST(Task, ParentParamsAreSharedAndAppliedWhenPacked) {
       req->mutable_params()->set_stdin("own");
       req->mutable_params()->add_envs("B=2");
     }
-    tasks.push_back(
-        std::make_unique<Task>(io.get_executor(), TaskKind::kWasip1, std::move(req), parent));
+    tasks.push_back(std::make_unique<Task>(io.get_executor(), std::move(*req), parent));
   }
   // Nothing is copied into the tasks: they hold their own (small) params only.
   EXPECT_EQ(parent.use_count(), 4);
-  for (auto& t : tasks) EXPECT_LT(t->request().ByteSizeLong(), 64u);
+  for (auto& t : tasks)
+    EXPECT_LT(std::get<v1::Task::Wasip1::Request>(t->request()).ByteSizeLong(), 64u);
 
   auto inherited = unpack(*tasks[0]);
   EXPECT_EQ(inherited.info().id(), "1/0");
@@ -62,7 +62,7 @@ TEST(Task, WithoutParentTheRequestIsPackedAsIs) {
   asio::io_context io;
   auto req = std::make_unique<v1::Task::Wasip1::Request>();
   req->mutable_params()->add_args("x");
-  Task t(io.get_executor(), TaskKind::kWasip1, std::move(req));
+  Task t(io.get_executor(), std::move(*req));
   auto packed = unpack(t);
   ASSERT_EQ(packed.params().args_size(), 1);
   EXPECT_EQ(packed.params().args(0), "x");
