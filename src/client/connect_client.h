@@ -15,8 +15,8 @@
 
 #include "client/broker_options.h"
 #include "client/client_error.h"
-#include "client/concurrency_limit.h"
 #include "client/task_client.h"
+#include "common/async_semaphore.h"
 #include "net/http/client.h"
 
 namespace wasimoff::client {
@@ -51,9 +51,9 @@ class ConnectClient final : public TaskClient {
   asio::any_io_executor ex_;
   BrokerOptions options_;
   BrokerAddress address_;
-  ConcurrencyLimit task_slots_;
+  AsyncSemaphore task_slots_;
   std::vector<std::unique_ptr<http::HttpClient>> idle_;  // task connections not in use
-  ConcurrencyLimit storage_slot_;
+  AsyncSemaphore storage_slot_;
   std::unique_ptr<http::HttpClient> storage_;
 };
 

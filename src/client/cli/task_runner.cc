@@ -14,8 +14,8 @@
 #include "client/cli/result_files.h"
 #include "client/cli/trace_format.h"
 #include "client/client_error.h"
-#include "client/concurrency_limit.h"
 #include "client/job_expansion.h"
+#include "common/async_semaphore.h"
 
 namespace wasimoff::cli {
 
@@ -236,7 +236,7 @@ class PerTaskJob : public std::enable_shared_from_this<PerTaskJob> {
   JobPresenter& presenter() { return presenter_; }
 
  private:
-  using ConcurrencyPermit = client::ConcurrencyLimit::Permit;
+  using ConcurrencyPermit = AsyncSemaphore::Permit;
 
   awaitable<void> submit_all() {
     for (std::size_t i = 0; i < tasks_.size() && !fatal_; ++i) {
@@ -282,7 +282,7 @@ class PerTaskJob : public std::enable_shared_from_this<PerTaskJob> {
   const RunSettings& s_;
   std::vector<Request> tasks_;
   JobPresenter presenter_;
-  client::ConcurrencyLimit limit_;
+  AsyncSemaphore limit_;
   OneShotEvent all_done_;
   asio::any_io_executor ex_;
   std::size_t outstanding_ = 0;

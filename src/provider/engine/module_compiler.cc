@@ -18,10 +18,10 @@
 #include <thread>
 
 #include "common/async.h"
+#include "common/async_semaphore.h"
 #include "common/file_ref.h"
 #include "common/sha256.h"
 #include "common/strings.h"
-#include "provider/engine/async_semaphore.h"
 #include "provider/engine/child_process.h"
 #include "provider/engine/elf_check.h"
 #include "provider/engine/module_abi.h"

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <optional>
@@ -11,6 +10,7 @@
 
 #include "common/build_info.h"
 #include "net/http/static_files.h"
+#include "run_sync.h"
 
 namespace wasimoff::broker {
 namespace {
@@ -41,12 +41,7 @@ class OpsRoutesTest : public ::testing::Test {
     req.headers = std::move(headers);
     http::RequestContext ctx(io.get_executor());
     std::optional<http::Response> out;
-    asio::co_spawn(
-        io, [&]() -> awaitable<void> { out = co_await router.dispatch(req, ctx); },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io.run();
+    out = wasimoff::testing::run_sync(io, router.dispatch(req, ctx));
     EXPECT_TRUE(out.has_value());
     return out ? std::move(*out) : http::Response{};
   }

@@ -11,6 +11,8 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
+#include "run_sync.h"
+
 namespace wasimoff::engine {
 namespace {
 
@@ -20,16 +22,7 @@ using ::testing::Not;
 // Runs one coroutine to completion on a fresh io_context.
 template <typename T>
 T run(asio::awaitable<T> work) {
-  asio::io_context ioc;
-  std::optional<T> out;
-  std::exception_ptr error;
-  asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) out = std::move(v);
-  });
-  ioc.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*out);
+  return wasimoff::testing::run_sync(std::move(work));
 }
 
 SpawnOptions shell(std::string script) {

@@ -12,6 +12,7 @@
 
 #include "common/async.h"
 #include "common/file_ref.h"
+#include "run_sync.h"
 
 namespace wasimoff::cache {
 namespace {
@@ -62,26 +63,12 @@ class FileCacheTest : public ::testing::Test {
     return cache;
   }
 
+  // Runs `work` and then the loop until it is out of work.
   template <typename T>
   T run(asio::awaitable<T> work) {
-    std::optional<T> out;
-    std::exception_ptr error;
-    asio::co_spawn(ioc_, std::move(work), [&](std::exception_ptr e, T v) {
-      error = e;
-      if (!e) out = std::move(v);
-    });
-    ioc_.restart();
-    ioc_.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*out);
+    return wasimoff::testing::run_sync(ioc_, std::move(work));
   }
-  void run(asio::awaitable<void> work) {
-    std::exception_ptr error;
-    asio::co_spawn(ioc_, std::move(work), [&](std::exception_ptr e) { error = e; });
-    ioc_.restart();
-    ioc_.run();
-    if (error) std::rethrow_exception(error);
-  }
+  void run(asio::awaitable<void> work) { wasimoff::testing::run_sync(ioc_, std::move(work)); }
 
   std::string publish(std::string bytes) {
     std::string ref = make_ref(bytes);

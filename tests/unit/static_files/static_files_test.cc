@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
@@ -13,6 +12,8 @@
 #include <fstream>
 #include <optional>
 #include <string>
+
+#include "run_sync.h"
 
 namespace wasimoff::http {
 namespace {
@@ -82,12 +83,7 @@ class StaticFiles : public ::testing::Test {
     req.headers = std::move(headers);
     RequestContext ctx(io.get_executor());
     std::optional<Response> out;
-    asio::co_spawn(
-        io, [&]() -> awaitable<void> { out = co_await handler(req, ctx); },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io.run();
+    out = wasimoff::testing::run_sync(io, handler(req, ctx));
     EXPECT_TRUE(out.has_value());
     return out ? std::move(*out) : Response{};
   }

@@ -1,38 +1,19 @@
-// Helpers for the storage tests: a temporary directory and sample file contents.
+// Helpers for the storage tests: sample file contents and file access (TempDir is shared).
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "temp_dir.h"
+
 namespace wasimoff::broker::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    auto base = std::filesystem::temp_directory_path() / "wasimoff-storage-XXXXXX";
-    std::string name = base.string();
-    if (!::mkdtemp(name.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+// The shared temporary directory (tests/support/temp_dir.h).
+using wasimoff::testing::TempDir;
 
 // A minimal WebAssembly header followed by `payload` (distinct payloads → distinct refs).
 inline std::string wasm(const std::string& payload = "") {

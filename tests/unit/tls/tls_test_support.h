@@ -1,56 +1,17 @@
-// Helpers for the TLS tests: a temporary directory and PEM fixtures made by the openssl CLI at
+// Helpers for the TLS tests: PEM fixtures in a temporary directory, made by the openssl CLI at
 // test time (no private keys are committed).
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <string_view>
+
+#include "temp_dir.h"
 
 namespace wasimoff::tls::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    for (int attempt = 0;; ++attempt) {
-      path_ = std::filesystem::temp_directory_path() /
-              ("wasimoff-tls-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-      if (std::filesystem::create_directory(path_)) break;
-      if (attempt > 100) throw std::runtime_error("cannot create a temporary directory");
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-  std::string write(std::string_view name, std::string_view content) const {
-    auto p = path_ / name;
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << content;
-    return p.string();
-  }
-  std::string read(std::string_view name) const {
-    std::ifstream in(path_ / name, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// The shared temporary directory (tests/support/temp_dir.h).
+using wasimoff::testing::TempDir;
 
 // Runs a shell command in `dir`; throws with the command on failure.
 inline void run(const TempDir& dir, const std::string& command) {

@@ -1,12 +1,13 @@
-#include "client/concurrency_limit.h"
+#include "common/async_semaphore.h"
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
+#include <utility>
 
-namespace wasimoff::client {
+namespace wasimoff {
 
-ConcurrencyLimit::Permit& ConcurrencyLimit::Permit::operator=(Permit&& other) noexcept {
+AsyncSemaphore::Permit& AsyncSemaphore::Permit::operator=(Permit&& other) noexcept {
   if (this != &other) {
     release();
     owner_ = other.owner_;
@@ -15,14 +16,14 @@ ConcurrencyLimit::Permit& ConcurrencyLimit::Permit::operator=(Permit&& other) no
   return *this;
 }
 
-void ConcurrencyLimit::Permit::release() {
+void AsyncSemaphore::Permit::release() {
   if (owner_) std::exchange(owner_, nullptr)->release_one();
 }
 
-ConcurrencyLimit::ConcurrencyLimit(asio::any_io_executor ex, std::size_t limit)
+AsyncSemaphore::AsyncSemaphore(asio::any_io_executor ex, std::size_t limit)
     : ex_(std::move(ex)), limit_(std::max<std::size_t>(limit, 1)) {}
 
-awaitable<ConcurrencyLimit::Permit> ConcurrencyLimit::acquire() {
+awaitable<AsyncSemaphore::Permit> AsyncSemaphore::acquire() {
   if (in_use_ < limit_ && waiters_.empty()) {
     ++in_use_;
     co_return Permit(this);
@@ -38,9 +39,9 @@ awaitable<ConcurrencyLimit::Permit> ConcurrencyLimit::acquire() {
   co_return Permit(this);  // release_one() handed its permit over
 }
 
-void ConcurrencyLimit::release_one() {
+void AsyncSemaphore::release_one() {
   if (!waiters_.empty()) {
-    auto next = waiters_.front();
+    auto next = std::move(waiters_.front());
     waiters_.pop_front();
     next->granted.set();  // the permit passes on; in_use_ stays
     return;
@@ -48,4 +49,4 @@ void ConcurrencyLimit::release_one() {
   --in_use_;
 }
 
-}  // namespace wasimoff::client
+}  // namespace wasimoff

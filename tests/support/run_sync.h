@@ -1,0 +1,45 @@
+// Runs a coroutine to completion from plain (test) code. Header-only (target wasimoff_test_util).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace wasimoff::testing {
+
+// Spawns `work` on `ioc` and runs the context until it is out of work (restarting it first if a
+// previous run stopped it). Returns the result of `work` or rethrows its exception. Everything
+// else queued on `ioc` runs too, so the context must not hold work that never ends.
+template <typename T>
+T run_sync(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
+  std::optional<T> out;
+  std::exception_ptr error;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) out = std::move(v);
+  });
+  ioc.restart();
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+  return std::move(*out);
+}
+
+inline void run_sync(boost::asio::io_context& ioc, boost::asio::awaitable<void> work) {
+  std::exception_ptr error;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e) { error = e; });
+  ioc.restart();
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+}
+
+// The same on a fresh io_context of its own.
+template <typename T>
+T run_sync(boost::asio::awaitable<T> work) {
+  boost::asio::io_context ioc;
+  return run_sync(ioc, std::move(work));
+}
+
+}  // namespace wasimoff::testing
