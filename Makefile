@@ -2,7 +2,7 @@
 PRESET ?= dev
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build release run test test-asan fuzz bench format clean
+.PHONY: all deps build release run test test-asan clang fuzz bench format clean
 
 all: build
 
@@ -25,6 +25,13 @@ test: build
 
 test-asan:
 	$(MAKE) test PRESET=asan
+
+# The whole tree built with clang-14 next to GCC 12 (preset clang, build/clang), then its unit
+# tests. Not part of `make test`: a clang build from scratch costs as much as the GCC one.
+clang: deps
+	cmake --preset clang >/dev/null
+	cmake --build --preset clang -j $(JOBS)
+	ctest --preset clang -j $(JOBS)
 
 # Bounded libFuzzer runs of every untrusted-input parser (tests/fuzz; clang-14, build/fuzz).
 fuzz: deps

@@ -21,7 +21,7 @@ function(wasimoff_defaults target)
   # GCC 12 false positives we silence (each verified on our code):
   #  -Wmismatched-new-delete  Asio's awaitable frame allocator, for every coroutine at -O1+
   #  -Wrestrict               `"literal" + std::string` at -O2 (GCC PR 105329)
-  # (GCC-only flags are passed to GCC only: the fuzz build uses clang.)
+  # (GCC-only flags are passed to GCC only: the clang and fuzz presets use clang-14.)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-missing-field-initializers
                                            -Wno-mismatched-new-delete
                                            $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)

@@ -6,6 +6,7 @@ Run from anywhere: python3 tests/fuzz/make_corpus.py. The seeds are committed; r
 to change them. Sources: the binary test vectors of docs/protocol.md §5, the JSON examples of §4.2,
 Chromium 156's SETTINGS and CONNECT request (docs/webtransport.md §2-3).
 """
+import gzip
 import io
 import os
 import re
@@ -228,6 +229,98 @@ write("fuzz_module_admission", "mixed_modules.wasm",
       wasm(module="wasi_unstable", imports=[("wasi_snapshot_preview1", "fd_write")]))
 write("fuzz_module_admission", "hostile_unstable_import.wasm",
       wasm(module="wasi_unstable", imports=[("wasi_unstable\x00" + INJECT, "fd_write")]))
+
+
+# --- fuzz_wasm_module: the admission seeds, plus memory shapes the summary reads ---------------
+for name in ["hello", "mixed_modules", "hostile_import", "name_section"]:
+    with open(os.path.join(HERE, "corpus", "fuzz_module_admission", name + ".wasm"), "rb") as f:
+        write("fuzz_wasm_module", name + ".wasm", f.read())
+imported_memory = (b"\x00asm\x01\x00\x00\x00" + wsection(1, [b"\x60\x00\x00"])
+                   + wsection(2, [wname("env") + wname("memory") + b"\x02\x01\x02\x10",
+                                  wname("wasi_unstable") + wname("proc_exit") + b"\x00\x00"]))
+write("fuzz_wasm_module", "imported_memory.wasm", imported_memory)
+write("fuzz_wasm_module", "memory64.wasm",
+      b"\x00asm\x01\x00\x00\x00" + wsection(5, [b"\x04" + leb(1 << 40)]))
+write("fuzz_wasm_module", "many_modules.wasm",
+      b"\x00asm\x01\x00\x00\x00" + wsection(1, [b"\x60\x00\x00"])
+      + wsection(2, [wname(f"m{i}") + wname("f") + b"\x00\x00" for i in range(20)]))
+
+
+# --- fuzz_gzip_body (byte 0: body limit 16 << (byte % 12)) -------------------------------------
+def gz(data):
+    return gzip.compress(data, mtime=0)
+
+
+listing_json = b'{"sequence":"1","type":"Request"}'
+write("fuzz_gzip_body", "json", b"\x08" + gz(listing_json))
+write("fuzz_gzip_body", "empty", b"\x00" + gz(b""))
+write("fuzz_gzip_body", "over_limit", b"\x01" + gz(b"x" * 1000))
+write("fuzz_gzip_body", "truncated", b"\x0b" + gz(listing_json)[:-6])
+write("fuzz_gzip_body", "two_members", b"\x0b" + gz(b"ab") + gz(b"cd"))
+write("fuzz_gzip_body", "trailing_garbage", b"\x0b" + gz(b"ab") + b"junk")
+write("fuzz_gzip_body", "stored_block",
+      b"\x0b" + gzip.compress(bytes(range(256)), compresslevel=0, mtime=0))
+
+# --- fuzz_range (bytes 0-1: file size, little endian; 0xffff = 2^64-1) -------------------------
+for name, size, header in [
+        ("first_last", 1000, "bytes=0-99"), ("suffix", 1000, "bytes=-500"),
+        ("open_end", 1000, "bytes=100-"), ("multiple", 1000, "bytes=1-2,3-4"),
+        ("spaces_case", 1000, " BYTES= 5 - 10 "), ("other_unit", 1000, "items=0-1"),
+        ("past_end", 10, "bytes=10-20"), ("empty_file_suffix", 0, "bytes=-1"),
+        ("huge", 0xFFFF, "bytes=18446744073709551615-99999999999999999999999"),
+        ("reversed", 1000, "bytes=9-3")]:
+    write("fuzz_range", name, size.to_bytes(2, "little") + header.encode())
+
+
+# --- fuzz_worker_frame (byte 0: frame limit 16 << (byte % 9)) ----------------------------------
+def wframe(body):
+    return len(body).to_bytes(4, "little") + body
+
+
+hello = b"\x08" + pb_varint(4242) + b"\x10\x03"  # Hello{pid: 4242, abi: 3}
+request = (b"\x0a\x03abc" + b"\x50\x01"  # RunRequest{module_key: "abc", module_attached}
+           + b"\x28" + pb_varint(1 << 26) + b"\x40" + pb_varint(1_700_000_000_000_000_000))
+reply = b"\x10" + pb_varint(123456789) + b"\x30\x01"  # RunReply{prepared, module_missing}
+write("fuzz_worker_frame", "hello", b"\x08" + wframe(hello))
+write("fuzz_worker_frame", "request_reply", b"\x08" + wframe(request) + wframe(reply) + wframe(b""))
+write("fuzz_worker_frame", "cut_body", b"\x08" + wframe(hello)[:-1])
+write("fuzz_worker_frame", "cut_header", b"\x08" + wframe(hello) + b"\x05\x00")
+write("fuzz_worker_frame", "too_large", b"\x00" + wframe(b"y" * 17))
+
+
+# --- fuzz_messenger (byte 0: calls, queue bound, capacity; then 2-byte-length records) ---------
+def record(env):
+    return len(env).to_bytes(2, "little") + env
+
+
+def envelope(seq, kind, error=b"", payload=b""):
+    out = b"\x08" + pb_varint(seq) + b"\x10" + bytes([kind])
+    if error:
+        out += b"\x1a" + pb_varint(len(error)) + error
+    if payload:
+        out += b"\x22" + pb_varint(len(payload)) + payload
+    return out
+
+
+def any_payload(type_name, value=b""):
+    url = ("wasimoff/" + type_name).encode()
+    out = b"\x0a" + pb_varint(len(url)) + url
+    return out + (b"\x12" + pb_varint(len(value)) + value if value else b"")
+
+
+ping = any_payload("wasimoff.v1.Ping")
+write("fuzz_messenger", "answers", b"\x23"  # 3 calls, queue bound 1, capacity 8
+      + record(envelope(1, 2, payload=ping)) + record(envelope(2, 2, error=b"busy"))
+      + record(envelope(1, 2, payload=ping)) + record(envelope(9, 2)))
+write("fuzz_messenger", "requests", b"\x3c"  # no calls, queue bound 8, capacity 8
+      + record(envelope(5, 1, payload=ping))
+      + record(envelope(6, 1, payload=any_payload("wasimoff.v1.Task.Cancel")))
+      + record(envelope(7, 1, payload=any_payload("wasimoff.v1.Filesystem.Probe.Request")))
+      + record(envelope(8, 1, payload=any_payload("wasimoff.v1.Filesystem.Listing.Request")))
+      + record(envelope(9, 1)) + record(envelope(5, 1, payload=ping)))
+write("fuzz_messenger", "events_overflow", b"\x01"  # 1 call, queue bound 1, capacity 1
+      + b"".join(record(envelope(i, 1, payload=ping)) for i in range(1, 6))
+      + b"".join(record(v) for v in vectors))
 
 
 # --- fuzz_envelope.dict: JSON keys and Any type URLs --------------------------------------------

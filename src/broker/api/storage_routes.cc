@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <limits>
 #include <memory>
 
 #include "common/file_ref.h"
 #include "common/strings.h"
+#include "net/http/byte_range.h"
 
 namespace wasimoff::broker {
 
@@ -25,55 +25,6 @@ bool has_query_key(std::string_view query, std::string_view key) {
     if (name && *name == key) return true;
   }
   return false;
-}
-
-// Decimal digits only; values beyond 2^64-1 saturate (a huge last-byte-pos means "to the end").
-std::optional<std::uint64_t> parse_position(std::string_view digits) {
-  if (digits.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    auto digit = static_cast<std::uint64_t>(c - '0');
-    value = value > (kMax - digit) / 10 ? kMax : value * 10 + digit;
-  }
-  return value;
-}
-
-// The outcome of a Range header (RFC 9110 §14.2) against a file of `size` bytes.
-struct RangeRequest {
-  enum Kind { kWhole, kPartial, kUnsatisfiable } kind = kWhole;
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;  // inclusive
-};
-
-// Single ranges only: multiple ranges and malformed syntax ask for the whole file.
-RangeRequest parse_range(std::string_view header, std::uint64_t size) {
-  header = trim(header);
-  constexpr std::string_view kUnit = "bytes=";
-  if (!istarts_with(header, kUnit)) return {};
-  auto spec = trim(header.substr(kUnit.size()));
-  if (spec.find(',') != std::string_view::npos) return {};
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return {};
-  auto first_text = trim(spec.substr(0, dash));
-  auto last_text = trim(spec.substr(dash + 1));
-  if (first_text.empty()) {  // suffix range: the last n bytes
-    auto n = parse_position(last_text);
-    if (!n) return {};
-    if (*n == 0 || size == 0) return {RangeRequest::kUnsatisfiable};
-    return {RangeRequest::kPartial, size - std::min(*n, size), size - 1};
-  }
-  auto first = parse_position(first_text);
-  if (!first) return {};
-  std::uint64_t last = std::numeric_limits<std::uint64_t>::max();
-  if (!last_text.empty()) {
-    auto parsed = parse_position(last_text);
-    if (!parsed || *parsed < *first) return {};
-    last = *parsed;
-  }
-  if (*first >= size) return {RangeRequest::kUnsatisfiable};
-  return {RangeRequest::kPartial, *first, std::min(last, size - 1)};
 }
 
 // If-None-Match (weak comparison): "*" or any listed tag equal to `etag`.
@@ -186,12 +137,13 @@ awaitable<http::Response> StorageRoutes::handle_download(const http::Request& re
     co_return r;
   }
 
-  RangeRequest range;
+  http::RangeRequest range;
   auto range_headers = request.headers.get_all("Range");
   auto if_range = request.header("If-Range");
   bool range_applies = !if_range || trim(*if_range) == etag;
-  if (range_headers.size() == 1 && range_applies) range = parse_range(range_headers[0], info->size);
-  if (range.kind == RangeRequest::kUnsatisfiable) {
+  if (range_headers.size() == 1 && range_applies)
+    range = http::parse_range(range_headers[0], info->size);
+  if (range.kind == http::RangeRequest::kUnsatisfiable) {
     auto r = http::Response::text(416, "range not satisfiable");
     add_headers(r);
     r.headers.set("Content-Range", "bytes */" + std::to_string(info->size));
@@ -214,7 +166,7 @@ awaitable<http::Response> StorageRoutes::handle_download(const http::Request& re
   http::Response r;
   add_headers(r);
   r.headers.set("Content-Type", content->info.media);
-  if (range.kind == RangeRequest::kPartial && range.last < size) {
+  if (range.kind == http::RangeRequest::kPartial && range.last < size) {
     r.status = 206;
     r.headers.set("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                        std::to_string(range.last) + "/" + std::to_string(size));

@@ -57,6 +57,10 @@ class SessionHost : public h3::Extension,
 
  private:
   struct Session {
+    // User-provided, not implicit: std::optional<Session> below asks whether Session is default
+    // constructible while SessionHost is still incomplete, and clang answers "no" there (the
+    // default member initializers are not parsed yet), which breaks session_.emplace().
+    Session() {}
     std::int64_t connect_stream = -1;
     http::Request connect;
     CapsuleReader capsules{64 << 10};
