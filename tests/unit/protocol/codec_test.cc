@@ -11,9 +11,12 @@ namespace {
 
 using v1::Envelope;
 
-std::string unhex(std::string_view hex) { return hex_decode(hex).value(); }
+std::string unhex(std::string_view hex) {
+  return hex_decode(hex).value();
+}
 
-Envelope envelope(uint64_t seq, Envelope::MessageType type, const google::protobuf::Message* payload) {
+Envelope envelope(uint64_t seq, Envelope::MessageType type,
+                  const google::protobuf::Message* payload) {
   Envelope e;
   e.set_sequence(seq);
   e.set_type(type);
@@ -31,9 +34,9 @@ std::vector<Vector> vectors() {
   std::vector<Vector> out;
   {
     v1::Filesystem::Listing::Request m;
-    out.push_back({"listing request", envelope(1, Envelope::Request, &m),
-                   "0801100122310a2f" +
-                       hex_encode("wasimoff/wasimoff.v1.Filesystem.Listing.Request")});
+    out.push_back(
+        {"listing request", envelope(1, Envelope::Request, &m),
+         "0801100122310a2f" + hex_encode("wasimoff/wasimoff.v1.Filesystem.Listing.Request")});
   }
   {
     v1::Event::ProviderResources m;
@@ -112,21 +115,24 @@ TEST(CodecVectors, JsonRoundTripPreservesBinaryForm) {
 
 TEST(CodecJson, WritesCanonicalForm) {
   v1::Filesystem::Listing::Request listing;
-  EXPECT_EQ(encode_json(envelope(1, Envelope::Request, &listing)),
-            R"({"sequence":"1","type":"Request","payload":{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}})");
+  EXPECT_EQ(
+      encode_json(envelope(1, Envelope::Request, &listing)),
+      R"({"sequence":"1","type":"Request","payload":{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}})");
 
   v1::Event::ProviderResources res;
   res.set_concurrency(4);
   res.set_tasks(0);
-  EXPECT_EQ(encode_json(envelope(0, Envelope::Event, &res)),
-            R"({"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.ProviderResources","concurrency":4,"tasks":0}})");
+  EXPECT_EQ(
+      encode_json(envelope(0, Envelope::Event, &res)),
+      R"({"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.ProviderResources","concurrency":4,"tasks":0}})");
 
   v1::Task::Wasip1::Response resp;
   resp.mutable_info()->set_id("17");
   resp.mutable_ok()->set_status(0);
   resp.mutable_ok()->set_stdout("hi\n");
-  EXPECT_EQ(encode_json(envelope(3, Envelope::Response, &resp)),
-            R"({"sequence":"3","type":"Response","payload":{"@type":"wasimoff/wasimoff.v1.Task.Wasip1.Response","info":{"id":"17"},"ok":{"status":0,"stdout":"aGkK"}}})");
+  EXPECT_EQ(
+      encode_json(envelope(3, Envelope::Response, &resp)),
+      R"({"sequence":"3","type":"Response","payload":{"@type":"wasimoff/wasimoff.v1.Task.Wasip1.Response","info":{"id":"17"},"ok":{"status":0,"stdout":"aGkK"}}})");
 }
 
 TEST(CodecJson, AcceptsLenientInput) {
