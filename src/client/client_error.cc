@@ -167,11 +167,20 @@ ClientError connect_error(unsigned status, std::string_view body, std::string_vi
   return ClientError(ClientError::Kind::kHttp, code_for_status(status), plain.message(), status);
 }
 
-ClientError envelope_error(std::string_view text) {
+ClientError envelope_error(const Status& status) {
+  // Our Broker sends the code in the Envelope and, for older clients, also as the text's prefix
+  // ("not_found: file not found …"); the reference Broker sends only the text.
+  std::string_view text = status.message();
   auto colon = text.find(": ");
-  if (colon != std::string_view::npos && is_connect_code(text.substr(0, colon)))
+  bool prefixed = colon != std::string_view::npos && is_connect_code(text.substr(0, colon));
+  std::string_view message = prefixed ? text.substr(colon + 2) : text;
+  if (status.code() != StatusCode::kUnknown)
+    return ClientError(
+        ClientError::Kind::kRpc, std::string(status.code_name()),
+        std::string(prefixed && text.substr(0, colon) == status.code_name() ? message : text));
+  if (prefixed)
     return ClientError(ClientError::Kind::kRpc, std::string(text.substr(0, colon)),
-                       std::string(text.substr(colon + 2)));
+                       std::string(message));
   return ClientError(ClientError::Kind::kRpc, "unknown", std::string(text));
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "net/http/message.h"
 
 namespace wasimoff::client {
@@ -56,9 +57,10 @@ class ClientError : public std::runtime_error {
 ClientError connect_error(unsigned status, std::string_view body,
                           std::string_view what = "the call");
 
-// The error of a client-WebSocket call: Envelope.error "<code>: <message>" (known Connect codes
-// only; other texts become code "unknown").
-ClientError envelope_error(std::string_view text);
+// The error of a client-WebSocket call: the Envelope's code when it has one, else the code
+// prefix of Envelope.error "<code>: <message>" (known Connect codes only; other texts become
+// code "unknown"). A "<code>: " prefix that repeats the Envelope's code is dropped.
+ClientError envelope_error(const Status& status);
 
 // A non-Connect HTTP error of `what` (e.g. "upload of hello.wasm") with the plain-text body.
 ClientError http_error(std::string_view what, unsigned status, std::string_view body);

@@ -97,19 +97,21 @@ awaitable<Resp> TaskSocket::call(const google::protobuf::Message& request) {
                      ? *options_.task_timeout + std::chrono::seconds(30)
                      : std::chrono::duration_cast<std::chrono::milliseconds>(kMaxTaskWait);
   auto result = co_await messenger->call_as<Resp>(request, timeout);
-  if (auto* out = std::get_if<Resp>(&result)) co_return std::move(*out);
-  const std::string& error = std::get<std::string>(result);
-  if (messenger->is_closed() && error == kClosedError) {
+  if (result) co_return std::move(result).value();
+  const Status& status = result.error();
+  const std::string& error = status.message();
+  if (messenger->is_closed() && status.code() == StatusCode::kUnavailable &&
+      error == kClosedError) {
     std::string why = messenger->close_reason();
     throw ClientError(ClientError::Kind::kUnreachable, "",
                       "the connection to the broker at " + address_.display() + " closed" +
                           (why.empty() ? "" : ": " + why));
   }
-  if (error.starts_with("timeout:"))
+  if (status.code() == StatusCode::kDeadlineExceeded)
     throw unreachable(address_.display(), "no answer from the broker: " + error);
-  if (error.starts_with("unexpected response payload"))
+  if (status.code() == StatusCode::kInternal)  // a Response of the wrong type
     throw ClientError(ClientError::Kind::kProtocol, "", error);
-  throw envelope_error(error);
+  throw envelope_error(status);
 }
 
 void TaskSocket::apply_timeout(v1::Task::QoS* qos) const {

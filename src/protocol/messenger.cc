@@ -1,5 +1,7 @@
 #include "protocol/messenger.h"
 
+#include "protocol/wire_status.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -76,13 +78,13 @@ std::string Messenger::describe_payload(const gp::Any& any) {
 
 awaitable<CallResult> Messenger::call(const gp::Message& request, std::chrono::milliseconds timeout,
                                       OneShotEvent* cancel) {
-  if (closed_) co_return CallResult{options_.disconnect_error, {}};
+  if (closed_) co_return CallResult{unavailable(options_.disconnect_error), {}};
   co_return co_await call_packed(make_any(request), timeout, cancel);
 }
 
 awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milliseconds timeout,
                                              OneShotEvent* cancel) {
-  if (closed_) co_return CallResult{options_.disconnect_error, {}};
+  if (closed_) co_return CallResult{unavailable(options_.disconnect_error), {}};
   std::uint64_t seq = next_request_seq_++;
   Envelope env;
   env.set_sequence(seq);
@@ -92,7 +94,7 @@ awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milli
   pending_[seq] = pending;
   if (!enqueue(std::move(env))) {
     pending_.erase(seq);
-    co_return CallResult{options_.disconnect_error, {}};
+    co_return CallResult{unavailable(options_.disconnect_error), {}};
   }
   // Keep ourselves alive while waiting: the owner may drop its reference meanwhile.
   auto self = shared_from_this();
@@ -103,8 +105,9 @@ awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milli
     co_await pending->wait();
   if (pending->done) co_return std::move(pending->result);
   pending_.erase(seq);
-  if (cancel && cancel->is_set()) co_return CallResult{"canceled", {}};
-  co_return CallResult{fmt::format("timeout: no response within {:g} s", timeout.count() / 1000.0),
+  if (cancel && cancel->is_set()) co_return CallResult{canceled("canceled"), {}};
+  co_return CallResult{deadline_exceeded(fmt::format("timeout: no response within {:g} s",
+                                                     timeout.count() / 1000.0)),
                        {}};
 }
 
@@ -226,19 +229,19 @@ awaitable<void> Messenger::read_loop() {
 awaitable<void> Messenger::handle_request(Envelope envelope) {
   Reply reply;
   if (!envelope.has_payload() || envelope.payload().type_url().empty()) {
-    reply = Reply::fail("missing payload");
+    reply = Reply::fail(invalid_argument("missing payload"));
   } else {
     bool bad = false;
     auto msg = unpack_any_dynamic(envelope.payload(), &bad);
     auto it = msg ? handlers_.find(msg->GetDescriptor()) : handlers_.end();
     if (bad) {
       // A JSON codec puts the reason into `error`, which has no meaning on a Request otherwise.
-      reply = Reply::fail("bad payload: " +
-                          (envelope.error().empty()
-                               ? "cannot decode " + describe_payload(envelope.payload())
-                               : envelope.error()));
+      reply = Reply::fail(invalid_argument(
+          "bad payload: " + (envelope.error().empty()
+                                 ? "cannot decode " + describe_payload(envelope.payload())
+                                 : envelope.error())));
     } else if (!msg || it == handlers_.end()) {
-      reply = Reply::fail("not implemented");
+      reply = Reply::fail(unimplemented("not implemented"));
     } else {
       try {
         reply = co_await it->second(std::move(msg));
@@ -251,10 +254,12 @@ awaitable<void> Messenger::handle_request(Envelope envelope) {
   Envelope out;
   out.set_sequence(envelope.sequence());
   out.set_type(Envelope::Response);
-  if (!reply.error.empty())
-    out.set_error(reply.error);
-  else if (reply.payload)
+  if (!reply.status.ok()) {
+    out.set_error(reply.status.message());
+    out.set_code(std::string(reply.status.code_name()));
+  } else if (reply.payload) {
     pack_any(*reply.payload, out.mutable_payload());
+  }
   enqueue(std::move(out));
 }
 
@@ -268,7 +273,8 @@ void Messenger::handle_response(Envelope& envelope) {
   auto pending = std::move(it->second);
   pending_.erase(it);
   if (!envelope.error().empty())
-    pending->result.error = envelope.error();
+    pending->result.status =
+        status_from_wire(envelope.code(), std::move(*envelope.mutable_error()));
   else
     pending->result.payload = std::move(*envelope.mutable_payload());
   pending->complete();
@@ -305,7 +311,8 @@ void Messenger::shutdown(std::string reason) {
   const bool oversized =
       !options_.oversize_error.empty() && transport_->ended_by_oversized_message();
   for (auto& [seq, p] : pending) {
-    p->result.error = oversized ? options_.oversize_error : options_.disconnect_error;
+    p->result.status = oversized ? resource_exhausted(options_.oversize_error)
+                                 : unavailable(options_.disconnect_error);
     p->complete();
   }
   popped_ += queue_.size();

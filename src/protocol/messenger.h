@@ -25,29 +25,36 @@
 #include <variant>
 
 #include "common/async.h"
+#include "common/status.h"
 #include "protocol/any_payload.h"
 #include "protocol/transport.h"
 
 namespace wasimoff::protocol {
 
-// Outcome of a call: `error` non-empty = the call failed as a whole (Envelope.error of the
-// peer, a timeout, cancellation, or the transport ending); otherwise `payload` holds the Response.
+// Outcome of a call: a failed `status` = the call failed as a whole (the peer's Envelope error,
+// kDeadlineExceeded for a timeout, kCanceled, or kUnavailable when the transport ended);
+// otherwise `payload` holds the Response.
 struct CallResult {
-  std::string error;
+  Status status;
   google::protobuf::Any payload;
-  bool ok() const { return error.empty(); }
+  bool ok() const { return status.ok(); }
+  const std::string& error() const { return status.message(); }
 };
 
-// What a request handler answers: a payload message, or an error string (→ Envelope.error).
+// What a request handler answers: a payload message, or a failure (→ Envelope error + code).
 struct Reply {
   std::unique_ptr<google::protobuf::Message> payload;
-  std::string error;
+  Status status;
 
   template <typename M>
   static Reply with(M message) {
     return Reply{std::make_unique<M>(std::move(message)), {}};
   }
-  static Reply fail(std::string error) { return Reply{nullptr, std::move(error)}; }
+  static Reply fail(Status status) { return Reply{nullptr, std::move(status)}; }
+  // A failure without a more specific code (kUnknown), as reference peers send them.
+  static Reply fail(std::string error) {
+    return fail(Status{StatusCode::kUnknown, std::move(error)});
+  }
 };
 
 class Messenger : public std::enable_shared_from_this<Messenger> {
@@ -104,17 +111,16 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
       OneShotEvent* cancel = nullptr);
 
   // Like call(), and also checks the payload type: a payload of another type, an absent or an
-  // undecodable one fails with `unexpected response payload <type>`.
+  // undecodable one fails (kInternal) with `unexpected response payload <type>`.
   template <typename Resp>
-  awaitable<std::variant<Resp, std::string>> call_as(
-      const google::protobuf::Message& request,
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
-      OneShotEvent* cancel = nullptr) {
+  awaitable<Result<Resp>> call_as(const google::protobuf::Message& request,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                                  OneShotEvent* cancel = nullptr) {
     CallResult r = co_await call(request, timeout, cancel);
-    if (!r.ok()) co_return r.error;
+    if (!r.ok()) co_return std::move(r.status);
     Resp out;
     if (unpack_any(r.payload, &out) != UnpackStatus::kOk)
-      co_return "unexpected response payload " + describe_payload(r.payload);
+      co_return internal_error("unexpected response payload " + describe_payload(r.payload));
     co_return out;
   }
 

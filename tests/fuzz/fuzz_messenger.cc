@@ -157,8 +157,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.ok()) {
       FUZZ_CHECK(it != run.responses_sent.end() && it->second.error().empty(),
                  "a call succeeded without an answer from the peer");
-    } else if (r.error != kDisconnect) {
-      FUZZ_CHECK(it != run.responses_sent.end() && it->second.error() == r.error,
+    } else if (r.error() != kDisconnect) {
+      FUZZ_CHECK(it != run.responses_sent.end() && it->second.error() == r.error(),
                  "a call failed with an error the peer did not send");
     }
   }

@@ -43,7 +43,7 @@ struct ClientSocket::Impl {
   }
 
   awaitable<protocol::CallResult> do_call(std::shared_ptr<google::protobuf::Message> request) {
-    if (!messenger) co_return protocol::CallResult{"client socket closed", {}};
+    if (!messenger) co_return protocol::CallResult{unavailable("client socket closed"), {}};
     co_return co_await messenger->call(*request);
   }
 

@@ -43,7 +43,7 @@ class ClientSocket {
     if (f.wait_for(timeout) != std::future_status::ready)
       throw std::runtime_error("client socket: no response in time");
     auto r = f.get();
-    if (!r.ok()) return r.error;
+    if (!r.ok()) return r.error();
     Resp out;
     if (protocol::unpack_any(r.payload, &out) != protocol::UnpackStatus::kOk)
       return "unexpected response payload " + protocol::Messenger::describe_payload(r.payload);

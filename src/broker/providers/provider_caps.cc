@@ -16,12 +16,6 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 }  // namespace
 
-bool is_module_refusal(std::string_view error) {
-  for (std::string_view prefix : {"unsupported module:", "CompileError:", "LinkError:"})
-    if (error.substr(0, prefix.size()) == prefix) return true;
-  return false;
-}
-
 void ProviderCaps::announce(const v1::ProviderCapabilities& caps) {
   announced_ = true;
   wasi_.clear();

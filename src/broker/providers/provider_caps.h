@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/wasm_summary.h"
+#include "protocol/wire_status.h"
 #include "wasimoff/v1/extensions.pb.h"
 
 namespace wasimoff::broker {
@@ -24,11 +25,9 @@ struct ModuleFacts {
   std::optional<WasmSummary> summary;  // nullopt: not parsed (unknown facts exclude nobody)
 };
 
-// A task Response or Envelope error that means "this provider cannot run this module" rather
-// than "this run failed": ours and the page's `unsupported module: …`, and what wasimoff v1
-// browser providers answer for a module the JavaScript engine cannot compile or link
-// (`CompileError: …`, `LinkError: …`).
-bool is_module_refusal(std::string_view error);
+// A task Response error that means "this provider cannot run this module" rather than "this run
+// failed" (protocol/wire_status.h has the texts).
+using protocol::is_module_refusal;
 
 class ProviderCaps {
  public:

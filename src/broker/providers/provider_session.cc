@@ -33,7 +33,7 @@ ProviderSession::ProviderSession(asio::any_io_executor ex,
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
-  // The scheduler recognises this prefix (Scheduler::kOutputTooLarge).
+  // The Messenger fails outstanding calls with kResourceExhausted and this text.
   options.oversize_error = "output too large: the provider answered with a message larger than " +
                            format_bytes(limits_.max_message_size) +
                            " (WASIMOFF_MAX_MESSAGE_SIZE) and its connection was closed";
@@ -70,21 +70,23 @@ awaitable<void> ProviderSession::run() {
                info_.transport, info_.user_agent);
   // FIFO turn among the connections being admitted; the Listing's time limit starts now.
   auto turn = co_await registry_.admission.acquire(messenger_->closed());
-  std::variant<v1::Filesystem::Listing::Response, std::string> listing;
+  Result<v1::Filesystem::Listing::Response> listing = unavailable("not admitted");
+  std::string reason;
   if (auto* why = std::get_if<std::string>(&turn))
-    listing = *why;
+    reason = *why;  // the admission gate's refusal
   else
     listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
         v1::Filesystem::Listing::Request(), timing_.listing_timeout);
   turn = std::string();  // releases the admission slot
-  if (auto* err = std::get_if<std::string>(&listing)) {
-    std::string reason = err->rfind("timeout", 0) == 0     ? "listing timeout"
-                         : err->rfind("admission", 0) == 0 ? *err
-                                                           : "listing failed: " + *err;
+  if (!listing && reason.empty())
+    reason = listing.error().code() == StatusCode::kDeadlineExceeded
+                 ? "listing timeout"
+                 : "listing failed: " + listing.error().message();
+  if (!listing) {
     spdlog::warn("provider {} ({}) not admitted: {}", info_.name, info_.address, reason);
     messenger_->close(CloseCode::kInternalError, reason);
   } else {
-    add_files(std::get<0>(listing).files(), "Listing");
+    add_files(listing->files(), "Listing");
     registered_ = true;
     registry_.on_registered(shared_from_this());
     co_await keepalive();  // until the messenger closes
@@ -128,7 +130,7 @@ awaitable<void> ProviderSession::ping_once() {
   if (messenger_->is_closed()) co_return;
   // An error Response counts as an answer (older providers do not know Ping); an unanswered
   // Ping only leaves the average alone — the silence bound in keepalive() closes hung providers.
-  if (r.error.rfind("timeout", 0) == 0) co_return;
+  if (r.status.code() == StatusCode::kDeadlineExceeded) co_return;
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;

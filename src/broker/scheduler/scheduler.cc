@@ -261,7 +261,7 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
   protocol::CallResult r =
       co_await provider->messenger().call_packed(std::move(payload), limit, abandon.get());
   if (limit.count() > 0 && !abandon->is_set() && task->state_ == Task::State::kActive &&
-      r.error.rfind("timeout", 0) == 0) {
+      r.status.code() == StatusCode::kDeadlineExceeded) {
     attempt_timed_out(task, provider);
     co_return;
   }
@@ -271,7 +271,8 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
   const std::string& name = provider->info().name;
   if (r.ok()) provider->timeout_strikes = 0;  // it delivers results
   if (!r.ok()) {
-    if (r.error.rfind("not implemented", 0) == 0) {
+    const std::string& error = r.error();
+    if (r.status.code() == StatusCode::kUnimplemented) {
       spdlog::info("provider {} does not run {} tasks; task {} goes back to the queue", name,
                    kind_name(task->kind()), task->id());
       provider->mark_unsupported(task->kind());
@@ -280,16 +281,16 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
       kick();
       co_return;
     }
-    if (is_module_refusal(r.error)) {  // wasimoff v1 browsers throw CompileError: …
-      module_refused(task, provider, r.error);
+    if (r.status.code() == StatusCode::kFailedPrecondition) {  // e.g. v1 browsers' CompileError
+      module_refused(task, provider, error);
       co_return;
     }
-    if (r.error.rfind(kOutputTooLarge, 0) == 0 &&
+    if (r.status.code() == StatusCode::kResourceExhausted &&
         ++task->oversized_attempts_ >= kMaxOversizedAttempts) {
-      finish_with_application_error(task, name, r.error);
+      finish_with_application_error(task, name, error);
       co_return;
     }
-    attempt_failed(task, name, r.error);
+    attempt_failed(task, name, error);
     co_return;
   }
   protocol::TaskResponse response = protocol::empty_response(task->kind());

@@ -35,11 +35,11 @@ struct SchedulerObserver {
 class Scheduler {
  public:
   // An attempt whose provider's connection was closed because it sent a message larger than
-  // WASIMOFF_MAX_MESSAGE_SIZE fails with an error starting like this. Retrying cannot make a
-  // result smaller: after kMaxOversizedAttempts such attempts (the first close may have hit a
-  // task that merely shared the connection) the task ends with this error as its application-
-  // level result, as a provider that knows the limit would answer.
-  static constexpr std::string_view kOutputTooLarge = "output too large";
+  // WASIMOFF_MAX_MESSAGE_SIZE fails with kResourceExhausted ("output too large: …"), as does a
+  // provider's own "output too large" answer. Retrying cannot make a result smaller: after
+  // kMaxOversizedAttempts such attempts (the first close may have hit a task that merely shared
+  // the connection) the task ends with this error as its application-level result, as a
+  // provider that knows the limit would answer.
   static constexpr int kMaxOversizedAttempts = 2;
   // Refusals of one task's module (docs/scheduling.md §3) beyond this many count as failed
   // attempts, so a provider that reconnects to refuse again and again cannot bounce a task without

@@ -88,7 +88,7 @@ class Task {
   State state_ = State::kAdmitting;
   std::uint64_t admission_seq_ = 0;
   int attempts_ = 0;
-  int oversized_attempts_ = 0;  // attempts that ended with Scheduler::kOutputTooLarge
+  int oversized_attempts_ = 0;  // attempts that ended in kResourceExhausted (output too large)
   std::vector<std::string> attempt_errors_;
   std::set<std::uint64_t> avoid_;       // provider ids that failed an attempt
   std::set<std::uint64_t> refused_by_;  // provider ids that refused the module (bounded)

@@ -30,7 +30,7 @@ TEST_P(ClientWs, ResponsesArriveOutOfOrderAndAreCorrelated) {
   EXPECT_EQ(slow.wait_for(0s),
             std::future_status::timeout);  // the earlier request is still running
   auto f = fast.get();
-  ASSERT_TRUE(f.ok()) << f.error;
+  ASSERT_TRUE(f.ok()) << f.error();
   v1::Task::Wasip1::Response fr;
   ASSERT_EQ(protocol::unpack_any(f.payload, &fr), protocol::UnpackStatus::kOk);
   EXPECT_EQ(fr.ok().stdout(), "fast\n");
@@ -39,7 +39,7 @@ TEST_P(ClientWs, ResponsesArriveOutOfOrderAndAreCorrelated) {
   ASSERT_EQ(slow.wait_for(30s), std::future_status::ready);
   v1::Task::Wasip1::Response sr;
   auto s = slow.get();
-  ASSERT_TRUE(s.ok()) << s.error;
+  ASSERT_TRUE(s.ok()) << s.error();
   ASSERT_EQ(protocol::unpack_any(s.payload, &sr), protocol::UnpackStatus::kOk);
   EXPECT_EQ(sr.ok().stdout(), "slow\n");
 }

@@ -473,7 +473,7 @@ TEST_F(BrokerTasks, ConcurrencyIsNeverExceededUnderABurst) {
   for (int i = 0; i < kTasks; ++i) {
     ASSERT_EQ(calls[i].wait_for(120s), std::future_status::ready) << "task " << i;
     auto r = calls[i].get();
-    ASSERT_TRUE(r.ok()) << r.error;
+    ASSERT_TRUE(r.ok()) << r.error();
     v1::Task::Wasip1::Response resp;
     ASSERT_EQ(protocol::unpack_any(r.payload, &resp), protocol::UnpackStatus::kOk);
     EXPECT_EQ(resp.ok().stdout(), std::to_string(i) + "\n");
