@@ -9,9 +9,8 @@
 
 namespace wasimoff::client {
 
-// One Request per entry of `job.tasks`, in order. Every Params field a task leaves unset is
-// copied whole from `job.parent` (binary, rootfs, stdin when absent; args, envs, artifacts when
-// empty; no merging). The job's qos applies to every task; its info.reference and info.trace
+// One Request per entry of `job.tasks`, in order, each inheriting from `job.parent`
+// (protocol::inherit_params). The job's qos applies to every task; its info.reference and info.trace
 // (when present) are copied into each task's info.
 std::vector<v1::Task::Wasip1::Request> expand_job(const v1::Task::Wasip1::JobRequest& job);
 

@@ -1,12 +1,12 @@
 #include "protocol/messenger.h"
 
-#include "protocol/wire_status.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "protocol/wire_status.h"
 
 namespace wasimoff::protocol {
 

@@ -39,30 +39,47 @@ TEST(ConnectError, PlainHttpErrorsKeepTheirStatus) {
   EXPECT_THAT(connect_error(401, "unauthorized\n").hint(), HasSubstr("--token"));
 }
 
+// An Envelope error as a Broker without Envelope.code (the reference, or ours before it) sends it.
+Status text_only(std::string text) {
+  return Status{StatusCode::kUnknown, std::move(text)};
+}
+
 TEST(EnvelopeError, SplitsTheConnectCodePrefix) {
-  auto e = envelope_error("resource_exhausted: queue full");
+  auto e = envelope_error(text_only("resource_exhausted: queue full"));
   EXPECT_EQ(e.code(), "resource_exhausted");
   EXPECT_EQ(e.message(), "queue full");
   EXPECT_TRUE(e.queue_full());
   EXPECT_THAT(e.hint(), HasSubstr("WASIMOFF_QUEUE_SIZE"));
-  auto other = envelope_error("not implemented");
+  auto other = envelope_error(text_only("not implemented"));
   EXPECT_EQ(other.code(), "unknown");
   EXPECT_EQ(other.message(), "not implemented");
-  auto no_code = envelope_error("something: odd");
+  auto no_code = envelope_error(text_only("something: odd"));
   EXPECT_EQ(no_code.code(), "unknown");
   EXPECT_EQ(no_code.message(), "something: odd");
 }
 
+TEST(EnvelopeError, TheEnvelopeCodeWinsAndItsRepeatedPrefixIsDropped) {
+  auto e = envelope_error(Status{StatusCode::kResourceExhausted, "resource_exhausted: queue full"});
+  EXPECT_EQ(e.code(), "resource_exhausted");
+  EXPECT_EQ(e.message(), "queue full");
+  EXPECT_TRUE(e.queue_full());
+  auto plain = envelope_error(Status{StatusCode::kNotFound, "file not found in storage: x"});
+  EXPECT_EQ(plain.code(), "not_found");
+  EXPECT_EQ(plain.message(), "file not found in storage: x");
+}
+
 TEST(ClientErrorHints, NameTheSettingThatHelps) {
-  EXPECT_THAT(envelope_error("unauthenticated: unauthorized").hint(), HasSubstr("--token"));
-  EXPECT_THAT(envelope_error("deadline_exceeded: deadline exceeded").hint(),
+  EXPECT_THAT(envelope_error(text_only("unauthenticated: unauthorized")).hint(),
+              HasSubstr("--token"));
+  EXPECT_THAT(envelope_error(text_only("deadline_exceeded: deadline exceeded")).hint(),
               HasSubstr("--timeout"));
-  EXPECT_THAT(envelope_error("resource_exhausted: request too large").hint(),
+  EXPECT_THAT(envelope_error(text_only("resource_exhausted: request too large")).hint(),
               HasSubstr("WASIMOFF_MAX_MESSAGE_SIZE"));
-  EXPECT_FALSE(envelope_error("resource_exhausted: request too large").queue_full());
-  EXPECT_THAT(envelope_error("unavailable: qos: no idle workers for immediate mode").hint(),
-              HasSubstr("idle worker"));
-  EXPECT_THAT(envelope_error("unavailable: attempt 1 (p): provider disconnected").hint(),
+  EXPECT_FALSE(envelope_error(text_only("resource_exhausted: request too large")).queue_full());
+  EXPECT_THAT(
+      envelope_error(text_only("unavailable: qos: no idle workers for immediate mode")).hint(),
+      HasSubstr("idle worker"));
+  EXPECT_THAT(envelope_error(text_only("unavailable: attempt 1 (p): provider disconnected")).hint(),
               HasSubstr("wasimoff_connected_providers"));
   EXPECT_THAT(unreachable("http://h:1", "Connection refused").hint(), HasSubstr("--broker"));
   EXPECT_THAT(unreachable("https://h:1", "TLS handshake failed: certificate verify failed").hint(),
