@@ -8,6 +8,10 @@
 // (413), control frames ≤ 16 KiB, per-stream send buffer bounded (writers wait for ACKs), a
 // response stalled without progress for `send_stall_timeout` is reset. Concurrent streams are
 // bounded by the QUIC transport parameters.
+//
+// Files: server_connection.cc (QUIC events, sending helpers, lifecycle),
+// server_connection_streams.cc (stream typing, control and QPACK streams, WebTransport stream
+// headers), server_connection_requests.cc (request streams and responses).
 #pragma once
 
 #include <chrono>
@@ -138,6 +142,14 @@ class ServerConnection : public quic::Application,
 
   void handle_bidi(std::int64_t sid, Stream& s, std::span<const std::uint8_t> data, bool fin);
   void handle_uni(std::int64_t sid, Stream& s, std::span<const std::uint8_t> data, bool fin);
+  // A peer stream that began with a WebTransport signal/type of `signal_length` bytes; `combined`
+  // is what the stream sent so far, the last `new_bytes` of it not yet credited.
+  void take_session_stream(std::int64_t sid, Stream& s, bool bidi, std::string combined,
+                           std::size_t new_bytes, std::size_t signal_length, bool fin);
+  // The peer's control or QPACK stream (by stream type); false when refused or a duplicate.
+  bool open_critical_stream(std::int64_t sid, Stream& s, std::uint64_t type);
+  // Bytes of the peer's control or QPACK encoder/decoder stream (already credited).
+  void feed_critical_stream(Stream& s, std::span<const std::uint8_t> data);
   void handle_request_bytes(std::int64_t sid, Stream& s, std::span<const std::uint8_t> data,
                             bool fin);
   void handle_control_frame(std::uint64_t type, std::string_view payload, Stream& s);

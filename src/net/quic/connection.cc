@@ -8,19 +8,13 @@
 #include <stdexcept>
 
 #include "common/logging.h"
+#include "net/quic/connection_internal.h"
 
 namespace wasimoff::quic {
 namespace {
 
 ngtcp2_duration to_ns(std::chrono::milliseconds d) {
   return static_cast<ngtcp2_duration>(d.count()) * NGTCP2_MILLISECONDS;
-}
-
-Address from_ngtcp2(const ngtcp2_addr& a) {
-  Address out;
-  std::memcpy(&out.storage, a.addr, a.addrlen);
-  out.length = a.addrlen;
-  return out;
 }
 
 ngtcp2_path make_path(const Address& local, const Address& remote) {
@@ -56,6 +50,17 @@ void fill_params(ngtcp2_transport_params& p, const ConnectionSettings& s) {
 }
 
 }  // namespace
+
+namespace detail {
+
+Address from_ngtcp2(const ngtcp2_addr& a) {
+  Address out;
+  std::memcpy(&out.storage, a.addr, a.addrlen);
+  out.length = a.addrlen;
+  return out;
+}
+
+}  // namespace detail
 
 Connection::Connection(asio::any_io_executor ex, ConnectionOwner& owner, bool server)
     : ex_(ex), owner_(owner), server_(server), timer_(ex) {
@@ -277,7 +282,7 @@ void Connection::send_close_packet() {
   if (n > 0) {
     close_packet_.assign(reinterpret_cast<const char*>(packet_.data()),
                          static_cast<std::size_t>(n));
-    owner_.send_packet(from_ngtcp2(ps.path.local), from_ngtcp2(ps.path.remote),
+    owner_.send_packet(detail::from_ngtcp2(ps.path.local), detail::from_ngtcp2(ps.path.remote),
                        {packet_.data(), static_cast<std::size_t>(n)});
   }
   enter_closing();
@@ -339,314 +344,8 @@ void Connection::close(std::uint64_t app_error_code, std::string_view reason) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Streams
-
-std::optional<std::int64_t> Connection::open_bidi_stream() {
-  if (state_ != State::kOpen) return std::nullopt;
-  std::int64_t id = -1;
-  if (ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr) != 0) return std::nullopt;
-  streams_[id];
-  return id;
-}
-
-std::optional<std::int64_t> Connection::open_uni_stream() {
-  if (state_ != State::kOpen) return std::nullopt;
-  std::int64_t id = -1;
-  if (ngtcp2_conn_open_uni_stream(conn_, &id, nullptr) != 0) return std::nullopt;
-  streams_[id];
-  return id;
-}
-
-void Connection::send(std::int64_t stream_id, std::string bytes, bool fin) {
-  if (state_ != State::kOpen) return;
-  auto& q = streams_[stream_id];
-  if (q.shut || q.fin_queued) return;
-  if (!bytes.empty()) {
-    q.queued += bytes.size();
-    total_buffered_ += bytes.size();
-    q.chunks.push_back(std::move(bytes));
-  }
-  if (fin) q.fin_queued = true;
-  if (!q.blocked) pending_.insert(stream_id);
-  schedule_write();
-}
-
-std::size_t Connection::buffered(std::int64_t stream_id) const {
-  auto it = streams_.find(stream_id);
-  return it == streams_.end() ? 0 : static_cast<std::size_t>(it->second.queued - it->second.acked);
-}
-
-void Connection::consume(std::int64_t stream_id, std::size_t n) {
-  if (state_ != State::kOpen || n == 0) return;
-  ngtcp2_conn_extend_max_stream_offset(conn_, stream_id, n);
-  ngtcp2_conn_extend_max_offset(conn_, n);
-  schedule_write();
-}
-
-void Connection::reset_stream(std::int64_t stream_id, std::uint64_t app_error_code) {
-  if (state_ != State::kOpen) return;
-  if (auto it = streams_.find(stream_id); it != streams_.end()) it->second.shut = true;
-  pending_.erase(stream_id);
-  ngtcp2_conn_shutdown_stream_write(conn_, stream_id, app_error_code);
-  schedule_write();
-}
-
-void Connection::stop_sending(std::int64_t stream_id, std::uint64_t app_error_code) {
-  if (state_ != State::kOpen) return;
-  ngtcp2_conn_shutdown_stream_read(conn_, stream_id, app_error_code);
-  schedule_write();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-void Connection::schedule_write() {
-  if (write_scheduled_ || state_ != State::kOpen) return;
-  write_scheduled_ = true;
-  asio::post(ex_, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) {
-      self->write_scheduled_ = false;
-      self->write();
-    }
-  });
-}
-
-void Connection::resume_writing() {
-  write_blocked_ = false;
-  schedule_write();
-}
-
-bool Connection::has_pending_stream(std::int64_t* sid) {
-  if (pending_.empty()) return false;
-  auto it = pending_.upper_bound(last_written_);
-  if (it == pending_.end()) it = pending_.begin();
-  *sid = *it;
-  return true;
-}
-
-void Connection::account_sent(std::int64_t sid, ngtcp2_ssize n, bool fin_flag) {
-  auto it = streams_.find(sid);
-  if (it == streams_.end() || n < 0) return;
-  auto& q = it->second;
-  q.sent += static_cast<std::uint64_t>(n);
-  if (fin_flag && q.sent == q.queued) q.fin_sent = true;
-  if (q.sent == q.queued && (!q.fin_queued || q.fin_sent)) pending_.erase(sid);
-}
-
-void Connection::write() {
-  if (state_ != State::kOpen) return;
-  if (close_requested_) {
-    close_requested_ = false;
-    send_close_packet();
-    return;
-  }
-  if (write_blocked_) return;
-  const ngtcp2_tstamp ts = now();
-  const std::size_t max_udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  const std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_);
-  const std::size_t max_packets = std::clamp<std::size_t>(quantum / max_udp, 1, 64);
-  packet_.resize(std::max<std::size_t>(max_udp, NGTCP2_MAX_UDP_PAYLOAD_SIZE));
-  ngtcp2_path_storage ps;
-  ngtcp2_path_storage_zero(&ps);
-  std::size_t packets = 0;
-  ngtcp2_vec vec[16];
-  for (;;) {
-    std::int64_t sid = -1;
-    std::size_t nvec = 0;
-    bool fin = false;
-    if (has_pending_stream(&sid)) {
-      auto& q = streams_[sid];
-      // Collect the unsent bytes starting at q.sent.
-      std::uint64_t offset = q.acked - q.front_acked;  // stream offset of chunks.front()
-      for (auto& chunk : q.chunks) {
-        const std::uint64_t end = offset + chunk.size();
-        if (end > q.sent) {
-          const std::size_t skip = q.sent > offset ? static_cast<std::size_t>(q.sent - offset) : 0;
-          vec[nvec].base = reinterpret_cast<std::uint8_t*>(chunk.data()) + skip;
-          vec[nvec].len = chunk.size() - skip;
-          if (++nvec == std::size(vec)) break;
-        }
-        offset = end;
-      }
-      fin = q.fin_queued && !q.fin_sent;
-    }
-    std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-    if (fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-    ngtcp2_pkt_info pi{};
-    ngtcp2_ssize ndatalen = -1;
-    const auto nwrite = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, packet_.data(), max_udp,
-                                                  &ndatalen, flags, sid, vec, nvec, ts);
-    if (nwrite < 0) {
-      if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-        streams_[sid].blocked = true;
-        pending_.erase(sid);
-        continue;
-      }
-      if (nwrite == NGTCP2_ERR_STREAM_NOT_FOUND) {
-        // Written to after QUIC forgot the stream (closed or reset): drop the data.
-        if (auto it = streams_.find(sid); it != streams_.end()) {
-          total_buffered_ -=
-              std::min<std::size_t>(total_buffered_, it->second.queued - it->second.acked);
-          streams_.erase(it);
-        }
-        pending_.erase(sid);
-        continue;
-      }
-      if (nwrite == NGTCP2_ERR_STREAM_SHUT_WR) {
-        // The peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM), or we reset it.
-        auto& q = streams_[sid];
-        const bool by_peer = !q.shut;
-        q.shut = true;
-        pending_.erase(sid);
-        if (by_peer && app_) app_->on_stop_sending(sid, 0);
-        if (state_ != State::kOpen) return;
-        continue;
-      }
-      if (nwrite == NGTCP2_ERR_WRITE_MORE) {
-        account_sent(sid, ndatalen, fin);
-        last_written_ = sid;
-        continue;
-      }
-      handle_error(static_cast<int>(nwrite));
-      return;
-    }
-    if (sid >= 0 && ndatalen >= 0) {
-      account_sent(sid, ndatalen, fin);
-      last_written_ = sid;
-    }
-    if (nwrite == 0) break;
-    const auto res = owner_.send_packet(from_ngtcp2(ps.path.local), from_ngtcp2(ps.path.remote),
-                                        {packet_.data(), static_cast<std::size_t>(nwrite)});
-    if (res == ConnectionOwner::SendResult::kWouldBlock) {
-      // The packet counts as lost; QUIC recovers it. Resume once the socket drains.
-      write_blocked_ = true;
-      owner_.wait_writable(*this);
-      break;
-    }
-    if (++packets >= max_packets) break;
-  }
-  ngtcp2_conn_update_pkt_tx_time(conn_, ts);
-  arm_timer();
-}
-
-void Connection::arm_timer() {
-  if (state_ != State::kOpen) return;
-  const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
-  if (expiry == UINT64_MAX) return;
-  auto when = std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::nanoseconds(expiry)));
-  // After write() there is nothing ngtcp2 could send right now (it writes due ACKs and probes
-  // itself), so an expiry that is already here or a few microseconds away is the pacer's next
-  // send time. With no stream data waiting, that wake-up has nothing to do, yet it cost a timer
-  // fire and two timerfd_settime() per packet (most of the QUIC path's syscalls for small
-  // tasks). Such a timer is deferred by at most kIdleTimerFloor; an ACK or loss timer falling due
-  // in that window is handled that much later, well within max_ack_delay.
-  if (pending_.empty()) {
-    const auto floor = std::chrono::steady_clock::now() + kIdleTimerFloor;
-    if (when < floor) when = floor;
-  }
-  // The expiry moves later with almost every packet (loss detection, idle timeout). Re-arming
-  // for each one cost a cancelled handler and a timerfd_settime() per packet; a pending wait
-  // that fires before the current expiry is harmless instead: on_timer() lets ngtcp2 handle
-  // what has expired (possibly nothing) and arms again for the then-current expiry.
-  if (timer_armed_for_ <= when) return;
-  timer_armed_for_ = when;
-  timer_.expires_at(when);
-  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (ec) return;  // re-armed earlier (that wait owns timer_armed_for_) or closed
-    if (auto self = weak.lock()) {
-      self->timer_armed_for_ = std::chrono::steady_clock::time_point::max();
-      self->on_timer();
-    }
-  });
-}
-
-void Connection::on_timer() {
-  if (state_ != State::kOpen) return;
-  const int rv = ngtcp2_conn_handle_expiry(conn_, now());
-  if (rv != 0) {
-    handle_error(rv);
-    return;
-  }
-  write();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Callbacks
-
-int Connection::cb_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t sid, uint64_t,
-                                    const uint8_t* data, size_t len, void* user, void*) {
-  auto* self = static_cast<Connection*>(user);
-  if (self->app_)
-    self->app_->on_stream_data(sid, {data, len}, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
-  return 0;
-}
-
-int Connection::cb_acked(ngtcp2_conn*, int64_t sid, uint64_t, uint64_t len, void* user, void*) {
-  auto* self = static_cast<Connection*>(user);
-  auto it = self->streams_.find(sid);
-  if (it == self->streams_.end()) return 0;
-  auto& q = it->second;
-  q.acked += len;
-  self->total_buffered_ -= std::min<std::size_t>(self->total_buffered_, len);
-  std::size_t left = len;
-  while (left > 0 && !q.chunks.empty()) {
-    const std::size_t in_front = q.chunks.front().size() - q.front_acked;
-    if (left >= in_front) {
-      left -= in_front;
-      q.chunks.pop_front();
-      q.front_acked = 0;
-    } else {
-      q.front_acked += left;
-      left = 0;
-    }
-  }
-  if (self->app_) self->app_->on_send_progress(sid);
-  return 0;
-}
-
-int Connection::cb_stream_close(ngtcp2_conn*, uint32_t, int64_t sid, uint64_t, void* user, void*) {
-  auto* self = static_cast<Connection*>(user);
-  if (auto it = self->streams_.find(sid); it != self->streams_.end()) {
-    self->total_buffered_ -=
-        std::min<std::size_t>(self->total_buffered_, it->second.queued - it->second.acked);
-    self->streams_.erase(it);
-  }
-  self->pending_.erase(sid);
-  if (self->is_remote_stream(sid)) {
-    if (sid & 0x2)
-      ngtcp2_conn_extend_max_streams_uni(self->conn_, 1);
-    else
-      ngtcp2_conn_extend_max_streams_bidi(self->conn_, 1);
-  }
-  if (self->app_) self->app_->on_stream_closed(sid);
-  return 0;
-}
-
-int Connection::cb_stream_reset(ngtcp2_conn*, int64_t sid, uint64_t, uint64_t code, void* user,
-                                void*) {
-  auto* self = static_cast<Connection*>(user);
-  if (self->app_) self->app_->on_stream_reset(sid, code);
-  return 0;
-}
-
-int Connection::cb_stream_open(ngtcp2_conn*, int64_t, void*) {
-  // Registered so that ngtcp2 counts every remote stream as opened; credit for a new stream is
-  // then always returned by us in cb_stream_close (ngtcp2 0.12 does not do it automatically).
-  return 0;
-}
-
-int Connection::cb_extend_max_stream_data(ngtcp2_conn*, int64_t sid, uint64_t, void* user, void*) {
-  auto* self = static_cast<Connection*>(user);
-  if (auto it = self->streams_.find(sid); it != self->streams_.end() && it->second.blocked) {
-    it->second.blocked = false;
-    auto& q = it->second;
-    if (!q.shut && (q.sent < q.queued || (q.fin_queued && !q.fin_sent))) self->pending_.insert(sid);
-  }
-  if (self->app_) self->app_->on_send_progress(sid);
-  return 0;
-}
+// Callbacks (connection IDs, handshake, datagrams; the stream callbacks are in
+// connection_streams.cc)
 
 void Connection::cb_rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) {
   gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);

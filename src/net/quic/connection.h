@@ -1,7 +1,8 @@
 // One QUIC connection on ngtcp2 0.12 (server or client side), driven by the owner's event loop.
 //
-// All ngtcp2 calls of the project live in this file pair and in endpoint.cc / client.cc, so a
-// port to ngtcp2 1.x stays local. Contracts:
+// All ngtcp2 calls of the project live in connection.cc (setup, reading, closing),
+// connection_streams.cc (stream queues and stream callbacks), connection_writer.cc (write pass
+// and timers), endpoint.cc and client.cc, so a port to ngtcp2 1.x stays local. Contracts:
 //  * Stream data handed to send() is owned here until the peer acknowledges it (the 0.x API
 //    does not copy stream data). Each stream has a queue of address-stable chunks.
 //  * Received stream data is delivered to the Application and only credited back to the peer
@@ -158,7 +159,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void enter_draining();
   void finish(std::string reason);
   bool has_pending_stream(std::int64_t* sid);
+  // Fills `vec` (at most max_vec entries) with the stream's bytes not yet handed to ngtcp2; `fin`
+  // tells whether its FIN is still to be sent.
+  std::size_t collect_unsent(std::int64_t sid, ngtcp2_vec* vec, std::size_t max_vec, bool& fin);
+  // A negative result of ngtcp2_conn_writev_stream for `sid`; true = the write pass goes on.
+  bool on_write_error(std::int64_t sid, ngtcp2_ssize nwrite, ngtcp2_ssize ndatalen, bool fin);
+  // Hands packet_[0, len) to the owner; false when the socket is full (write pass stops).
+  bool transmit(const ngtcp2_path& path, std::size_t len);
   void account_sent(std::int64_t sid, ngtcp2_ssize n, bool fin_flag);
+  // Drops the stream's send queue (and its bytes from total_buffered_) and its pending mark.
+  void forget_stream(std::int64_t sid);
   void send_close_packet();
 
   // ngtcp2 callbacks
