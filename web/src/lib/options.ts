@@ -3,6 +3,7 @@
 //
 // parseOptions is pure (no DOM access) so it can be unit-tested; invalid values are reported in
 // `problems` and replaced by the default, so a typo never stops the page.
+import { PATHS } from "../gen/contract";
 
 export type Mode = "auto" | "webtransport" | "websocket";
 
@@ -100,7 +101,7 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
       problems.push(`broker="${b}" is not an http(s) origin; using ${opts.broker}`);
     }
   }
-  opts.config = `${opts.broker}/api/broker/v1/config`;
+  opts.config = `${opts.broker}${PATHS.brokerConfig}`;
   const c = get("config");
   if (c !== undefined && c !== "") {
     try {
@@ -139,7 +140,7 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
 
 /** The provider WebSocket URL for a Broker origin (docs/protocol.md §6). */
 export function websocketUrl(broker: string, id: string, token?: string): string {
-  const u = new URL("/api/provider/ws", broker + "/");
+  const u = new URL(PATHS.providerWebSocket, broker + "/");
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
   u.searchParams.set("id", id);
   if (token) u.searchParams.set("token", token);

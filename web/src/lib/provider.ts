@@ -41,6 +41,7 @@ import { normalizeRef, refOf } from "./sha256";
 import { WorkerKilledError, type Slot, type WorkerPool } from "./worker_pool";
 import { unixNanoNow, type RunMessage } from "./worker_protocol";
 import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
+import { LIMITS } from "../gen/contract";
 
 export interface ProviderHooks {
   log(level: "debug" | "info" | "warn" | "error", text: string): void;
@@ -60,7 +61,7 @@ interface Running {
 }
 
 /** WASIMOFF_MAX_MESSAGE_SIZE's default, assumed when the Broker does not announce its limit. */
-export const DEFAULT_MESSAGE_LIMIT = 64 * 2 ** 20;
+export const DEFAULT_MESSAGE_LIMIT: number = LIMITS.maxMessageSizeDefault;
 
 export class Provider {
   private messenger: Messenger | undefined;
@@ -95,7 +96,7 @@ export class Provider {
 
   /** The output limit of a task under the current message limit. */
   get outputLimit(): number {
-    const headroom = 2 ** 20;
+    const headroom = LIMITS.outputHeadroom;
     return this.messageLimit > 2 * headroom ? this.messageLimit - headroom : Math.floor(this.messageLimit / 2);
   }
 

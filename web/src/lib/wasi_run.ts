@@ -16,6 +16,7 @@ import {
   type Inode,
 } from "@bjorn3/browser_wasi_shim";
 import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
+import { ERRORS, LIMITS } from "../gen/contract";
 import { DEFAULT_FS_LIMIT, ZipError, normalizeArtifactPath, readZip, writeZip, type ArchiveEntry } from "./zip";
 
 export interface RunParams {
@@ -51,7 +52,7 @@ export interface RunHooks {
   executing?(): void;
 }
 
-export const DEFAULT_OUTPUT_LIMIT = 63 * 1024 * 1024;
+export const DEFAULT_OUTPUT_LIMIT: number = LIMITS.maxMessageSizeDefault - LIMITS.outputHeadroom;
 export { DEFAULT_MEMORY_LIMIT, WASI_MODULES };
 
 // errno values (wasi/api.h)
@@ -267,13 +268,13 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
         sleepSync(2 ** attempt);
         continue;
       }
-      if (/out of memory/i.test(msg)) return { error: "memory limit exceeded" };
+      if (/out of memory/i.test(msg)) return { error: ERRORS.memoryLimitExceeded };
       if (e instanceof WebAssembly.LinkError) return { error: `unsupported module: ${msg}` };
       return { error: trapText(e) }; // a start function or data segment trapped
     }
   }
   const memory = instance.exports.memory as WebAssembly.Memory;
-  if (memory.buffer.byteLength > (p.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) return { error: "memory limit exceeded" };
+  if (memory.buffer.byteLength > (p.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) return { error: ERRORS.memoryLimitExceeded };
   hooks.prepared?.();
 
   hooks.executing?.();
@@ -291,11 +292,11 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
   if (p.artifacts.length > 0) {
     const entries = collectArtifacts(preopen.dir, p.artifacts);
     const size = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
-    if (size > budget.left) return { error: "output too large" };
+    if (size > budget.left) return { error: ERRORS.outputTooLarge };
     artifacts = writeZip(entries);
-    if (artifacts.length > budget.left) return { error: "output too large" };
+    if (artifacts.length > budget.left) return { error: ERRORS.outputTooLarge };
   }
-  if (budget.overflow) return { error: "output too large" };
+  if (budget.overflow) return { error: ERRORS.outputTooLarge };
   return { ok: { status, stdout: stdout.bytes(), stderr: stderr.bytes(), artifacts } };
 }
 

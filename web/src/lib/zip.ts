@@ -4,9 +4,10 @@
 // ZIP libraries hide (Unix mode of the entry for symlinks, the encryption flag, ZIP64 fields);
 // fflate does the inflating and writes artifact archives.
 import { inflateSync, zipSync, type Zippable } from "fflate";
+import { LIMITS } from "../gen/contract";
 
 /** Default limit for the expanded size of a rootfs (the task's filesystem limit). */
-export const DEFAULT_FS_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_FS_LIMIT: number = LIMITS.fsLimitDefault;
 
 /** A rootfs that violates the rules; the message becomes "rootfs: <message>". */
 export class ZipError extends Error {
