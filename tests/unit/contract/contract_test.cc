@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/scheduler/scheduler.h"
 #include "net/websocket/websocket_transport.h"
 #include "protocol/any_payload.h"
 #include "provider/link/task_handler.h"
@@ -23,7 +22,6 @@ TEST(Contract, AgreesWithTheConstantsOfSrc) {
   static_assert(contract::limits::kMaxMessageSizeDefault ==
                 provider::TaskHandler::kDefaultMessageLimit);
   static_assert(contract::limits::kFsLimitDefault == memfs::Filesystem::kDefaultCapacity);
-  static_assert(contract::errors::kOutputTooLarge == broker::Scheduler::kOutputTooLarge);
   static_assert(contract::disconnect::kCode ==
                 static_cast<std::uint64_t>(protocol::CloseCode::kNormal));
   SUCCEED();
