@@ -3,11 +3,12 @@
 and fuzz_envelope.dict (JSON keys and Any type URLs of proto/wasimoff/v1/messages.proto).
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py. The seeds are committed; rerun this only
-to change them. Sources: the binary test vectors of docs/protocol.md §5, the JSON examples of §4.2,
-Chromium 156's SETTINGS and CONNECT request (docs/webtransport.md §2-3).
+to change them. Sources: the binary test vectors of docs/protocol.md §5 and their JSON forms
+(§4.2), both from tests/data/wire_vectors.json; Chromium 156's SETTINGS and CONNECT request (docs/webtransport.md §2-3).
 """
 import gzip
 import io
+import json
 import os
 import re
 import zipfile
@@ -72,38 +73,19 @@ def qpack_literal(name, value):  # literal with literal name
             + value.encode())
 
 
-# --- fuzz_envelope --------------------------------------------------------------------------
-def ascii_tail(h, s):
-    return bytes.fromhex(h) + s.encode()
-
-
-vectors = [
-    ascii_tail("0801100122310a2f", "wasimoff/wasimoff.v1.Filesystem.Listing.Request"),
-    bytes.fromhex("0800100322340a2c776173696d6f66662f776173696d6f66662e76312e4576656e742e50726f"
-                  "76696465725265736f7572636573120408041000"),
-    bytes.fromhex("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67"),
-    bytes.fromhex("08011003222c0a26776173696d6f66662f776173696d6f66662e76312e4576656e742e436c75"
-                  "73746572496e666f12020801"),
-    bytes.fromhex("080510021a136e6f7420696d706c656d656e74656420796574"),
-    bytes.fromhex("08041001223a0a20776173696d6f66662f776173696d6f66662e76312e5461736b2e43616e63"
-                  "656c12160a0231371210636f6e746578742063616e63656c6564"),
-    bytes.fromhex("08031002223c0a29776173696d6f66662f776173696d6f66662e76312e5461736b2e57617369"
-                  "70312e526573706f6e7365120f0a040a0231371a070800120368690a"),
-    bytes.fromhex("08071003222e0a25776173696d6f66662f776173696d6f66662e76312e4576656e742e546872"
-                  "6f75676870757412050d00004841"),
-]
+# --- fuzz_envelope: the wire vectors of tests/data/wire_vectors.json -----------------------------
+with open(os.path.join(HERE, "..", "data", "wire_vectors.json")) as f:
+    wire_vectors = json.load(f)["vectors"]
+spec = sorted((v for v in wire_vectors if "spec" in v), key=lambda v: v["spec"])
+assert [v["spec"] for v in spec] == list(range(1, 9)), "docs/protocol.md §5 has 8 vectors"
+vectors = [bytes.fromhex(v["hex"]) for v in spec]
+by_name = {v["name"]: v for v in wire_vectors}
 for i, v in enumerate(vectors, 1):
     write("fuzz_envelope", f"vector{i}.bin", v)
-write("fuzz_envelope", "listing.json",
-      '{"sequence":"1","type":"Request","payload":'
-      '{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}}')
-write("fuzz_envelope", "resources.json",
-      '{"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.'
-      'ProviderResources","concurrency":4,"tasks":0}}')
-write("fuzz_envelope", "wasip1_response.json",
-      '{"sequence":"3","type":"Response","payload":{"@type":"wasimoff/wasimoff.v1.Task.Wasip1.'
-      'Response","info":{"id":"17"},"ok":{"status":0,"stdout":"aGkK"}}}')
-write("fuzz_envelope", "error.json", '{"sequence":5,"type":2,"error":"not implemented yet"}')
+write("fuzz_envelope", "listing.json", by_name["listing request"]["json"])
+write("fuzz_envelope", "resources.json", by_name["provider resources"]["json"])
+write("fuzz_envelope", "wasip1_response.json", by_name["wasip1 response"]["json"])
+write("fuzz_envelope", "error.json", by_name["error response"]["json_lenient"][0])
 
 # --- fuzz_h3 (byte 0: chunking seed) ---------------------------------------------------------
 chromium_settings = b"".join(varint(k) + varint(v) for k, v in [

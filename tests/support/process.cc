@@ -28,23 +28,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "wasimoff-test-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-void TempDir::write(const std::string& name, const std::string& content) const {
-  fs::create_directories(fs::path(file(name)).parent_path());
-  std::ofstream out(file(name), std::ios::binary);
-  out << content;
-}
-
 ChildProcess::ChildProcess(Options options) {
   char tmpl[] = "/tmp/wasimoff-child-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
@@ -137,8 +120,12 @@ int ChildProcess::stop(std::chrono::milliseconds timeout) {
   return wait(std::chrono::seconds(5)).value_or(-1);
 }
 
-std::string ChildProcess::stdout_text() const { return read_file(dir_ + "/stdout"); }
-std::string ChildProcess::stderr_text() const { return read_file(dir_ + "/stderr"); }
+std::string ChildProcess::stdout_text() const {
+  return read_file(dir_ + "/stdout");
+}
+std::string ChildProcess::stderr_text() const {
+  return read_file(dir_ + "/stderr");
+}
 
 bool ChildProcess::wait_for_stderr(const std::string& needle, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
@@ -168,7 +155,11 @@ std::uint16_t free_port(int type) {
 }
 }  // namespace
 
-std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
-std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
+std::uint16_t free_tcp_port() {
+  return free_port(SOCK_STREAM);
+}
+std::uint16_t free_udp_port() {
+  return free_port(SOCK_DGRAM);
+}
 
 }  // namespace wasimoff::testing

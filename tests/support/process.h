@@ -11,16 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"  // TempDir, for the users of this header
+
 namespace wasimoff::testing {
 
 class ChildProcess {
  public:
   struct Options {
-    std::vector<std::string> argv;             // argv[0] = executable path
-    std::map<std::string, std::string> env;    // added to (and overriding) the test's environment
+    std::vector<std::string> argv;           // argv[0] = executable path
+    std::map<std::string, std::string> env;  // added to (and overriding) the test's environment
     bool inherit_env = true;
-    std::string cwd;                           // "" = current directory
-    std::string stdin_data;                    // written to the child's stdin, then closed
+    std::string cwd;         // "" = current directory
+    std::string stdin_data;  // written to the child's stdin, then closed
   };
 
   explicit ChildProcess(Options options);
@@ -45,19 +47,6 @@ class ChildProcess {
   pid_t pid_ = -1;
   std::optional<int> status_;
   std::string dir_;
-};
-
-// A fresh temporary directory, removed recursively on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  void write(const std::string& name, const std::string& content) const;
-
- private:
-  std::string path_;
 };
 
 std::string read_file(const std::string& path);

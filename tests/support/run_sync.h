@@ -35,6 +35,37 @@ inline void run_sync(boost::asio::io_context& ioc, boost::asio::awaitable<void> 
   if (error) std::rethrow_exception(error);
 }
 
+// Spawns `work` on `ioc` and runs the context only until `work` has finished (restarting it first
+// if it was stopped): unlike run_sync, other work on `ioc` may remain, e.g. a reader that never
+// ends. Returns the result of `work` or rethrows its exception.
+template <typename T>
+T run_until_done(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
+  std::optional<T> out;
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) out = std::move(v);
+    done = true;
+  });
+  if (ioc.stopped()) ioc.restart();
+  while (!done) ioc.run_one();
+  if (error) std::rethrow_exception(error);
+  return std::move(*out);
+}
+
+inline void run_until_done(boost::asio::io_context& ioc, boost::asio::awaitable<void> work) {
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  if (ioc.stopped()) ioc.restart();
+  while (!done) ioc.run_one();
+  if (error) std::rethrow_exception(error);
+}
+
 // The same on a fresh io_context of its own.
 template <typename T>
 T run_sync(boost::asio::awaitable<T> work) {

@@ -42,9 +42,12 @@ class TempDir {
   std::filesystem::path operator/(const std::filesystem::path& name) const { return path_ / name; }
   std::string file(std::string_view name) const { return (path_ / name).string(); }
 
-  // Writes `content` to `name` inside the directory (replacing it) and returns its path.
+  // Writes `content` to `name` inside the directory (replacing it, creating missing parent
+  // directories) and returns its path.
   std::string write(std::string_view name, std::string_view content) const {
     auto p = path_ / name;
+    std::error_code ec;
+    std::filesystem::create_directories(p.parent_path(), ec);
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out << content;
     return p.string();

@@ -11,18 +11,49 @@ import {
   Task_Wasip1_OutputSchema,
   Task_Wasip1_ResponseSchema,
   Task_MetadataSchema,
+  TYPE_URL_PREFIX,
+  typeNameOf,
   pack,
   unpack,
 } from "../src/lib/proto";
-import { hex, unhex } from "./helpers";
+import { hex, unhex, wireVector, wireVectors } from "./helpers";
 
-// docs/protocol.md §5
-const V1 = "0801100122310a2f" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Request").toString("hex");
-const V2 = "0800100322340a2c776173696d6f66662f776173696d6f66662e76312e4576656e742e50726f76696465725265736f7572636573120408041000";
-const V5 = "080510021a136e6f7420696d706c656d656e74656420796574";
-const V6 = "08041001223a0a20776173696d6f66662f776173696d6f66662e76312e5461736b2e43616e63656c12160a0231371210636f6e746578742063616e63656c6564";
-const V7 = "08031002223c0a29776173696d6f66662f776173696d6f66662e76312e5461736b2e5761736970312e526573706f6e7365120f0a040a0231371a070800120368690a";
-const V8 = "08071003222e0a25776173696d6f66662f776173696d6f66662e76312e4576656e742e5468726f75676870757412050d00004841";
+// docs/protocol.md §5, from tests/data/wire_vectors.json
+const V1 = wireVector("listing request").hex;
+const V2 = wireVector("provider resources").hex;
+const V5 = wireVector("error response").hex;
+const V6 = wireVector("cancel").hex;
+const V7 = wireVector("wasip1 response").hex;
+const V8 = wireVector("throughput").hex;
+
+describe("wire vectors (tests/data/wire_vectors.json)", () => {
+  it("holds the 8 vectors of docs/protocol.md §5", () => {
+    expect(wireVectors.flatMap((v) => (v.spec ? [v.spec] : [])).sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  for (const v of wireVectors) {
+    it(`${v.name}: decodes to its description and re-encodes byte-identically`, () => {
+      const env = decodeBinary(unhex(v.hex));
+      expect(env.sequence).toBe(BigInt(v.sequence));
+      expect(Envelope_MessageType[env.type!]).toBe(v.type);
+      expect(env.payload?.typeUrl).toBe(v.payload === null ? undefined : TYPE_URL_PREFIX + v.payload);
+      expect(hex(encodeBinary(env))).toBe(v.hex);
+    });
+
+    it(`${v.name}: its JSON forms decode to the same Envelope, and it encodes to its JSON`, () => {
+      const want = decodeBinary(unhex(v.hex));
+      expect(hex(encodeBinary(decodeJson(v.json)))).toBe(v.hex);
+      // The lenient forms' other type URL prefixes are kept as they are, unlike in the C++ codec.
+      for (const json of v.json_lenient ?? []) {
+        const got = decodeJson(json);
+        expect([got.sequence, got.type, got.error]).toEqual([want.sequence, want.type, want.error]);
+        expect(got.payload && typeNameOf(got.payload.typeUrl)).toBe(want.payload && typeNameOf(want.payload.typeUrl));
+        expect(got.payload && hex(got.payload.value)).toBe(want.payload && hex(want.payload.value));
+      }
+      expect(JSON.parse(encodeJson(want))).toEqual(JSON.parse(v.json));
+    });
+  }
+});
 
 describe("binary codec (protocol.md §5 vectors)", () => {
   it("encodes vector 1: Listing.Request seq 1", () => {
@@ -85,14 +116,15 @@ describe("binary codec (protocol.md §5 vectors)", () => {
 
 describe("JSON codec (protocol.md §4.2)", () => {
   it("decodes the spec examples", () => {
-    const a = decodeJson('{"sequence":"1","type":"Request","payload":{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}}');
+    const a = decodeJson(wireVector("listing request").json);
     expect(a.sequence).toBe(1n);
     expect(a.type).toBe(Envelope_MessageType.Request);
     expect(unpack(a.payload!).kind).toBe("ok");
-    const b = decodeJson('{"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.ProviderResources","concurrency":4,"tasks":0}}');
+    const b = decodeJson(wireVector("provider resources").json);
     const u = unpack(b.payload!);
     expect(u.kind === "ok" && u.message).toMatchObject({ concurrency: 4, tasks: 0 });
-    const c = decodeJson('{"sequence":3,"type":2,"payload":{"@type":"type.googleapis.com/wasimoff.v1.Task.Wasip1.Response","info":{"id":"17"},"ok":{"status":0,"stdout":"aGkK"}}}');
+    // numbers for sequence and type, the type.googleapis.com/ prefix
+    const c = decodeJson(wireVector("wasip1 response").json_lenient![0]);
     const r = unpack(c.payload!);
     expect(r.kind).toBe("ok");
     if (r.kind === "ok") {

@@ -1,5 +1,6 @@
-// Shared test helpers: WAT fixtures, hex, and an in-memory Transport pair.
+// Shared test helpers: WAT fixtures, the wire vectors, hex, and an in-memory Transport pair.
 import fixtures from "./fixtures/wasm.json";
+import wireVectorFile from "../../tests/data/wire_vectors.json";
 import type { Envelope } from "../src/lib/proto";
 import { ReceiveQueue, TransportClosedError, type CloseInfo, type Transport } from "../src/lib/transport";
 import { decodeBinary, encodeBinary } from "../src/lib/codec";
@@ -8,6 +9,29 @@ export type FixtureName = keyof typeof fixtures;
 
 export function wasm(name: FixtureName): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.from(fixtures[name], "base64"));
+}
+
+/** One Envelope byte vector of tests/data/wire_vectors.json (see its "about"). */
+export interface WireVector {
+  name: string;
+  /** Number in docs/protocol.md §5 (absent for the browser provider's answers). */
+  spec?: number;
+  sequence: number;
+  type: string;
+  payload: string | null;
+  hex: string;
+  /** Canonical JSON as the C++ codec writes it ("@type" first; ours writes it last). */
+  json: string;
+  json_lenient?: string[];
+}
+
+export const wireVectors: readonly WireVector[] = wireVectorFile.vectors;
+
+/** The wire vector called `name`; throws if there is none. */
+export function wireVector(name: string): WireVector {
+  const v = wireVectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no wire vector named "${name}" in tests/data/wire_vectors.json`);
+  return v;
 }
 
 export function hex(b: Uint8Array): string {

@@ -11,6 +11,13 @@ import { readZipEntries, storedZip } from "./zip_util.mjs";
 const args = parseArgs();
 const fixtures = JSON.parse(readFileSync(new URL("../../../web/test/fixtures/wasm.json", import.meta.url), "utf8"));
 const wasm = Object.fromEntries(Object.entries(fixtures).map(([k, v]) => [k, Buffer.from(v, "base64")]));
+// Envelope byte vectors (hex) by name: docs/protocol.md §5 and the page's answers.
+const wireVectors = JSON.parse(readFileSync(new URL("../../data/wire_vectors.json", import.meta.url), "utf8")).vectors;
+const vector = (name) => {
+  const v = wireVectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no wire vector named "${name}" in tests/data/wire_vectors.json`);
+  return v.hex;
+};
 const HELLO = refOf(wasm.hello);
 const b64 = (s) => Buffer.from(s).toString("base64");
 const text = (b) => Buffer.from(b ?? "", "base64").toString();
@@ -142,14 +149,15 @@ try {
         await p.goto(`${pb.url}/#workers=1&id=pb`, { timeout: 30_000 });
         const b = await pb.nextSession();
         expectEqual(b.ws.protocol, "wasimoff_provider_v1_protobuf");
-        const resources = "0801100322340a2c" + Buffer.from("wasimoff/wasimoff.v1.Event.ProviderResources").toString("hex") + "120408011000";
-        expectEqual(await b.waitBinary(() => true), resources, "first message");
+        // Event 1, ProviderResources{concurrency: 1, tasks: 0}
+        expectEqual(await b.waitBinary(() => true), vector("browser resources"), "first message");
         // docs/protocol.md §5 vector 1 (Listing.Request seq 1) and vector 3 (Ping seq 2)
-        b.sendBinary("0801100122310a2f" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Request").toString("hex"));
-        b.sendBinary("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67");
-        const listing = "0801100222320a30" + Buffer.from("wasimoff/wasimoff.v1.Filesystem.Listing.Response").toString("hex");
+        b.sendBinary(vector("listing request"));
+        b.sendBinary(vector("ping"));
+        const listing = vector("listing response");
         await b.waitBinary((m) => m === listing, 10_000);
-        await b.waitBinary((m) => m === "08021002221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67", 10_000);
+        const pong = vector("ping response");
+        await b.waitBinary((m) => m === pong, 10_000);
         await waitInPage(p, () => window.wasimoff.connected);
       } finally {
         await ctx.close();

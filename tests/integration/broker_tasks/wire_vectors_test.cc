@@ -1,5 +1,8 @@
-// The bytes on the wire are the test vectors of docs/protocol.md §5: captured from what the test
-// provider actually receives from the Broker (and, for the provider → Broker vectors, sent raw).
+// The bytes on the wire are the test vectors of docs/protocol.md §5 (tests/data/wire_vectors.json):
+// captured from what the test provider actually receives from the Broker (and, for the provider →
+// Broker vectors, sent raw).
+#include "wire_vectors.h"
+
 #include "broker_tasks_fixture.h"
 #include "common/strings.h"
 #include "protocol/codec.h"
@@ -7,29 +10,10 @@
 namespace wasimoff::testing {
 namespace {
 
-std::string unhex(const std::string& hex) {
-  return hex_decode(hex).value();
+// The bytes of the vector called `name` in tests/data/wire_vectors.json.
+const std::string& vector_bytes(std::string_view name) {
+  return wire_vector(name).bytes;
 }
-
-const std::string kListing =
-    unhex("0801100122310a2f") + "wasimoff/wasimoff.v1.Filesystem.Listing.Request";  // vector 1
-const std::string kResources = unhex(                                               // vector 2
-    "0800100322340a2c776173696d6f66662f776173696d6f66662e76312e4576656e742e50726f76696465725265736f"
-    "7572"
-    "636573120408041000");
-const std::string kPing =  // vector 3
-    unhex("08021001221b0a19776173696d6f66662f776173696d6f66662e76312e50696e67");
-const std::string kClusterInfo = unhex(  // vector 4
-    "08011003222c0a26776173696d6f66662f776173696d6f66662e76312e4576656e742e436c7573746572496e666f12"
-    "020801");
-const std::string kCancel = unhex(  // vector 6
-    "08041001223a0a20776173696d6f66662f776173696d6f66662e76312e5461736b2e43616e63656c12160a02313712"
-    "106"
-    "36f6e746578742063616e63656c6564");
-const std::string kResult = unhex(  // vector 7
-    "08031002223c0a29776173696d6f66662f776173696d6f66662e76312e5461736b2e5761736970312e526573706f6e"
-    "7365"
-    "120f0a040a0231371a070800120368690a");
 
 // The first received message of `type` whose payload is `payload_type`.
 std::optional<ReceivedMessage> first(const TestProvider& p, v1::Envelope::MessageType type,
@@ -55,20 +39,21 @@ TEST_F(BrokerTasks, BrokerToProviderBytesMatchTheSpecVectors) {
 
   auto listing = first(*p, v1::Envelope::Request, "wasimoff.v1.Filesystem.Listing.Request");
   ASSERT_TRUE(listing);
-  EXPECT_EQ(hex_encode(listing->bytes), hex_encode(kListing));
+  const std::string& listing_vector = vector_bytes("listing request");  // vector 1
+  EXPECT_EQ(hex_encode(listing->bytes), hex_encode(listing_vector));
   EXPECT_EQ(hex_encode(p->received().front().bytes),
-            hex_encode(kListing));  // the very first message
+            hex_encode(listing_vector));  // the very first message
   EXPECT_FALSE(p->received().front().text);
 
   auto cluster = first(*p, v1::Envelope::Event, "wasimoff.v1.Event.ClusterInfo");
   ASSERT_TRUE(cluster);
-  EXPECT_EQ(hex_encode(cluster->bytes), hex_encode(kClusterInfo));
+  EXPECT_EQ(hex_encode(cluster->bytes), hex_encode(vector_bytes("cluster info")));
 
   use_up_sixteen_ids([&](const std::string& body) { return rpc("RunWasip1", body); });
   ASSERT_TRUE(p->wait_for([&] { return p->pings() >= 1; }, 30s));  // Ping is Request seq 2
   auto ping = first(*p, v1::Envelope::Request, "wasimoff.v1.Ping");
   ASSERT_TRUE(ping);
-  EXPECT_EQ(hex_encode(ping->bytes), hex_encode(kPing));
+  EXPECT_EQ(hex_encode(ping->bytes), hex_encode(vector_bytes("ping")));
 
   RawRequest raw(broker().port(),
                  raw_post("/api/client/wasimoff.v1.Tasks/RunWasip1", task_json({"x"})));
@@ -79,7 +64,7 @@ TEST_F(BrokerTasks, BrokerToProviderBytesMatchTheSpecVectors) {
   auto cancel = first(*p, v1::Envelope::Request, "wasimoff.v1.Task.Cancel");
   ASSERT_TRUE(cancel);
   if (cancel->envelope.sequence() == 4) {
-    EXPECT_EQ(hex_encode(cancel->bytes), hex_encode(kCancel));
+    EXPECT_EQ(hex_encode(cancel->bytes), hex_encode(vector_bytes("cancel")));
   } else {
     // A second Ping (every 5 s) came in between and took sequence 4: the encoding must still be
     // the vector's, with only the sequence number differing.
@@ -88,7 +73,8 @@ TEST_F(BrokerTasks, BrokerToProviderBytesMatchTheSpecVectors) {
     v1::Envelope e = cancel->envelope;
     EXPECT_EQ(protocol::encode(e, protocol::Codec::kBinary), cancel->bytes);  // canonical encoding
     e.set_sequence(4);
-    EXPECT_EQ(hex_encode(protocol::encode(e, protocol::Codec::kBinary)), hex_encode(kCancel));
+    EXPECT_EQ(hex_encode(protocol::encode(e, protocol::Codec::kBinary)),
+              hex_encode(vector_bytes("cancel")));
   }
 }
 
@@ -98,7 +84,8 @@ TEST_F(BrokerTasks, ProviderToBrokerVectorsAreUnderstood) {
   o.announce_resources = false;
   o.script = [](const auto&) { return TaskAction::no_answer(); };  // the test answers by hand
   auto p = connect_provider(o);
-  p->send_raw(kResources, false);  // vector 2: Event seq 0, concurrency 4, tasks 0
+  p->send_raw(vector_bytes("provider resources"),
+              false);  // vector 2: Event seq 0, concurrency 4, tasks 0
   ASSERT_TRUE(wait_until(
       [&] { return debug_provider("raw-provider").at("capacity").to_number<int>() == 4; }));
 
@@ -111,7 +98,8 @@ TEST_F(BrokerTasks, ProviderToBrokerVectorsAreUnderstood) {
   if (p->pings() == 1) {
     EXPECT_EQ(task->envelope.sequence(), 3u);  // Listing 1, Ping 2, task 3
   }
-  std::string answer = kResult;  // vector 7: Response seq 3, ok{status 0, stdout "hi\n"}
+  std::string answer =
+      vector_bytes("wasip1 response");  // vector 7: Response seq 3, ok{status 0, stdout "hi\n"}
   answer[1] = static_cast<char>(task->envelope.sequence());  // only if a late Ping shifted it
   p->send_raw(answer, false);
   auto r = call.get();
@@ -130,13 +118,9 @@ TEST_F(BrokerTasks, JsonSubprotocolSpeaksCanonicalJson) {
   auto p = connect_provider(o);
   auto first_message = p->received().front();
   EXPECT_TRUE(first_message.text);
-  EXPECT_EQ(
-      first_message.bytes,
-      R"({"sequence":"1","type":"Request","payload":{"@type":"wasimoff/wasimoff.v1.Filesystem.Listing.Request"}})");
+  EXPECT_EQ(first_message.bytes, wire_vector("listing request").json);
   // The provider's JSON events with sequence 0 (as the browser provider sends) are accepted.
-  p->send_raw(
-      R"({"sequence":"0","type":"Event","payload":{"@type":"wasimoff/wasimoff.v1.Event.ProviderResources","concurrency":4,"tasks":0}})",
-      true);
+  p->send_raw(wire_vector("provider resources").json, true);
   ASSERT_TRUE(wait_until(
       [&] { return debug_provider("json-vectors").at("capacity").to_number<int>() == 4; }));
   auto r = run_ok({"j"});

@@ -3,19 +3,19 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <optional>
 #include <string>
 
 #include "common/async.h"
 #include "common/file_ref.h"
 #include "provider/engine/module_compiler.h"
 #include "provider/pool/worker_pool.h"
+#include "run_sync.h"
+#include "temp_dir.h"
 
 namespace wasimoff::testing {
 
@@ -37,23 +37,6 @@ inline pool::PoolOptions default_pool_options() {
   o.workers = 1;
   return o;
 }
-
-// A fresh empty directory, removed at destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/wasimoff-engine-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 class EngineHarness {
  public:
@@ -79,28 +62,9 @@ class EngineHarness {
   // Runs `work` on the loop until it completes; rethrows its exception.
   template <typename T>
   T await(asio::awaitable<T> work) {
-    std::optional<T> result;
-    std::exception_ptr error;
-    bool done = false;
-    asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
-      error = e;
-      if (!e) result = std::move(v);
-      done = true;
-    });
-    while (!done) ioc.run_one();
-    if (error) std::rethrow_exception(error);
-    return std::move(*result);
+    return run_until_done(ioc, std::move(work));
   }
-  void await(asio::awaitable<void> work) {
-    std::exception_ptr error;
-    bool done = false;
-    asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e) {
-      error = e;
-      done = true;
-    });
-    while (!done) ioc.run_one();
-    if (error) std::rethrow_exception(error);
-  }
+  void await(asio::awaitable<void> work) { run_until_done(ioc, std::move(work)); }
   // Lets the loop work for `d` (e.g. while a task runs).
   void wait_for(std::chrono::milliseconds d) { await(sleep_for(d)); }
 

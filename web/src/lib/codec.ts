@@ -10,6 +10,7 @@ import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protob
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { EnvelopeSchema, registry, typeNameOf, type Envelope } from "./proto";
+import { SUBPROTOCOLS } from "../gen/contract";
 
 export type Codec = "protobuf" | "json";
 
@@ -24,10 +25,7 @@ export function payloadError(env: Envelope): string | undefined {
 }
 
 /** WebSocket subprotocol names (docs/protocol.md §2.2, §6), in our order of preference. */
-export const SUBPROTOCOLS = {
-  protobuf: "wasimoff_provider_v1_protobuf",
-  json: "wasimoff_provider_v1_json",
-} as const;
+export { SUBPROTOCOLS };
 
 /** Maps a negotiated WebSocket subprotocol to its codec; undefined when it is not ours. */
 export function codecForSubprotocol(protocol: string): Codec | undefined {

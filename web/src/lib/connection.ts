@@ -11,6 +11,7 @@ import type { Provider } from "./provider";
 import type { CloseInfo, Transport, TransportKind } from "./transport";
 import { WebSocketTransport } from "./websocket_transport";
 import { WebTransportTransport, parseCertHash, webTransportAvailable } from "./webtransport_transport";
+import { DISCONNECT, LIMITS } from "../gen/contract";
 
 export type ConnState = "disconnected" | "connecting" | "connected" | "waiting";
 
@@ -41,7 +42,7 @@ export async function fetchBrokerConfig(url: string, timeoutMs = 10_000): Promis
     certhash: typeof o.certhash === "string" && o.certhash !== "" ? o.certhash : undefined,
     // Only values within the Broker's own range (1 MiB – 1 GiB) are believed.
     maxMessageSize:
-      typeof o.maxMessageSize === "number" && o.maxMessageSize >= 2 ** 20 && o.maxMessageSize <= 2 ** 30
+      typeof o.maxMessageSize === "number" && o.maxMessageSize >= LIMITS.maxMessageSizeMin && o.maxMessageSize <= LIMITS.maxMessageSizeMax
         ? Math.floor(o.maxMessageSize)
         : undefined,
     capabilities: o.capabilities === true,
@@ -93,7 +94,7 @@ export class Connection {
     if (this.provider.active > 0) this.provider.cancelAll("provider disconnecting");
     // Let the cancellation answers go out before closing.
     if (this.transport) await new Promise((r) => setTimeout(r, 100));
-    this.transport?.close(1000, "bye!");
+    this.transport?.close(DISCONNECT.code, DISCONNECT.reason);
     await this.loop;
   }
 
@@ -101,7 +102,7 @@ export class Connection {
   closeNow(): void {
     this.stopped = true;
     this.wake?.();
-    this.transport?.close(1000, "bye!");
+    this.transport?.close(DISCONNECT.code, DISCONNECT.reason);
   }
 
   private async run(): Promise<void> {
@@ -111,7 +112,7 @@ export class Connection {
         this.hooks.state("connecting");
         const t = await this.open();
         if (this.stopped) {
-          t.close(1000, "bye!");
+          t.close(DISCONNECT.code, DISCONNECT.reason);
           break;
         }
         upSince = Date.now();

@@ -4,6 +4,7 @@
 // the provider can send Event.FileSystemUpdate. Concurrent requests for the same missing ref share
 // one download.
 import { normalizeRef, refOf } from "./sha256";
+import { PATHS } from "../gen/contract";
 
 export interface StorageBackend {
   readonly name: string;
@@ -110,7 +111,7 @@ export class FetchError extends Error {}
 export function storageFetcher(broker: string, token: string | undefined, timeoutMs = 120_000): Fetcher {
   return async (ref: string) => {
     // Keep the ":" of "sha256:<hex>" literal (it is valid in a path segment); escape the rest.
-    const url = `${broker}/api/storage/${encodeURIComponent(ref).replace(/%3A/gi, ":")}`;
+    const url = `${broker}${PATHS.storage}${encodeURIComponent(ref).replace(/%3A/gi, ":")}`;
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;

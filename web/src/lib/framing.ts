@@ -4,9 +4,10 @@
 // FrameDecoder keeps received chunks in a list and copies bytes only once a complete frame is
 // available (plus the few prefix bytes), so a large Envelope arriving in many small QUIC chunks
 // costs one copy, not one per chunk.
+import { LIMITS } from "../gen/contract";
 
 /** Largest frame we accept, matching the Broker's default WASIMOFF_MAX_MESSAGE_SIZE (64 MiB). */
-export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME: number = LIMITS.maxMessageSizeDefault;
 
 /** A violation of the framing rules; the session must be closed with code 1002 or 1009. */
 export class FramingError extends Error {

@@ -10,6 +10,7 @@ import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { payloadError } from "./codec";
 import { EnvelopeSchema, Envelope_MessageType, pack, unpack, type Envelope } from "./proto";
 import type { CloseInfo, Transport } from "./transport";
+import { ERRORS } from "../gen/contract";
 
 /**
  * Thrown by a request handler to fail the call as a whole: the text goes into Envelope.error
@@ -24,7 +25,7 @@ export class CallError extends Error {
 }
 
 /** Handler result for Request types this provider does not serve. */
-export const NOT_IMPLEMENTED = "not implemented";
+export const NOT_IMPLEMENTED = ERRORS.notImplemented;
 
 export interface MessengerHandlers {
   /** Answers one Request; resolves with the Response payload. Throw CallError to fail the call. */
@@ -201,14 +202,14 @@ export class Messenger {
   private async answer(seq: bigint, env: Envelope): Promise<void> {
     const reply = create(EnvelopeSchema, { sequence: seq, type: Envelope_MessageType.Response });
     if (!env.payload) {
-      reply.error = "missing payload";
+      reply.error = ERRORS.missingPayload;
     } else {
       const u = unpack(env.payload);
       const bad = payloadError(env);
       if (u.kind === "unknown") {
         reply.error = NOT_IMPLEMENTED;
       } else if (u.kind === "bad" || bad !== undefined) {
-        reply.error = `bad payload: ${u.kind === "bad" ? u.detail : bad}`;
+        reply.error = ERRORS.badPayloadPrefix + (u.kind === "bad" ? u.detail : bad);
       } else {
         try {
           reply.payload = pack(await this.handlers.onRequest(u.message));

@@ -3,6 +3,7 @@
 //
 // parseOptions is pure (no DOM access) so it can be unit-tested; invalid values are reported in
 // `problems` and replaced by the default, so a typo never stops the page.
+import { PATHS } from "../gen/contract";
 
 export type Mode = "auto" | "webtransport" | "websocket";
 
@@ -48,6 +49,11 @@ function stripSlash(s: string): string {
   return s.replace(/\/+$/, "");
 }
 
+/** The value of one fragment option; undefined when absent. */
+type Get = (key: string) => string | undefined;
+
+const KNOWN = new Set(["autoconnect", "workers", "broker", "config", "transport", "certhash", "mode", "id", "token", "verbose"]);
+
 /**
  * @param fragment  location.hash (with or without the leading "#")
  * @param origin    the page origin (default broker)
@@ -66,30 +72,40 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
     verbose: false,
     problems,
   };
-  const known = new Set(["autoconnect", "workers", "broker", "config", "transport", "certhash", "mode", "id", "token", "verbose"]);
   for (const key of params.keys()) {
-    if (!known.has(key)) problems.push(`unknown option "${key}" ignored`);
+    if (!KNOWN.has(key)) problems.push(`unknown option "${key}" ignored`);
   }
-  const get = (k: string) => params.get(k) ?? undefined;
+  const get: Get = (k) => params.get(k) ?? undefined;
+  parseSwitches(get, opts, cap);
+  parseEndpoints(get, opts);
+  parseConnection(get, opts);
+  return opts;
+}
 
+/** autoconnect, verbose and workers. */
+function parseSwitches(get: Get, opts: Options, cap: number): void {
   const ac = get("autoconnect");
   if (ac !== undefined) {
     const b = parseBool(ac);
-    if (b === undefined) problems.push(`autoconnect="${ac}" is not a boolean; using true`);
+    if (b === undefined) opts.problems.push(`autoconnect="${ac}" is not a boolean; using true`);
     else opts.autoconnect = b;
   }
   const vb = get("verbose");
   if (vb !== undefined) {
     const b = parseBool(vb);
-    if (b === undefined) problems.push(`verbose="${vb}" is not a boolean; using false`);
+    if (b === undefined) opts.problems.push(`verbose="${vb}" is not a boolean; using false`);
     else opts.verbose = b;
   }
   const w = get("workers");
   if (w !== undefined) {
     const n = parseWorkers(w, cap);
-    if (n === undefined) problems.push(`workers="${w}" is neither "max" nor a number; using max`);
+    if (n === undefined) opts.problems.push(`workers="${w}" is neither "max" nor a number; using max`);
     else opts.workers = n;
   }
+}
+
+/** broker, config (default: the Broker's discovery document), transport and certhash. */
+function parseEndpoints(get: Get, opts: Options): void {
   const b = get("broker");
   if (b !== undefined && b !== "") {
     try {
@@ -97,16 +113,16 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http(s)");
       opts.broker = u.origin;
     } catch {
-      problems.push(`broker="${b}" is not an http(s) origin; using ${opts.broker}`);
+      opts.problems.push(`broker="${b}" is not an http(s) origin; using ${opts.broker}`);
     }
   }
-  opts.config = `${opts.broker}/api/broker/v1/config`;
+  opts.config = `${opts.broker}${PATHS.brokerConfig}`;
   const c = get("config");
   if (c !== undefined && c !== "") {
     try {
       opts.config = new URL(c, opts.broker + "/").href;
     } catch {
-      problems.push(`config="${c}" is not a URL; using ${opts.config}`);
+      opts.problems.push(`config="${c}" is not a URL; using ${opts.config}`);
     }
   }
   const t = get("transport");
@@ -116,30 +132,33 @@ export function parseOptions(fragment: string, origin: string, capacity: number)
       if (u.protocol !== "https:") throw new Error("not https");
       opts.transport = u.href;
     } catch {
-      problems.push(`transport="${t}" is not an https:// URL; ignored`);
+      opts.problems.push(`transport="${t}" is not an https:// URL; ignored`);
     }
   }
   const h = get("certhash");
   if (h !== undefined && h !== "") {
     if (/^[0-9a-fA-F]{64}$/.test(h)) opts.certhash = h.toLowerCase();
-    else problems.push(`certhash="${h}" is not 64 hex digits; ignored`);
+    else opts.problems.push(`certhash="${h}" is not 64 hex digits; ignored`);
   }
+}
+
+/** mode, id and token. */
+function parseConnection(get: Get, opts: Options): void {
   const m = get("mode");
   if (m !== undefined) {
     const v = m.trim().toLowerCase();
     if (v === "auto" || v === "webtransport" || v === "websocket") opts.mode = v;
-    else problems.push(`mode="${m}" is not auto, webtransport or websocket; using auto`);
+    else opts.problems.push(`mode="${m}" is not auto, webtransport or websocket; using auto`);
   }
   const id = get("id");
   if (id !== undefined && id !== "") opts.id = id;
   const tok = get("token");
   if (tok !== undefined && tok !== "") opts.token = tok;
-  return opts;
 }
 
 /** The provider WebSocket URL for a Broker origin (docs/protocol.md §6). */
 export function websocketUrl(broker: string, id: string, token?: string): string {
-  const u = new URL("/api/provider/ws", broker + "/");
+  const u = new URL(PATHS.providerWebSocket, broker + "/");
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
   u.searchParams.set("id", id);
   if (token) u.searchParams.set("token", token);

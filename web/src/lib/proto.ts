@@ -9,6 +9,7 @@ import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { file_wasimoff_v1_extensions } from "../gen/wasimoff/v1/extensions_pb";
 import { file_wasimoff_v1_messages } from "../gen/wasimoff/v1/messages_pb";
+import { PAYLOAD } from "../gen/contract";
 
 export * from "../gen/wasimoff/v1/extensions_pb";
 export * from "../gen/wasimoff/v1/messages_pb";
@@ -17,7 +18,7 @@ export * from "../gen/wasimoff/v1/messages_pb";
 export const registry = createRegistry(file_wasimoff_v1_messages, file_wasimoff_v1_extensions);
 
 /** The type URL prefix we write (wasimoff v1 compatibility). */
-export const TYPE_URL_PREFIX = "wasimoff/";
+export const TYPE_URL_PREFIX = PAYLOAD.typeUrlPrefix;
 
 /** Fully-qualified message name from a type URL: the text after the last "/" (or all of it). */
 export function typeNameOf(typeUrl: string): string {

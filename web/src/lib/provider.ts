@@ -41,6 +41,7 @@ import { normalizeRef, refOf } from "./sha256";
 import { WorkerKilledError, type Slot, type WorkerPool } from "./worker_pool";
 import { unixNanoNow, type RunMessage } from "./worker_protocol";
 import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
+import { LIMITS } from "../gen/contract";
 
 export interface ProviderHooks {
   log(level: "debug" | "info" | "warn" | "error", text: string): void;
@@ -60,7 +61,7 @@ interface Running {
 }
 
 /** WASIMOFF_MAX_MESSAGE_SIZE's default, assumed when the Broker does not announce its limit. */
-export const DEFAULT_MESSAGE_LIMIT = 64 * 2 ** 20;
+export const DEFAULT_MESSAGE_LIMIT: number = LIMITS.maxMessageSizeDefault;
 
 export class Provider {
   private messenger: Messenger | undefined;
@@ -95,7 +96,7 @@ export class Provider {
 
   /** The output limit of a task under the current message limit. */
   get outputLimit(): number {
-    const headroom = 2 ** 20;
+    const headroom = LIMITS.outputHeadroom;
     return this.messageLimit > 2 * headroom ? this.messageLimit - headroom : Math.floor(this.messageLimit / 2);
   }
 
@@ -216,6 +217,21 @@ export class Provider {
   }
 
   private async runWasip1(req: Task_Wasip1_Request): Promise<Task_Wasip1_Response> {
+    const task = this.taskRecord(req);
+    const deadline = req.qos?.deadline ? timestampMs(req.qos.deadline) : undefined;
+    const admitted = this.admit(task.id, req, deadline);
+    if ("error" in admitted) return task.respond(admitted);
+    const run = admitted.run;
+    try {
+      return task.respond(await this.runAdmitted(task, req, run, deadline));
+    } finally {
+      if (run.timer) clearTimeout(run.timer);
+      this.running.delete(task.id);
+    }
+  }
+
+  /** The id of a task, its trace marks and the builder of its Response (which reports the end). */
+  private taskRecord(req: Task_Wasip1_Request): TaskRecord {
     const started = performance.now();
     const info: Task_Metadata | undefined = req.info;
     const trace = info?.trace;
@@ -239,111 +255,136 @@ export class Provider {
       if (this.verbose) this.hooks.log("info", `task ${id}: ${detail.split("\n")[0]} (${ms.toFixed(0)} ms)`);
       return res;
     };
+    const failed = (e: unknown) => {
+      mark(Ev.ProviderError, errorText(e));
+      this.hooks.taskFinished(false, id, performance.now() - started, errorText(e));
+    };
+    return { id, trace, mark, respond, failed };
+  }
 
-    if (this.running.has(id)) return respond({ error: `task ${id} is already running here` });
-    const deadline = req.qos?.deadline ? timestampMs(req.qos.deadline) : undefined;
-    if (deadline !== undefined && deadline <= Date.now()) return respond({ error: "deadline exceeded" });
-
+  /** Registers a task as running (with its deadline timer), or says why it cannot start. */
+  private admit(id: string, req: Task_Wasip1_Request, deadline: number | undefined): { run: Running } | { error: string } {
+    if (this.running.has(id)) return { error: `task ${id} is already running here` };
+    if (deadline !== undefined && deadline <= Date.now()) return { error: "deadline exceeded" };
     let slot: Slot | undefined;
     if (req.qos?.immediate) {
       slot = this.pool.tryAcquire();
-      if (!slot) return respond({ error: "qos: no idle workers for immediate mode" });
+      if (!slot) return { error: "qos: no idle workers for immediate mode" };
     }
     const run: Running = { slot };
     this.running.set(id, run);
     if (deadline !== undefined) {
       run.timer = setTimeout(() => this.expire(id), deadline - Date.now());
     }
-    try {
-      if (!slot) {
-        try {
-          slot = await this.pool.acquire(ACQUIRE_TIMEOUT_MS);
-        } catch (e) {
-          return respond({ error: `no worker available: ${errorText(e)}` });
-        }
-        run.slot = slot;
-        if (run.canceled) {
-          this.pool.release(slot);
-          return respond({ error: run.canceled });
-        }
-      }
-      mark(Ev.ProviderGetWorker);
+    return { run };
+  }
 
-      const params = req.params;
-      // A cached compiled module needs no read of the binary: reading it from OPFS for every
-      // task cost more main-thread time than running a small task.
-      const cached = this.cachedModule(params?.binary);
-      let module: WebAssembly.Module;
-      let rootfs: Uint8Array | undefined;
-      try {
-        const bin = cached ? undefined : await this.resolveFile(params?.binary, "binary");
-        if (!cached && !bin) {
-          this.pool.release(slot);
-          return respond({ error: "unsupported module: task has no binary" });
-        }
-        rootfs = (await this.resolveFile(params?.rootfs, "rootfs"))?.data;
-        module =
-          cached ??
-          (await this.compile(bin!.ref, bin!.data).catch((e) => {
-            throw new ModuleError(`unsupported module: ${errorText(e)}`);
-          }));
-      } catch (e) {
-        this.pool.release(slot);
-        if (e instanceof ModuleError) return respond({ error: e.message });
-        mark(Ev.ProviderError, errorText(e));
-        this.hooks.taskFinished(false, id, performance.now() - started, errorText(e));
-        throw e; // CallError: Envelope-level failure, the Broker retries elsewhere
-      }
-      if (run.canceled) {
-        this.pool.release(slot);
-        return respond({ error: run.canceled });
-      }
-      if (deadline !== undefined && deadline <= Date.now()) {
-        this.pool.release(slot);
-        return respond({ error: "deadline exceeded" });
-      }
+  /** Worker, inputs, then the run itself, for a task admitted as `run`. */
+  private async runAdmitted(task: TaskRecord, req: Task_Wasip1_Request, run: Running, deadline: number | undefined): Promise<Outcome> {
+    const acquired = await this.slotFor(run);
+    if ("error" in acquired) return acquired;
+    const slot = acquired.slot;
+    task.mark(Ev.ProviderGetWorker);
 
-      const msg: RunMessage = {
-        type: "run",
-        task: id,
-        module,
-        args: params?.args ?? [],
-        envs: params?.envs ?? [],
-        stdin: params?.stdin,
-        rootfs,
-        artifacts: params?.artifacts ?? [],
-        deadline,
-        outputLimit: this.outputLimit,
-      };
-      mark(Ev.ProviderPostToWorker);
-      let result;
-      try {
-        result = await this.pool.run(slot, msg);
-      } catch (e) {
-        if (e instanceof WorkerKilledError) return respond({ error: e.message });
-        return respond({ error: `worker crashed: ${errorText(e)}` });
-      }
-      if (trace) {
-        trace.events.push(
-          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.prepare), event: Ev.ProviderWorkerPrepare }),
-          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.execute), event: Ev.ProviderWorkerExecute }),
-          create(Task_TraceEventSchema, { unixnano: BigInt(result.times.done), event: Ev.ProviderWorkerDone }),
-        );
-      }
-      const r = result.result;
-      if ("error" in r) return respond({ error: r.error });
-      return respond({
-        ok: {
-          status: r.ok.status,
-          stdout: r.ok.stdout,
-          stderr: r.ok.stderr,
-          artifacts: r.ok.artifacts ? create(FileSchema, { media: "application/zip", blob: r.ok.artifacts }) : undefined,
-        },
-      });
-    } finally {
-      if (run.timer) clearTimeout(run.timer);
-      this.running.delete(id);
+    const params = req.params;
+    const inputs = await this.prepareInputs(task, slot, params);
+    if ("error" in inputs) return inputs;
+    const stop = run.canceled ?? (deadline !== undefined && deadline <= Date.now() ? "deadline exceeded" : undefined);
+    if (stop !== undefined) {
+      this.pool.release(slot);
+      return { error: stop };
     }
+    return this.execute(task, slot, {
+      type: "run",
+      task: task.id,
+      module: inputs.module,
+      args: params?.args ?? [],
+      envs: params?.envs ?? [],
+      stdin: params?.stdin,
+      rootfs: inputs.rootfs,
+      artifacts: params?.artifacts ?? [],
+      deadline,
+      outputLimit: this.outputLimit,
+    });
+  }
+
+  /** The task's worker: the one taken for immediate mode, or the next free one. */
+  private async slotFor(run: Running): Promise<{ slot: Slot } | { error: string }> {
+    if (run.slot) return { slot: run.slot };
+    let slot: Slot;
+    try {
+      slot = await this.pool.acquire(ACQUIRE_TIMEOUT_MS);
+    } catch (e) {
+      return { error: `no worker available: ${errorText(e)}` };
+    }
+    run.slot = slot;
+    if (run.canceled) {
+      this.pool.release(slot);
+      return { error: run.canceled };
+    }
+    return { slot };
+  }
+
+  /**
+   * The compiled module and the rootfs of a task; on failure the slot is released. A file that
+   * cannot be obtained throws (CallError: an Envelope-level failure, the Broker retries elsewhere).
+   */
+  private async prepareInputs(
+    task: TaskRecord,
+    slot: Slot,
+    params: Task_Wasip1_Request["params"],
+  ): Promise<{ module: WebAssembly.Module; rootfs?: Uint8Array } | { error: string }> {
+    // A cached compiled module needs no read of the binary: reading it from OPFS for every
+    // task cost more main-thread time than running a small task.
+    const cached = this.cachedModule(params?.binary);
+    try {
+      const bin = cached ? undefined : await this.resolveFile(params?.binary, "binary");
+      if (!cached && !bin) {
+        this.pool.release(slot);
+        return { error: "unsupported module: task has no binary" };
+      }
+      const rootfs = (await this.resolveFile(params?.rootfs, "rootfs"))?.data;
+      const module =
+        cached ??
+        (await this.compile(bin!.ref, bin!.data).catch((e) => {
+          throw new ModuleError(`unsupported module: ${errorText(e)}`);
+        }));
+      return { module, rootfs };
+    } catch (e) {
+      this.pool.release(slot);
+      if (e instanceof ModuleError) return { error: e.message };
+      task.failed(e);
+      throw e;
+    }
+  }
+
+  /** Runs the task in its worker and turns the worker's result into the task's outcome. */
+  private async execute(task: TaskRecord, slot: Slot, msg: RunMessage): Promise<Outcome> {
+    task.mark(Ev.ProviderPostToWorker);
+    let result;
+    try {
+      result = await this.pool.run(slot, msg);
+    } catch (e) {
+      if (e instanceof WorkerKilledError) return { error: e.message };
+      return { error: `worker crashed: ${errorText(e)}` };
+    }
+    if (task.trace) {
+      task.trace.events.push(
+        create(Task_TraceEventSchema, { unixnano: BigInt(result.times.prepare), event: Ev.ProviderWorkerPrepare }),
+        create(Task_TraceEventSchema, { unixnano: BigInt(result.times.execute), event: Ev.ProviderWorkerExecute }),
+        create(Task_TraceEventSchema, { unixnano: BigInt(result.times.done), event: Ev.ProviderWorkerDone }),
+      );
+    }
+    const r = result.result;
+    if ("error" in r) return { error: r.error };
+    return {
+      ok: {
+        status: r.ok.status,
+        stdout: r.ok.stdout,
+        stderr: r.ok.stderr,
+        artifacts: r.ok.artifacts ? create(FileSchema, { media: "application/zip", blob: r.ok.artifacts }) : undefined,
+      },
+    };
   }
 
   private expire(id: string): void {
@@ -407,6 +448,16 @@ export class Provider {
 }
 
 class ModuleError extends Error {}
+
+/** One task while it runs: see Provider.taskRecord. */
+interface TaskRecord {
+  id: string;
+  trace: Task_Metadata["trace"];
+  mark(event: Ev, details?: string): void;
+  respond(r: Outcome): Task_Wasip1_Response;
+  /** Reports a task that ends with an exception instead of a Response. */
+  failed(e: unknown): void;
+}
 
 type Outcome =
   | { error: string }

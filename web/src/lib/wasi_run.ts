@@ -16,6 +16,7 @@ import {
   type Inode,
 } from "@bjorn3/browser_wasi_shim";
 import { DEFAULT_MEMORY_LIMIT, WASI_MODULES } from "./capabilities";
+import { ERRORS, LIMITS } from "../gen/contract";
 import { DEFAULT_FS_LIMIT, ZipError, normalizeArtifactPath, readZip, writeZip, type ArchiveEntry } from "./zip";
 
 export interface RunParams {
@@ -51,7 +52,7 @@ export interface RunHooks {
   executing?(): void;
 }
 
-export const DEFAULT_OUTPUT_LIMIT = 63 * 1024 * 1024;
+export const DEFAULT_OUTPUT_LIMIT: number = LIMITS.maxMessageSizeDefault - LIMITS.outputHeadroom;
 export { DEFAULT_MEMORY_LIMIT, WASI_MODULES };
 
 // errno values (wasi/api.h)
@@ -120,7 +121,7 @@ export function checkModule(module: WebAssembly.Module): string | undefined {
 class Capture {
   chunks: Uint8Array[] = [];
   size = 0;
-  constructor(private readonly budget: { left: number; overflow: boolean }) {}
+  constructor(private readonly budget: Budget) {}
   write = (data: Uint8Array) => {
     this.size += data.length;
     if (data.length > this.budget.left) {
@@ -208,6 +209,9 @@ function utf8Sizes(items: string[]): { bytes: Uint8Array[]; total: number } {
   return { bytes, total: bytes.reduce((n, b) => n + b.length + 1, 0) };
 }
 
+/** Output budget shared by stdout, stderr and the artifact archive. */
+type Budget = { left: number; overflow: boolean };
+
 /** Executes the task; never throws for guest behaviour (traps, bad modules): returns { error }. */
 export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
   const problem = checkModule(p.module);
@@ -221,7 +225,7 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
     throw e;
   }
 
-  const budget = { left: p.outputLimit ?? DEFAULT_OUTPUT_LIMIT, overflow: false };
+  const budget: Budget = { left: p.outputLimit ?? DEFAULT_OUTPUT_LIMIT, overflow: false };
   const stdout = new Capture(budget);
   const stderr = new Capture(budget);
   const preopen = new PreopenDirectory("/", tree);
@@ -232,6 +236,36 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
     preopen,
   ];
   const wasi = new WASI(p.args, p.envs, fds, { debug: false });
+  adjustImports(wasi, p);
+
+  const instance = instantiate(p.module, wasi.wasiImport);
+  if ("error" in instance) return instance;
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  if (memory.buffer.byteLength > (p.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) return { error: ERRORS.memoryLimitExceeded };
+  hooks.prepared?.();
+
+  hooks.executing?.();
+  let status: number;
+  try {
+    status = wasi.start(instance as unknown as { exports: { memory: WebAssembly.Memory; _start: () => unknown } }) | 0;
+  } catch (e) {
+    let text = trapText(e);
+    const tail = stderr.bytes();
+    if (tail.length > 0) text += "\n" + new TextDecoder().decode(tail.subarray(Math.max(0, tail.length - 1024)));
+    return { error: text };
+  }
+
+  const artifacts = archiveArtifacts(preopen, p.artifacts, budget);
+  if ("error" in artifacts) return artifacts;
+  if (budget.overflow) return { error: ERRORS.outputTooLarge };
+  return { ok: { status, stdout: stdout.bytes(), stderr: stderr.bytes(), artifacts: artifacts.zip } };
+}
+
+/**
+ * Our changes to the shim's imports: byte counts for the argument and environment sizes, the
+ * stubs of docs/provider-internals.md §3.5, and poll_oneoff with the task's deadline.
+ */
+function adjustImports(wasi: WASI, p: RunParams): void {
   const imports = wasi.wasiImport;
   const mem = () => new DataView(wasi.inst.exports.memory.buffer);
 
@@ -254,49 +288,39 @@ export function runWasip1(p: RunParams, hooks: RunHooks = {}): RunResult {
   imports.path_symlink = () => ERRNO_PERM;
   imports.poll_oneoff = (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) =>
     pollOneoff(mem(), inPtr, outPtr, nsubs, neventsPtr, p.deadline);
+}
 
+/**
+ * Instantiates the module with the imports under every WASI module name. An out-of-memory error
+ * (other workers hold the address space) is retried with back-off before it is reported.
+ */
+function instantiate(module: WebAssembly.Module, imports: WASI["wasiImport"]): WebAssembly.Instance | { error: string } {
   const importObject = Object.fromEntries(WASI_MODULES.map((m) => [m, imports]));
-  let instance: WebAssembly.Instance | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      instance = new WebAssembly.Instance(p.module, importObject as WebAssembly.Imports);
-      break;
+      return new WebAssembly.Instance(module, importObject as WebAssembly.Imports);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if (/out of memory/i.test(msg) && attempt < 10) {
         sleepSync(2 ** attempt);
         continue;
       }
-      if (/out of memory/i.test(msg)) return { error: "memory limit exceeded" };
+      if (/out of memory/i.test(msg)) return { error: ERRORS.memoryLimitExceeded };
       if (e instanceof WebAssembly.LinkError) return { error: `unsupported module: ${msg}` };
       return { error: trapText(e) }; // a start function or data segment trapped
     }
   }
-  const memory = instance.exports.memory as WebAssembly.Memory;
-  if (memory.buffer.byteLength > (p.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) return { error: "memory limit exceeded" };
-  hooks.prepared?.();
+}
 
-  hooks.executing?.();
-  let status: number;
-  try {
-    status = wasi.start(instance as unknown as { exports: { memory: WebAssembly.Memory; _start: () => unknown } }) | 0;
-  } catch (e) {
-    let text = trapText(e);
-    const tail = stderr.bytes();
-    if (tail.length > 0) text += "\n" + new TextDecoder().decode(tail.subarray(Math.max(0, tail.length - 1024)));
-    return { error: text };
-  }
-
-  let artifacts: Uint8Array | undefined;
-  if (p.artifacts.length > 0) {
-    const entries = collectArtifacts(preopen.dir, p.artifacts);
-    const size = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
-    if (size > budget.left) return { error: "output too large" };
-    artifacts = writeZip(entries);
-    if (artifacts.length > budget.left) return { error: "output too large" };
-  }
-  if (budget.overflow) return { error: "output too large" };
-  return { ok: { status, stdout: stdout.bytes(), stderr: stderr.bytes(), artifacts } };
+/** The requested artifacts as a ZIP archive (none when none were requested), within the budget. */
+function archiveArtifacts(preopen: PreopenDirectory, paths: string[], budget: Budget): { zip?: Uint8Array } | { error: string } {
+  if (paths.length === 0) return {};
+  const entries = collectArtifacts(preopen.dir, paths);
+  const size = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+  if (size > budget.left) return { error: ERRORS.outputTooLarge };
+  const zip = writeZip(entries);
+  if (zip.length > budget.left) return { error: ERRORS.outputTooLarge };
+  return { zip };
 }
 
 /**

@@ -4,9 +4,10 @@
 // ZIP libraries hide (Unix mode of the entry for symlinks, the encryption flag, ZIP64 fields);
 // fflate does the inflating and writes artifact archives.
 import { inflateSync, zipSync, type Zippable } from "fflate";
+import { LIMITS } from "../gen/contract";
 
 /** Default limit for the expanded size of a rootfs (the task's filesystem limit). */
-export const DEFAULT_FS_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_FS_LIMIT: number = LIMITS.fsLimitDefault;
 
 /** A rootfs that violates the rules; the message becomes "rootfs: <message>". */
 export class ZipError extends Error {
@@ -67,119 +68,169 @@ export function checkEntryName(name: string): { path: string; dir: boolean } {
   return { path, dir };
 }
 
+/** Little-endian reads of an archive with bounds checks that throw ZipError. */
+class ArchiveView {
+  private readonly dv: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u16(o: number): number {
+    return this.dv.getUint16(o, true);
+  }
+
+  u32(o: number): number {
+    return this.dv.getUint32(o, true);
+  }
+
+  u64(o: number): number {
+    const v = this.dv.getBigUint64(o, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipError("ZIP64 value too large");
+    return Number(v);
+  }
+
+  need(o: number, n: number, what: string): void {
+    if (o < 0 || o + n > this.bytes.length) throw new ZipError(`truncated archive (${what})`);
+  }
+}
+
+/** Where the central directory is and how many entries it has (ZIP64 aware). */
+function findCentralDirectory(r: ArchiveView): { count: number; cdSize: number; cdOffset: number } {
+  const bytes = r.bytes;
+  // End of central directory: last 22 bytes plus a comment of up to 65535 bytes.
+  let eocd = -1;
+  for (let o = bytes.length - 22; o >= Math.max(0, bytes.length - 22 - 0xffff); o--) {
+    if (r.u32(o) === 0x06054b50) {
+      eocd = o;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ZipError("not a ZIP archive (no end of central directory)");
+  const count = r.u16(eocd + 10);
+  const cdSize = r.u32(eocd + 12);
+  const cdOffset = r.u32(eocd + 16);
+  if (count !== 0xffff && cdSize !== 0xffffffff && cdOffset !== 0xffffffff) return { count, cdSize, cdOffset };
+  const loc = eocd - 20;
+  r.need(loc, 20, "ZIP64 locator");
+  if (r.u32(loc) !== 0x07064b50) throw new ZipError("ZIP64 archive without locator");
+  const z = r.u64(loc + 8);
+  r.need(z, 56, "ZIP64 end of central directory");
+  if (r.u32(z) !== 0x06064b50) throw new ZipError("bad ZIP64 end of central directory");
+  return { count: r.u64(z + 32), cdSize: r.u64(z + 40), cdOffset: r.u64(z + 48) };
+}
+
+/** The fields of one central directory entry that readZip uses. */
+interface CentralEntry {
+  name: string;
+  flags: number;
+  method: number;
+  mtime: Date;
+  crc: number;
+  csize: number;
+  usize: number;
+  /** Offset of the local header. */
+  local: number;
+  /** Unix mode bits when the entry was made on Unix, else 0. */
+  unixMode: number;
+  /** Offset of the next central directory entry. */
+  next: number;
+}
+
+/** Parses the central directory entry at `p`, with the ZIP64 extra field's sizes and offset. */
+function readCentralEntry(r: ArchiveView, p: number, decoder: TextDecoder): CentralEntry {
+  r.need(p, 46, "central directory entry");
+  if (r.u32(p) !== 0x02014b50) throw new ZipError("bad central directory entry");
+  const madeBy = r.u16(p + 4);
+  let csize = r.u32(p + 20);
+  let usize = r.u32(p + 24);
+  const nameLen = r.u16(p + 28);
+  const extraLen = r.u16(p + 30);
+  const commentLen = r.u16(p + 32);
+  const extAttr = r.u32(p + 38);
+  let local = r.u32(p + 42);
+  r.need(p + 46, nameLen + extraLen + commentLen, "central directory entry");
+  const name = decoder.decode(r.bytes.subarray(p + 46, p + 46 + nameLen));
+  // ZIP64 extended information: the 0xffffffff fields, in this order.
+  for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+    const id = r.u16(e);
+    const len = r.u16(e + 2);
+    if (id === 0x0001) {
+      let q = e + 4;
+      if (usize === 0xffffffff) (usize = r.u64(q)), (q += 8);
+      if (csize === 0xffffffff) (csize = r.u64(q)), (q += 8);
+      if (local === 0xffffffff) local = r.u64(q);
+    }
+    e += 4 + len;
+  }
+  return {
+    name,
+    flags: r.u16(p + 8),
+    method: r.u16(p + 10),
+    mtime: dosTime(r.u16(p + 14), r.u16(p + 12)),
+    crc: r.u32(p + 16),
+    csize,
+    usize,
+    local,
+    unixMode: madeBy >>> 8 === 3 ? extAttr >>> 16 : 0,
+    next: p + 46 + nameLen + extraLen + commentLen,
+  };
+}
+
+/** The contents of a file entry (stored or deflated), checked against its size and CRC. */
+function entryData(r: ArchiveView, h: CentralEntry): Uint8Array {
+  const { name, local, csize, usize } = h;
+  r.need(local, 30, "local header");
+  if (r.u32(local) !== 0x04034b50) throw new ZipError(`bad local header: ${name}`);
+  const start = local + 30 + r.u16(local + 26) + r.u16(local + 28);
+  r.need(start, csize, `data of ${name}`);
+  const raw = r.bytes.subarray(start, start + csize);
+  let data: Uint8Array;
+  if (h.method === 0) {
+    if (csize !== usize) throw new ZipError(`stored entry with inconsistent sizes: ${name}`);
+    data = raw;
+  } else {
+    try {
+      data = inflateSync(raw, { out: new Uint8Array(usize) });
+    } catch (e) {
+      throw new ZipError(`corrupt deflate data in ${name}: ${e instanceof Error ? e.message : e}`);
+    }
+    if (data.length !== usize) throw new ZipError(`size mismatch in ${name}`);
+  }
+  if (crc32(data) !== h.crc) throw new ZipError(`CRC mismatch in ${name}`);
+  return data;
+}
+
 /**
  * Reads and validates a whole archive. Rejects (ZipError) encrypted entries, methods other than
  * stored/deflate, symlinks, bad names, CRC mismatches and archives whose expanded size exceeds
  * `limit`. Works with ZIP64 archives.
  */
 export function readZip(bytes: Uint8Array, limit = DEFAULT_FS_LIMIT): ZipEntry[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u16 = (o: number) => dv.getUint16(o, true);
-  const u32 = (o: number) => dv.getUint32(o, true);
-  const u64 = (o: number) => {
-    const v = dv.getBigUint64(o, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipError("ZIP64 value too large");
-    return Number(v);
-  };
-  const need = (o: number, n: number, what: string) => {
-    if (o < 0 || o + n > bytes.length) throw new ZipError(`truncated archive (${what})`);
-  };
-
-  // End of central directory: last 22 bytes plus a comment of up to 65535 bytes.
-  let eocd = -1;
-  for (let o = bytes.length - 22; o >= Math.max(0, bytes.length - 22 - 0xffff); o--) {
-    if (u32(o) === 0x06054b50) {
-      eocd = o;
-      break;
-    }
-  }
-  if (eocd < 0) throw new ZipError("not a ZIP archive (no end of central directory)");
-  let count = u16(eocd + 10);
-  let cdSize = u32(eocd + 12);
-  let cdOffset = u32(eocd + 16);
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    const loc = eocd - 20;
-    need(loc, 20, "ZIP64 locator");
-    if (u32(loc) !== 0x07064b50) throw new ZipError("ZIP64 archive without locator");
-    const z = u64(loc + 8);
-    need(z, 56, "ZIP64 end of central directory");
-    if (u32(z) !== 0x06064b50) throw new ZipError("bad ZIP64 end of central directory");
-    count = u64(z + 32);
-    cdSize = u64(z + 40);
-    cdOffset = u64(z + 48);
-  }
-  need(cdOffset, cdSize, "central directory");
+  const r = new ArchiveView(bytes);
+  const { count, cdSize, cdOffset } = findCentralDirectory(r);
+  r.need(cdOffset, cdSize, "central directory");
 
   const decoder = new TextDecoder("utf-8");
   const entries: ZipEntry[] = [];
   let total = 0;
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    need(p, 46, "central directory entry");
-    if (u32(p) !== 0x02014b50) throw new ZipError("bad central directory entry");
-    const madeBy = u16(p + 4);
-    const flags = u16(p + 8);
-    const method = u16(p + 10);
-    const time = u16(p + 12);
-    const date = u16(p + 14);
-    const crc = u32(p + 16);
-    let csize = u32(p + 20);
-    let usize = u32(p + 24);
-    const nameLen = u16(p + 28);
-    const extraLen = u16(p + 30);
-    const commentLen = u16(p + 32);
-    const extAttr = u32(p + 38);
-    let local = u32(p + 42);
-    need(p + 46, nameLen + extraLen + commentLen, "central directory entry");
-    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
-    // ZIP64 extended information: the 0xffffffff fields, in this order.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
-      const id = u16(e);
-      const len = u16(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        if (usize === 0xffffffff) (usize = u64(q)), (q += 8);
-        if (csize === 0xffffffff) (csize = u64(q)), (q += 8);
-        if (local === 0xffffffff) local = u64(q);
-      }
-      e += 4 + len;
-    }
-    p += 46 + nameLen + extraLen + commentLen;
-
-    if (flags & 0x1) throw new ZipError(`encrypted entry: ${name}`);
-    const unixMode = madeBy >>> 8 === 3 ? extAttr >>> 16 : 0;
+    const h = readCentralEntry(r, p, decoder);
+    p = h.next;
+    const { name, unixMode, mtime } = h;
+    if (h.flags & 0x1) throw new ZipError(`encrypted entry: ${name}`);
     if ((unixMode & 0xf000) === 0xa000) throw new ZipError(`symlink entry: ${name}`);
     const { path, dir } = checkEntryName(name);
-    const isDir = dir || (unixMode & 0xf000) === 0x4000;
-    const mtime = dosTime(date, time);
-    if (isDir) {
+    if (dir || (unixMode & 0xf000) === 0x4000) {
       if (path !== "") entries.push({ path, dir: true, data: new Uint8Array(0), mtime });
       continue;
     }
     if (path === "") throw new ZipError(`entry without a name: ${JSON.stringify(name)}`);
-    if (method !== 0 && method !== 8) throw new ZipError(`unsupported compression method ${method}: ${name}`);
-    total += usize;
+    if (h.method !== 0 && h.method !== 8) throw new ZipError(`unsupported compression method ${h.method}: ${name}`);
+    total += h.usize;
     if (total > limit) throw new ZipError(`expanded size exceeds the filesystem limit of ${limit} bytes`);
-
-    need(local, 30, "local header");
-    if (u32(local) !== 0x04034b50) throw new ZipError(`bad local header: ${name}`);
-    const start = local + 30 + u16(local + 26) + u16(local + 28);
-    need(start, csize, `data of ${name}`);
-    const raw = bytes.subarray(start, start + csize);
-    let data: Uint8Array;
-    if (method === 0) {
-      if (csize !== usize) throw new ZipError(`stored entry with inconsistent sizes: ${name}`);
-      data = raw;
-    } else {
-      try {
-        data = inflateSync(raw, { out: new Uint8Array(usize) });
-      } catch (e) {
-        throw new ZipError(`corrupt deflate data in ${name}: ${e instanceof Error ? e.message : e}`);
-      }
-      if (data.length !== usize) throw new ZipError(`size mismatch in ${name}`);
-    }
-    if (crc32(data) !== crc) throw new ZipError(`CRC mismatch in ${name}`);
-    entries.push({ path, dir: false, data, mtime });
+    entries.push({ path, dir: false, data: entryData(r, h), mtime });
   }
   return entries;
 }
