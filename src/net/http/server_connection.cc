@@ -9,6 +9,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 
+#include "common/strings.h"
+
 namespace wasimoff::http::detail {
 
 using tcp = asio::ip::tcp;
@@ -208,6 +210,11 @@ awaitable<bool> Connection<Stream>::process_upgrade(Incoming& item, Request req)
   if (taken_) {
     resume_reader(false);
     co_return false;
+  }
+  if (!answer) {  // a handler that neither took the stream nor answered: a bug of ours
+    spdlog::error("{}: upgrade handler for {} gave no answer", server_->options.name,
+                  escape_untrusted(uctx.request.path));
+    answer = Response::text(500, "internal server error");
   }
   bool keep = uctx.raw.keep_alive() && !draining_;
   error_code ec;

@@ -335,10 +335,16 @@ void Connection::abandon(std::string_view reason) {
 }
 
 void Connection::close(std::uint64_t app_error_code, std::string_view reason) {
-  if (state_ != State::kOpen) return;
+  // The first close wins: a second one (e.g. a protocol error, then the FIN that follows it) must
+  // not replace the error code and reason of the CONNECTION_CLOSE that is already on its way.
+  if (state_ != State::kOpen || close_requested_) return;
   if (end_reason_.empty()) end_reason_ = std::string(reason.empty() ? "closed" : reason);
+  // ngtcp2 keeps only a pointer to the reason until the (posted) write pass sends it: it must
+  // live in the connection, not in the caller's string.
+  close_reason_ = std::string(reason);
   ngtcp2_connection_close_error_set_application_error(
-      &ccerr_, app_error_code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
+      &ccerr_, app_error_code, reinterpret_cast<const std::uint8_t*>(close_reason_.data()),
+      close_reason_.size());
   close_requested_ = true;
   schedule_write();
 }

@@ -226,6 +226,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t close_repeats_ = 0;
   std::vector<std::string> cids_;  // CIDs registered with the owner
   ngtcp2_connection_close_error ccerr_{};
+  std::string close_reason_;  // what ccerr_.reason points at (ngtcp2 does not copy it)
 };
 
 }  // namespace wasimoff::quic
