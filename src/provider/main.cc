@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
   pool_options.timeout = timeout;
   pool_options.sandbox = sandbox;
   pool::WorkerPool workers(ex, pool_options);
-  provider::TaskHandler handler(ex, files, compiler, workers);
+  pipeline::TaskPipeline tasks(threads, &files, compiler, workers);
+  provider::TaskHandler handler(ex, files, tasks);
   provider::BrokerLink link(ex, link_options, handler, workers);
   files.on_change(
       [&](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
