@@ -1,3 +1,6 @@
+// engine::ModuleCompiler's public API, single flight and the order of the pipeline's steps
+// (engine/compiler_state.h); the tools are in compiler_toolchain.cc, the cache directory in
+// compiled_cache.cc.
 #include "provider/engine/module_compiler.h"
 
 #include <fmt/format.h>
@@ -12,10 +15,6 @@
 #include "common/file_ref.h"
 #include "common/strings.h"
 #include "provider/engine/compiler_state.h"
-
-// engine::ModuleCompiler's public API, single flight and the order of the pipeline's steps
-// (engine/compiler_state.h); the tools are in compiler_toolchain.cc, the cache directory in
-// compiled_cache.cc.
 
 namespace wasimoff::engine {
 

@@ -71,8 +71,7 @@ struct TaskInput {
 struct TaskOutcome {
   enum class Status {
     kRan,               // `response` is the pool's answer (which may itself be an error)
-    kInputUnavailable,  // `error`: "<role> not found in storage: <ref>" / "<role> not found:
-                        // <path>"
+    kInputUnavailable,  // `error`: e.g. "binary not found in storage: <ref>"
     kUnsupported,       // `error`: engine::UnsupportedModule's text ("unsupported module: …")
     kHostProblem,       // `error`: the compiler's detail (host paths possible; not for the Broker)
     kCancelled,         // `error`: "task canceled: <reason>" (before the task reached a worker)

@@ -1,3 +1,6 @@
+// One worker process of the pool (pool/pool_state.h): spawning it with its channel and stderr,
+// waiting for its Hello, the back-off after failed starts, logging its stderr, noticing its exit,
+// retiring and killing it.
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -15,10 +18,6 @@
 #include "provider/pool/pool_state.h"
 #include "provider/worker/frame.h"
 #include "provider/worker/worker.pb.h"
-
-// One worker process of the pool (pool/pool_state.h): spawning it with its channel and stderr,
-// waiting for its Hello, the back-off after failed starts, logging its stderr, noticing its exit,
-// retiring and killing it.
 
 namespace wasimoff::pool {
 

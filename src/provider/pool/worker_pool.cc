@@ -1,3 +1,7 @@
+// pool::WorkerPool's public API and its scheduling (pool/pool_state.h): the target number of
+// workers, handing free workers to waiting tasks (preferring one that has the module loaded),
+// and what happens to a worker after a task. The worker processes themselves are in
+// worker_lifecycle.cc, one task's exchange with a worker in task_exchange.cc.
 #include "provider/pool/worker_pool.h"
 
 #include <fmt/format.h>
@@ -5,11 +9,6 @@
 #include <list>
 
 #include "provider/pool/pool_state.h"
-
-// pool::WorkerPool's public API and its scheduling (pool/pool_state.h): the target number of
-// workers, handing free workers to waiting tasks (preferring one that has the module loaded),
-// and what happens to a worker after a task. The worker processes themselves are in
-// worker_lifecycle.cc, one task's exchange with a worker in task_exchange.cc.
 
 namespace wasimoff::pool {
 
