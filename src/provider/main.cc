@@ -85,14 +85,15 @@ struct ScratchBase {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The provider's settings once the command line has been checked.
+struct Settings {
   Options o;
-  o.link.name = hostname();
-  CLI::App app{
-      "wasimoff-provider: runs WebAssembly (WASI preview 1) tasks for a wasimoff Broker.\n"
-      "Modules are compiled ahead of time with wasm2c and run in sandboxed worker processes."};
+  std::uint64_t cache_size = 0;
+  std::uint64_t memory_limit = 0;
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+void add_options(CLI::App& app, Options& o, bool& no_retry) {
   app.add_option("--broker", o.link.broker, "Broker HTTP origin (storage, discovery, WebSocket)")
       ->capture_default_str();
   app.add_option("--transport", o.link.transport, "auto | webtransport | websocket")
@@ -126,12 +127,23 @@ int main(int argc, char** argv) {
                  "CA certificates for an https:// Broker (default: system store)");
   app.add_flag("--insecure", o.link.insecure,
                "do not verify the Broker's TLS certificate (testing only)");
-  bool no_retry = false;
   app.add_flag("--no-retry", no_retry,
                "exit 1 when the Broker cannot be reached or the connection drops");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
   app.set_version_flag("--version", "wasimoff-provider " + std::string(build_version()) + " (" +
                                         std::string(build_revision()) + ")");
+}
+
+// Parses and checks the command line into `s`; an exit status when the program should stop
+// (--help, --version, bad arguments).
+std::optional<int> parse_options(int argc, char** argv, Settings& s) {
+  Options& o = s.o;
+  o.link.name = hostname();
+  CLI::App app{
+      "wasimoff-provider: runs WebAssembly (WASI preview 1) tasks for a wasimoff Broker.\n"
+      "Modules are compiled ahead of time with wasm2c and run in sandboxed worker processes."};
+  bool no_retry = false;
+  add_options(app, o, no_retry);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,93 +157,98 @@ int main(int argc, char** argv) {
   };
   auto cache_size = env::parse_size(o.cache_size);
   if (!cache_size.ok()) return fail_arg("--cache-size", cache_size.error());
+  s.cache_size = cache_size.value();
   auto memory_limit = env::parse_size(o.memory_limit, 64 << 10);
   if (!memory_limit.ok()) return fail_arg("--memory-limit", memory_limit.error());
-  std::optional<std::chrono::milliseconds> timeout;
+  s.memory_limit = memory_limit.value();
   if (!o.timeout.empty()) {
     auto t = env::parse_duration(o.timeout);
     if (!t.ok()) return fail_arg("--timeout", t.error());
-    if (t.value().count() > 0) timeout = t.value();
+    if (t.value().count() > 0) s.timeout = t.value();
   }
   if (!http::Url::parse(o.link.broker))
     return fail_arg("--broker", "not an http(s) URL: " + o.link.broker);
   if (o.workers == 0) o.workers = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   o.link.name = truncate_utf8(o.link.name, 128);
+  return std::nullopt;
+}
 
-  setup_logging("wasimoff-provider", o.verbose);
-  std::shared_ptr<const engine::ProcessSandbox> sandbox;
-  try {
-    engine::SandboxOptions so;
-    so.mode = o.sandbox == "none" ? engine::SandboxOptions::Mode::kNone
-                                  : engine::SandboxOptions::Mode::kBubblewrap;
-    so.user = o.sandbox_user;
-    sandbox = std::make_shared<engine::ProcessSandbox>(so);
-  } catch (const std::exception& e) {
-    std::cerr << "wasimoff-provider: --sandbox: " << e.what() << "\n";
-    return 2;
-  }
+// The compiler sandbox of --sandbox / --sandbox-user (throws when it cannot be set up).
+std::shared_ptr<const engine::ProcessSandbox> make_sandbox(const Options& o) {
+  engine::SandboxOptions so;
+  so.mode = o.sandbox == "none" ? engine::SandboxOptions::Mode::kNone
+                                : engine::SandboxOptions::Mode::kBubblewrap;
+  so.user = o.sandbox_user;
+  auto sandbox = std::make_shared<engine::ProcessSandbox>(so);
   if (!sandbox->enabled())
     spdlog::warn(
         "--sandbox none: modules are compiled without a sandbox, as this user; use it only on "
         "hosts without user namespaces");
   else if (geteuid() != 0 && !sandbox->credentials())
     spdlog::debug("sandbox: running as ourselves (not root), no user switch needed");
-  std::optional<ScratchBase> scratch;
-  if (sandbox->credentials()) {
-    try {
-      scratch.emplace(o.storage);
-    } catch (const std::exception& e) {
-      spdlog::critical("{}", e.what());
-      return 1;
-    }
-  }
-  std::error_code ec;
-  fs::create_directories(o.storage, ec);
-  if (ec) {
-    spdlog::critical("cannot create storage directory {}: {}", o.storage, ec.message());
-    return 1;
-  }
+  return sandbox;
+}
 
+// Downloads a ref from the Broker's storage for the file cache.
+cache::FileCache::Fetcher broker_fetcher(asio::any_io_executor ex, const provider::LinkOptions& l) {
+  http::ClientOptions fetch_options;
+  fetch_options.ca_file = l.ca_file;
+  fetch_options.insecure = l.insecure;
+  fetch_options.user_agent = l.user_agent;
+  return [ex, broker = l.broker, token = l.token,
+          fetch_options](std::string ref) -> awaitable<std::string> {
+    http::Headers headers;
+    if (!token.empty()) headers.set("Authorization", "Bearer " + token);
+    auto res =
+        co_await http::fetch(ex, "GET", broker + "/api/storage/" + ref, headers, {}, fetch_options);
+    if (res.status != 200)
+      throw std::runtime_error("HTTP " + std::to_string(res.status) + " " +
+                               std::string(trim(res.body)));
+    if (auto served = res.headers.get("x-wasimoff-ref"); served && *served != ref)
+      throw std::runtime_error("broker served " + std::string(*served) + " for " + ref);
+    co_return std::move(res.body);
+  };
+}
+
+engine::CompilerOptions compiler_options(const Settings& s,
+                                         std::shared_ptr<const engine::ProcessSandbox> sandbox,
+                                         const std::optional<ScratchBase>& scratch) {
+  engine::CompilerOptions co;
+  co.cache_dir = fs::path(s.o.storage) / "compiled";
+  co.cc = s.o.cc;
+  co.sandbox = std::move(sandbox);
+  if (scratch) co.scratch_dir = scratch->path;
+  return co;
+}
+
+pool::PoolOptions pool_options(const Settings& s,
+                               std::shared_ptr<const engine::ProcessSandbox> sandbox) {
+  pool::PoolOptions po;
+  po.worker_path = pool::default_worker_path();
+  po.workers = s.o.workers;
+  po.memory_limit = s.memory_limit;
+  po.timeout = s.timeout;
+  po.sandbox = std::move(sandbox);
+  return po;
+}
+
+// Runs the provider until the link ends (or a signal stops it); the exit status.
+int run_provider(const Settings& s, std::shared_ptr<const engine::ProcessSandbox> sandbox,
+                 const std::optional<ScratchBase>& scratch) {
+  const Options& o = s.o;
   asio::io_context io(1);
   asio::thread_pool threads(2);
-  auto broker = o.link.broker;
-  auto token = o.link.token;
   auto link_options = o.link;
   link_options.wasi_modules.assign(wasi::kImportModules.begin(), wasi::kImportModules.end());
-  link_options.memory_limit = memory_limit.value();
-  http::ClientOptions fetch_options;
-  fetch_options.ca_file = o.link.ca_file;
-  fetch_options.insecure = o.link.insecure;
-  fetch_options.user_agent = o.link.user_agent;
+  link_options.memory_limit = s.memory_limit;
   auto ex = io.get_executor();
-  cache::FileCache files(
-      ex, threads, cache::FileCacheOptions{fs::path(o.storage) / "files", cache_size.value()},
-      [ex, broker, token, fetch_options](std::string ref) -> awaitable<std::string> {
-        http::Headers headers;
-        if (!token.empty()) headers.set("Authorization", "Bearer " + token);
-        auto res = co_await http::fetch(ex, "GET", broker + "/api/storage/" + ref, headers, {},
-                                        fetch_options);
-        if (res.status != 200)
-          throw std::runtime_error("HTTP " + std::to_string(res.status) + " " +
-                                   std::string(trim(res.body)));
-        if (auto served = res.headers.get("x-wasimoff-ref"); served && *served != ref)
-          throw std::runtime_error("broker served " + std::string(*served) + " for " + ref);
-        co_return std::move(res.body);
-      });
-  engine::CompilerOptions compiler_options;
-  compiler_options.cache_dir = fs::path(o.storage) / "compiled";
-  compiler_options.cc = o.cc;
-  compiler_options.sandbox = sandbox;
-  if (scratch) compiler_options.scratch_dir = scratch->path;
-  engine::ModuleCompiler compiler(ex, threads, compiler_options);
-  pool::PoolOptions pool_options;
-  pool_options.worker_path = pool::default_worker_path();
-  pool_options.workers = o.workers;
-  pool_options.memory_limit = memory_limit.value();
-  pool_options.timeout = timeout;
-  pool_options.sandbox = sandbox;
-  pool::WorkerPool workers(ex, pool_options);
-  provider::TaskHandler handler(ex, files, compiler, workers);
+  cache::FileCache files(ex, threads,
+                         cache::FileCacheOptions{fs::path(o.storage) / "files", s.cache_size},
+                         broker_fetcher(ex, o.link));
+  engine::ModuleCompiler compiler(ex, threads, compiler_options(s, sandbox, scratch));
+  pool::WorkerPool workers(ex, pool_options(s, sandbox));
+  pipeline::TaskPipeline tasks(threads, &files, compiler, workers);
+  provider::TaskHandler handler(ex, files, tasks);
   provider::BrokerLink link(ex, link_options, handler, workers);
   files.on_change(
       [&](const std::vector<std::string>& added, const std::vector<std::string>& removed) {
@@ -277,4 +294,36 @@ int main(int argc, char** argv) {
   io.run();
   threads.join();
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  if (auto stop = parse_options(argc, argv, s)) return *stop;
+  const Options& o = s.o;
+  setup_logging("wasimoff-provider", o.verbose);
+  std::shared_ptr<const engine::ProcessSandbox> sandbox;
+  try {
+    sandbox = make_sandbox(o);
+  } catch (const std::exception& e) {
+    std::cerr << "wasimoff-provider: --sandbox: " << e.what() << "\n";
+    return 2;
+  }
+  std::optional<ScratchBase> scratch;
+  if (sandbox->credentials()) {
+    try {
+      scratch.emplace(o.storage);
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(o.storage, ec);
+  if (ec) {
+    spdlog::critical("cannot create storage directory {}: {}", o.storage, ec.message());
+    return 1;
+  }
+  return run_provider(s, std::move(sandbox), scratch);
 }

@@ -127,7 +127,8 @@ void check_relocations(const Image& img, const std::vector<Segment>* loads, std:
   }
 }
 
-void check(const Image& img) {
+// The ELF header: an ELF64 little-endian shared object for our machine, with section headers.
+Elf64_Ehdr check_header(const Image& img) {
   auto eh = img.at<Elf64_Ehdr>(0);
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) throw Rejected{"not an ELF file"};
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
@@ -139,7 +140,16 @@ void check(const Image& img) {
   // skipped.
   if (eh.e_shnum == 0 || eh.e_shentsize != sizeof(Elf64_Shdr)) throw Rejected{"no section headers"};
 
-  // --- the loader's view: program headers and PT_DYNAMIC ---------------------------------------
+  return eh;
+}
+
+// The loader's view: the PT_LOAD segments and PT_DYNAMIC.
+struct LoaderView {
+  std::vector<Segment> loads;
+  Elf64_Phdr dynamic;
+};
+
+LoaderView check_segments(const Image& img, const Elf64_Ehdr& eh) {
   std::vector<Segment> loads;
   std::optional<Elf64_Phdr> dynamic;
   bool stack_header = false;
@@ -181,10 +191,26 @@ void check(const Image& img) {
     throw Rejected{"a dynamic section whose file offset and address disagree"};
   img.require(dynamic->p_offset, dynamic->p_filesz, "the dynamic section");
 
+  return {std::move(loads), *dynamic};
+}
+
+// The entries of the dynamic section (DT_NEEDED apart, each at most once).
+struct DynamicEntries {
   std::map<std::int64_t, std::uint64_t> tags;
   std::vector<std::uint64_t> needed;
-  for (std::uint64_t off = dynamic->p_offset;; off += sizeof(Elf64_Dyn)) {
-    if (off - dynamic->p_offset + sizeof(Elf64_Dyn) > dynamic->p_filesz)
+  std::optional<std::uint64_t> tag(std::int64_t t) const {
+    auto it = tags.find(t);
+    if (it == tags.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+DynamicEntries read_dynamic(const Image& img, const Elf64_Phdr& dynamic) {
+  DynamicEntries e;
+  auto& tags = e.tags;
+  auto& needed = e.needed;
+  for (std::uint64_t off = dynamic.p_offset;; off += sizeof(Elf64_Dyn)) {
+    if (off - dynamic.p_offset + sizeof(Elf64_Dyn) > dynamic.p_filesz)
       throw Rejected{"an unterminated dynamic section"};
     auto d = img.at<Elf64_Dyn>(off);
     if (d.d_tag == DT_NULL) break;
@@ -199,11 +225,13 @@ void check(const Image& img) {
     if (tags.count(d.d_tag)) throw Rejected{"a repeated dynamic entry"};
     tags[d.d_tag] = d.d_un.d_val;
   }
-  auto tag = [&](std::int64_t t) -> std::optional<std::uint64_t> {
-    auto it = tags.find(t);
-    if (it == tags.end()) return std::nullopt;
-    return it->second;
-  };
+  return e;
+}
+
+// Flags, libraries and relocations of the dynamic section.
+void check_dynamic(const Image& img, const std::vector<Segment>& loads, const DynamicEntries& e) {
+  auto tag = [&e](std::int64_t t) { return e.tag(t); };
+  const auto& needed = e.needed;
   if (tag(DT_FLAGS).value_or(0) & ~std::uint64_t{DF_BIND_NOW})
     throw Rejected{"dynamic flags modules never need (e.g. text relocations)"};
   if (tag(DT_FLAGS_1).value_or(0) & ~std::uint64_t{DF_1_NOW})
@@ -236,9 +264,10 @@ void check(const Image& img) {
     check_relocations(img, &loads, file_offset(loads, *jmprel, size), size, sizeof(Elf64_Rela),
                       symtab);
   }
+}
 
-  // --- the linker's view: section headers
-  // ---------------------------------------------------------
+// The linker's view: section headers.
+void check_sections(const Image& img, const Elf64_Ehdr& eh) {
   std::vector<Elf64_Shdr> sections;
   for (std::uint16_t i = 0; i < eh.e_shnum; ++i)
     sections.push_back(img.at<Elf64_Shdr>(eh.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr)));
@@ -268,6 +297,13 @@ void check(const Image& img) {
     if ((s.sh_type == SHT_REL || s.sh_type == SHT_RELR) && s.sh_size)
       throw Rejected{"unexpected REL or RELR relocations"};
   }
+}
+
+void check(const Image& img) {
+  Elf64_Ehdr eh = check_header(img);
+  LoaderView view = check_segments(img, eh);
+  check_dynamic(img, view.loads, read_dynamic(img, view.dynamic));
+  check_sections(img, eh);
 }
 
 }  // namespace

@@ -1,530 +1,166 @@
+// engine::ModuleCompiler's public API, single flight and the order of the pipeline's steps
+// (engine/compiler_state.h); the tools are in compiler_toolchain.cc, the cache directory in
+// compiled_cache.cc.
 #include "provider/engine/module_compiler.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/system/system_error.hpp>
 #include <cmath>
-#include <fstream>
-#include <map>
-#include <optional>
-#include <sstream>
 #include <thread>
 
-#include "common/async.h"
-#include "common/async_semaphore.h"
 #include "common/file_ref.h"
-#include "common/sha256.h"
 #include "common/strings.h"
-#include "provider/engine/child_process.h"
-#include "provider/engine/elf_check.h"
-#include "provider/engine/module_abi.h"
-#include "provider/wasi/signatures.h"
+#include "provider/engine/compiler_state.h"
 
 namespace wasimoff::engine {
 
 namespace fs = std::filesystem;
 using namespace asio::experimental::awaitable_operators;
+using namespace detail;
 using steady = std::chrono::steady_clock;
 
-namespace {
+awaitable<CompiledModule> ModuleCompiler::State::pipeline(std::shared_ptr<Flight> flight,
+                                                          std::string ref, fs::path wasm,
+                                                          fs::path target) {
+  auto self = shared_from_this();
+  // Cached on disk by an earlier process? It is inspected again before anybody loads it.
+  auto probe_job = [target] { return probe_cached(target); };
+  std::optional<std::string> cached = co_await offload(pool, std::move(probe_job));
+  if (cached && cached->empty()) co_return CompiledModule{ref, target, true};
+  if (cached) spdlog::warn("cached compiled module {} removed: {}", ref, *cached);
 
-// Where a compile's scratch directory appears inside the sandbox.
-constexpr const char* kSandboxWork = "/work";
+  ++compilations;
+  AdmittedModule admitted = co_await admit(wasm);
+  Build b;
+  b.flight = flight;
+  b.ref = ref;
+  b.budget = compile_budget(options, admitted.code_bytes);
+  b.large = admitted.code_bytes >= options.large_code_bytes;
+  b.code_bytes = admitted.code_bytes;
+  // The tools' outputs are bounded: C source is at most ~6 bytes per byte of data or code.
+  b.file_size = (64ull << 20) + 32 * admitted.wasm_bytes;
+  AsyncSemaphore::Permit permit = co_await acquire_lane(b);
 
-// Thrown inside a pipeline when no request waits for its result any more.
-struct Abandoned {};
-
-// The first non-empty line of a tool's output (e.g. `wasm2c 1.0.32`), for the toolchain identity.
-std::string first_line(const std::string& output) {
-  std::istringstream in(output);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) return line;
-  return {};
-}
-
-// A tool's output for the provider's log: escaped, at most a few hundred bytes.
-std::string for_log(const std::string& output) {
-  return escape_untrusted(trim(output), 600);
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return to_lower(haystack).find(needle) != std::string::npos;
-}
-
-// Our category for a validator's complaint. The output itself never leaves the provider.
-std::string validation_problem(const std::string& output) {
-  // wabt names the feature, or (wasm-validate --disable-simd) the prefix byte of the opcode.
-  if (contains(output, "simd") || contains(output, "v128") || contains(output, "opcode: 0xfd"))
-    return "SIMD instructions are not supported";
-  if (contains(output, "atomic") || contains(output, "opcode: 0xfe"))
-    return "threads and atomic instructions are not supported";
-  if (contains(output, "exception") || contains(output, "try") || contains(output, "throw"))
-    return "exception handling is not supported";
-  if (contains(output, "tail call") || contains(output, "return_call"))
-    return "tail calls are not supported";
-  return "the WebAssembly validator rejected it";
-}
-
-// A failed tool run caused by this host rather than the module: the sandbox could not be set
-// up, or the system ran out of processes or disk. Such failures are not remembered against the
-// module (another provider, or this one later, can compile it).
-bool host_trouble(const ProcessResult& r) {
-  // SIGKILL that was not our timeout: the kernel's OOM killer.
-  if (r.status.signaled && r.status.code == SIGKILL) return true;
-  return r.output.rfind("bwrap:", 0) == 0 ||
-         contains(r.output, "resource temporarily unavailable") ||
-         contains(r.output, "no space left on device") || contains(r.output, "disk quota exceeded");
-}
-
-// Builds an argv vector. (A function, not a braced list: GCC 12 rejects initializer lists inside
-// co_await expressions with "array used as initializer".)
-template <typename... A>
-std::vector<std::string> argv(A&&... args) {
-  std::vector<std::string> v;
-  (v.emplace_back(std::forward<A>(args)), ...);
-  return v;
-}
-
-std::string glue_source(const AdmittedModule& a) {
-  // Z_task_instantiate takes one instance pointer per imported WASI module, sorted by module
-  // name ("wasi_snapshot_preview1" < "wasi_unstable"); the struct names are wasm2c's mangling of
-  // our own constant module names (wasi/instance.h).
-  static_assert(wasi::kModuleName < wasi::kUnstableModuleName);
-  std::string args = "i";
-  if (a.imports_preview1) args += ", p1";
-  if (a.imports_unstable) args += ", p0";
-  return fmt::format(
-      "/* Generated by wasimoff: fixed entry points for the worker (engine/module_abi.h). */\n"
-      "#include <stddef.h>\n#include <stdint.h>\n#include \"task.h\"\n"
-      "struct Z_wasi_snapshot_preview1_instance_t;\nstruct Z_wasi_unstable_instance_t;\n"
-      "size_t {}(void) {{ return sizeof(Z_task_instance_t); }}\n"
-      "uint32_t {}(void) {{ return {}u; }}\n"
-      "uint32_t {}(void) {{ return {}u; }}\n"
-      "void {}(Z_task_instance_t* i, struct Z_wasi_snapshot_preview1_instance_t* p1,\n"
-      "    struct Z_wasi_unstable_instance_t* p0) {{\n"
-      "  (void)p1;\n  (void)p0;\n  Z_task_instantiate({});\n}}\n",
-      kSymInstanceSize, kSymAbiVersion, kModuleAbi, kSymInitialPages, a.initial_pages,
-      kSymInstantiate, args);
-}
-
-void write_file(const fs::path& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-// Reads a file of at most `max` bytes; larger files are a problem of the module.
-std::string read_file(const fs::path& path, std::uint64_t max) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec) throw std::runtime_error("cannot read " + path.string() + ": " + ec.message());
-  if (size > max)
-    throw UnsupportedModule(fmt::format("module is larger than {}", format_bytes(max)));
-  std::ifstream in(path, std::ios::binary);
-  std::string data(size, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return data;
-}
-
-// Reads a file the sandbox user wrote: a regular file (no symlink followed), at most `max` bytes.
-std::string read_regular_file(const fs::path& path, std::uint64_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) throw UnsupportedModule("the C compiler produced no shared object");
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > max) {
-    ::close(fd);
-    throw UnsupportedModule("the C compiler produced no usable shared object");
+  auto started = steady::now();
+  b.deadline = started + b.budget;
+  auto mkdir_job = [this] { return make_scratch(); };
+  b.dir = co_await offload(pool, std::move(mkdir_job));
+  std::exception_ptr failure;
+  try {
+    co_await build(b, wasm, target);
+  } catch (...) {
+    failure = std::current_exception();
   }
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < data.size()) {
-    ssize_t r = ::read(fd, data.data() + got, data.size() - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  ::close(fd);
-  if (got != data.size())
-    throw UnsupportedModule("the C compiler produced no usable shared object");
-  return data;
+  auto cleanup_job = [dir = b.dir] {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  };
+  co_await offload(pool, std::move(cleanup_job));
+  if (failure) std::rethrow_exception(failure);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
+  spdlog::info("compiled {} ({} of code) in {} ms", ref, format_bytes(admitted.code_bytes),
+               ms.count());
+  co_return CompiledModule{ref, target, false};
 }
 
-// Largest compiled module we accept back from the compiler.
-constexpr std::uint64_t kMaxObjectBytes = 4ull << 30;
+// 1. Admission, before any process starts. Here only to learn the lane and the budget: the
+//    canonical module is made again once a slot is ours, so waiting compiles hold no copy.
+awaitable<AdmittedModule> ModuleCompiler::State::admit(fs::path wasm) {
+  AdmissionLimits limits = options.admission;
+  auto admit_job = [wasm, limits] {
+    AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
+    a.wasm_bytes = a.wasm.size();
+    a.wasm = std::string();
+    return a;
+  };
+  try {
+    co_return co_await offload(pool, std::move(admit_job));
+  } catch (const ModuleRejected& e) {
+    throw UnsupportedModule(e.what());
+  }
+}
 
-}  // namespace
+awaitable<AsyncSemaphore::Permit> ModuleCompiler::State::acquire_lane(const Build& b) {
+  AsyncSemaphore& lane = b.large ? large_slots : small_slots;
+  if (lane.waiting() >= options.max_waiting)
+    throw std::runtime_error(
+        fmt::format("provider busy: {} modules are waiting to compile", lane.waiting()));
+  auto slot = co_await (lane.acquire() || b.flight->abandoned.wait());
+  if (slot.index() == 1) throw Abandoned{};
+  co_return std::move(std::get<0>(slot));
+}
 
+awaitable<void> ModuleCompiler::State::build(const Build& b, fs::path wasm, fs::path target) {
+  AdmissionLimits limits = options.admission;
+  auto write_job = [dir = b.dir, wasm, limits] {
+    AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
+    write_file(dir / "module.wasm", a.wasm);
+    write_file(dir / "glue.c", glue_source(a));
+  };
+  co_await offload(pool, std::move(write_job));
+  co_await validate(b);
+  co_await translate(b);
+  co_await compile_c(b);
+  // 6. Inspect, take ownership (the sandbox user must not be able to change what workers load),
+  // install.
+  std::uint64_t max_object = std::min<std::uint64_t>(kMaxObjectBytes, b.file_size);
+  auto install_job = [dir = b.dir, target, max_object] { install_object(dir, target, max_object); };
+  co_await offload(pool, std::move(install_job));
+}
+
+awaitable<void> ModuleCompiler::State::fly(std::shared_ptr<Flight> flight, std::string name,
+                                           std::string ref, fs::path wasm) {
+  auto self = shared_from_this();
+  fs::path target = options.cache_dir / name;
+  try {
+    flight->result = co_await pipeline(flight, ref, wasm, target);
+    ready[name] = target;
+  } catch (const Abandoned&) {
+    ++abandoned_count;
+    spdlog::info("stopped compiling {}: no task waits for it any more", ref);
+    flight->error =
+        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
+  } catch (const UnsupportedModule& e) {
+    remember_failure(name, std::current_exception());
+    spdlog::warn("cannot compile {}: {}", ref, e.what());
+    flight->error = std::current_exception();
+  } catch (...) {
+    flight->error = std::current_exception();
+  }
+  forget_flight(name, flight);
+  flight->done.set();
+}
+
+void ModuleCompiler::State::remember_failure(const std::string& name, std::exception_ptr error) {
+  static constexpr std::size_t kMaxFailures = 4096;
+  if (failures.size() >= kMaxFailures) {
+    auto now = steady::now();
+    for (auto it = failures.begin(); it != failures.end();)
+      it = it->second.expires <= now ? failures.erase(it) : std::next(it);
+    if (failures.size() >= kMaxFailures) {
+      auto soonest = std::min_element(failures.begin(), failures.end(), [](auto& a, auto& b) {
+        return a.second.expires < b.second.expires;
+      });
+      failures.erase(soonest);
+    }
+  }
+  failures[name] = {std::move(error), steady::now() + options.failure_ttl};
+}
+
+void ModuleCompiler::State::forget_flight(const std::string& name,
+                                          const std::shared_ptr<Flight>& flight) {
+  if (auto it = flights.find(name); it != flights.end() && it->second == flight) flights.erase(it);
+}
 std::chrono::seconds compile_budget(const CompilerOptions& o, std::uint64_t code_bytes) {
   double mib = static_cast<double>(code_bytes) / (1 << 20);
   auto extra =
       static_cast<std::int64_t>(std::ceil(static_cast<double>(o.budget_per_mib.count()) * mib));
   return std::min(o.max_budget, o.budget_base + std::chrono::seconds(extra));
 }
-
-struct ModuleCompiler::State : std::enable_shared_from_this<State> {
-  State(asio::any_io_executor e, asio::thread_pool& p, CompilerOptions o)
-      : ex(std::move(e)),
-        pool(p),
-        options(std::move(o)),
-        small_slots(ex, options.max_parallel),
-        large_slots(ex, options.max_parallel_large) {}
-
-  struct Flight {
-    explicit Flight(asio::any_io_executor ex) : done(ex), abandoned(std::move(ex)) {}
-    OneShotEvent done;
-    OneShotEvent abandoned;  // set when the last waiter left before `done`
-    std::size_t waiters = 0;
-    std::optional<CompiledModule> result;
-    std::exception_ptr error;
-  };
-  struct Failure {
-    std::exception_ptr error;
-    steady::time_point expires;
-  };
-  // Absolute paths of the tools (symlinks resolved: /etc/alternatives is not in the sandbox).
-  struct Tools {
-    std::string cc, wasm2c, wasm_validate;
-  };
-
-  asio::any_io_executor ex;
-  asio::thread_pool& pool;
-  CompilerOptions options;
-  AsyncSemaphore small_slots, large_slots;
-  std::optional<Tools> tools;
-  // Toolchain identity (part of the cache key); empty until known.
-  std::string identity;
-  std::string identity_tag;  // first 16 hex digits of sha256(identity), in cache file names
-  std::string identity_error;
-  std::shared_ptr<OneShotEvent> identity_pending;
-  std::map<std::string, std::shared_ptr<Flight>> flights;  // by cache file name
-  std::map<std::string, Failure> failures;                 // by cache file name
-  std::map<std::string, fs::path> ready;                   // by cache file name
-  std::uint64_t compilations = 0;
-  std::uint64_t abandoned_count = 0;
-
-  const ProcessSandbox& sandbox() const { return *options.sandbox; }
-
-  // A tool run: rlimits, the sandbox, `scratch` (if any) as the working directory.
-  SpawnOptions tool(std::vector<std::string> args, const fs::path& scratch,
-                    std::chrono::seconds cpu, std::uint64_t file_size) const {
-    SpawnOptions s;
-    s.argv = std::move(args);
-    s.inherit_stderr = false;
-    s.parent_death_signal = SIGKILL;
-    s.rlimits = {{RLIMIT_CPU, static_cast<std::uint64_t>(cpu.count())},
-                 {RLIMIT_DATA, options.memory_bytes},
-                 {RLIMIT_FSIZE, file_size},
-                 {RLIMIT_CORE, 0}};
-    if (sandbox().credentials()) s.rlimits.emplace_back(RLIMIT_NPROC, options.max_processes);
-    std::vector<SandboxMount> mounts;
-    if (!scratch.empty()) mounts.push_back({scratch, kSandboxWork, true});
-    s.cwd = scratch.empty() ? "/" : scratch.string();
-    SpawnOptions wrapped =
-        sandbox().wrap(std::move(s), mounts, scratch.empty() ? "/" : kSandboxWork);
-    // The compiler's temporary files go to the scratch directory (on disk, bounded by
-    // RLIMIT_FSIZE, removed afterwards), not to a tmpfs in memory.
-    if (!scratch.empty())
-      wrapped.env->push_back("TMPDIR=" +
-                             (sandbox().enabled() ? std::string(kSandboxWork) : scratch.string()));
-    return wrapped;
-  }
-
-  // Runs a tool until it ends, `deadline` passes (timed_out) or the flight is abandoned (throws
-  // Abandoned; the tool is killed with its process group).
-  awaitable<ProcessResult> run(std::shared_ptr<Flight> flight, SpawnOptions s,
-                               steady::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-    if (left.count() <= 0) {
-      ProcessResult r;
-      r.timed_out = true;
-      co_return r;
-    }
-    auto outcome = co_await (settle(run_process(std::move(s), left)) || flight->abandoned.wait());
-    if (outcome.index() == 1) throw Abandoned{};
-    ProcessResult r = std::get<0>(outcome).take();
-    r.status = sandbox().unwrap_status(r.status);
-    co_return r;
-  }
-
-  // Resolves the tools and computes the toolchain identity once, in its own coroutine (a
-  // cancelled caller must not leave the others waiting); failures are not remembered, so a
-  // compiler installed later works.
-  awaitable<void> compute_identity(std::shared_ptr<OneShotEvent> done) {
-    auto self = shared_from_this();
-    try {
-      Tools t;
-      t.cc = resolve_program(options.cc).string();
-      t.wasm2c = resolve_program(options.wasm2c).string();
-      t.wasm_validate = resolve_program(options.wasm_validate).string();
-      if (sandbox().enabled()) {
-        for (const std::string& p : {t.cc, t.wasm2c, t.wasm_validate, options.runtime_dir})
-          if (p.rfind("/usr/", 0) != 0)
-            throw std::runtime_error(
-                p +
-                " is outside /usr, which is all the compiler sandbox shows; install it under "
-                "/usr or start the provider with --sandbox none");
-      }
-      auto flight = std::make_shared<Flight>(ex);  // never abandoned
-      auto deadline = steady::now() + std::chrono::seconds(60);
-      auto version = [&](const std::string& program, const char* flag) {
-        return tool(argv(program, flag), {}, std::chrono::seconds(60), 1 << 20);
-      };
-      ProcessResult w = co_await run(flight, version(t.wasm2c, "--version"), deadline);
-      ProcessResult c = co_await run(flight, version(t.cc, "--version"), deadline);
-      ProcessResult m = co_await run(flight, version(t.cc, "-dumpmachine"), deadline);
-      if (!w.status.success())
-        identity_error = fmt::format("{} --version failed ({}): {}", t.wasm2c, w.status.describe(),
-                                     for_log(w.output));
-      else if (!c.status.success())
-        identity_error = fmt::format("C compiler {} is not usable ({}): {}", t.cc,
-                                     c.status.describe(), for_log(c.output));
-      else {
-        identity = fmt::format("abi={}\nwabt={}\ncc={}\n{}\n{}", kModuleAbi, first_line(w.output),
-                               t.cc, first_line(c.output), first_line(m.output));
-        identity_tag = sha256_hex(identity).substr(0, 16);
-        tools = t;
-      }
-    } catch (const std::exception& e) {
-      identity_error = e.what();
-    }
-    identity_pending.reset();
-    done->set();
-  }
-
-  awaitable<void> ensure_identity() {
-    if (!identity.empty()) co_return;
-    std::shared_ptr<OneShotEvent> done = identity_pending;
-    if (!done) {
-      done = identity_pending = std::make_shared<OneShotEvent>(ex);
-      spawn_logged(ex, compute_identity(done), "compiler identity");
-    }
-    co_await done->wait();
-    if (!done->is_set()) throw boost::system::system_error(asio::error::operation_aborted);
-    if (identity.empty()) throw std::runtime_error("cannot compile modules: " + identity_error);
-  }
-
-  std::string file_name(const std::string& ref) const {
-    std::string hex = ref.substr(kRefPrefix.size());
-    return hex + "." + identity_tag + ".so";
-  }
-
-  // A fresh scratch directory the tools may write to (owned by the sandbox user).
-  fs::path make_scratch() const {
-    fs::path root = options.scratch_dir.empty() ? options.cache_dir : options.scratch_dir;
-    fs::create_directories(root);
-    std::string tmpl = (root / "tmp-XXXXXX").string();
-    if (!mkdtemp(tmpl.data()))
-      throw std::runtime_error("cannot create a temporary directory in " + root.string());
-    if (auto c = sandbox().credentials()) {
-      if (chown(tmpl.c_str(), c->first, c->second) != 0) {
-        int e = errno;
-        std::error_code ec;
-        fs::remove(tmpl, ec);
-        throw std::system_error(e, std::generic_category(), "chown " + tmpl);
-      }
-    }
-    return tmpl;
-  }
-
-  awaitable<CompiledModule> pipeline(std::shared_ptr<Flight> flight, std::string ref, fs::path wasm,
-                                     fs::path target) {
-    auto self = shared_from_this();
-    // Cached on disk by an earlier process? It is inspected again before anybody loads it.
-    auto probe_job = [target]() -> std::optional<std::string> {
-      std::error_code ec;
-      if (!fs::is_regular_file(target, ec)) return std::nullopt;
-      std::string why = check_compiled_module(read_file(target, kMaxObjectBytes));
-      if (!why.empty()) fs::remove(target, ec);
-      return why;
-    };
-    std::optional<std::string> cached = co_await offload(pool, std::move(probe_job));
-    if (cached && cached->empty()) co_return CompiledModule{ref, target, true};
-    if (cached) spdlog::warn("cached compiled module {} removed: {}", ref, *cached);
-
-    // 1. Admission, before any process starts. Here only to learn the lane and the budget: the
-    //    canonical module is made again once a slot is ours, so waiting compiles hold no copy.
-    ++compilations;
-    AdmissionLimits limits = options.admission;
-    auto admit_job = [wasm, limits] {
-      AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
-      a.wasm_bytes = a.wasm.size();
-      a.wasm = std::string();
-      return a;
-    };
-    AdmittedModule admitted;
-    try {
-      admitted = co_await offload(pool, std::move(admit_job));
-    } catch (const ModuleRejected& e) {
-      throw UnsupportedModule(e.what());
-    }
-    const std::chrono::seconds budget = compile_budget(options, admitted.code_bytes);
-    const bool large = admitted.code_bytes >= options.large_code_bytes;
-    AsyncSemaphore& lane = large ? large_slots : small_slots;
-    if (lane.waiting() >= options.max_waiting)
-      throw std::runtime_error(
-          fmt::format("provider busy: {} modules are waiting to compile", lane.waiting()));
-    auto slot = co_await (lane.acquire() || flight->abandoned.wait());
-    if (slot.index() == 1) throw Abandoned{};
-    AsyncSemaphore::Permit permit = std::move(std::get<0>(slot));
-
-    auto started = steady::now();
-    auto deadline = started + budget;
-    auto mkdir_job = [this] { return make_scratch(); };
-    fs::path dir = co_await offload(pool, std::move(mkdir_job));
-    std::exception_ptr failure;
-    try {
-      // The tools' outputs are bounded: C source is at most ~6 bytes per byte of data or code.
-      std::uint64_t file_size = (64ull << 20) + 32 * admitted.wasm_bytes;
-      auto write_job = [dir, wasm, limits] {
-        AdmittedModule a = admit_module(read_file(wasm, limits.max_module_bytes), limits);
-        write_file(dir / "module.wasm", a.wasm);
-        write_file(dir / "glue.c", glue_source(a));
-      };
-      co_await offload(pool, std::move(write_job));
-      auto host_failure = [&](const char* tool, const ProcessResult& r) {
-        return std::runtime_error(fmt::format("{} could not run here ({}): {}", tool,
-                                              r.status.describe(), for_log(r.output)));
-      };
-      auto over_budget = [&] {
-        return UnsupportedModule(fmt::format("compile time budget of {}s exceeded ({} of code{})",
-                                             budget.count(), format_bytes(admitted.code_bytes),
-                                             large ? ", compiled in the large-module lane" : ""));
-      };
-
-      ProcessResult v = co_await run(
-          flight,
-          tool(argv(tools->wasm_validate, "--disable-simd", "module.wasm"), dir, budget, file_size),
-          deadline);
-      if (v.timed_out) throw over_budget();
-      if (!v.status.success() && host_trouble(v)) throw host_failure("wasm-validate", v);
-      if (!v.status.success()) {
-        spdlog::info("{}: wasm-validate {}: {}", ref, v.status.describe(), for_log(v.output));
-        throw UnsupportedModule("invalid module: " + validation_problem(v.output));
-      }
-      ProcessResult w = co_await run(
-          flight,
-          tool(argv(tools->wasm2c, "module.wasm", "--module-name=task", "-o", "task.c"), dir,
-               budget, file_size),
-          deadline);
-      if (w.timed_out) throw over_budget();
-      if (!w.status.success() && host_trouble(w)) throw host_failure("wasm2c", w);
-      if (!w.status.success()) {
-        spdlog::warn("{}: wasm2c {}: {}", ref, w.status.describe(), for_log(w.output));
-        throw UnsupportedModule(fmt::format("translation to C failed ({})", w.status.describe()));
-      }
-      ProcessResult c = co_await run(
-          flight,
-          tool(argv(tools->cc, "-O2", "-fPIC", "-shared", "-nostartfiles", "-Wl,-z,noexecstack",
-                    "-Wl,-z,relro,-z,now", "-I" + options.runtime_dir, "task.c", "glue.c", "-lm",
-                    "-o", "module.so"),
-               dir, budget, file_size),
-          deadline);
-      if (c.timed_out) throw over_budget();
-      if (!c.status.success() && host_trouble(c)) throw host_failure("the C compiler", c);
-      if (!c.status.success()) {
-        spdlog::warn("{}: C compiler {}: {}", ref, c.status.describe(), for_log(c.output));
-        if (contains(c.output, "out of memory") || contains(c.output, "cannot allocate"))
-          throw UnsupportedModule(fmt::format("the C compiler ran out of memory (limit {})",
-                                              format_bytes(options.memory_bytes)));
-        throw UnsupportedModule(fmt::format("the C compiler failed ({})", c.status.describe()));
-      }
-      // 6. Inspect, take ownership (the sandbox user must not be able to change what workers
-      // load), install.
-      std::uint64_t max_object = std::min<std::uint64_t>(kMaxObjectBytes, file_size);
-      auto install_job = [dir, target, max_object] {
-        // Read back without following links: the file was written by the sandbox user.
-        std::string object = read_regular_file(dir / "module.so", max_object);
-        if (std::string why = check_compiled_module(object); !why.empty()) {
-          spdlog::error("compiled module {} rejected: {}", target.filename().string(), why);
-          throw UnsupportedModule(why);
-        }
-        fs::create_directories(target.parent_path());
-        std::string staged = target.string() + ".XXXXXX";
-        int fd = mkstemp(staged.data());
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp " + staged);
-        ::close(fd);
-        try {
-          write_file(staged, object);
-          fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write |
-                                      fs::perms::group_read | fs::perms::others_read);
-          fs::rename(staged, target);
-        } catch (...) {
-          std::error_code ec;
-          fs::remove(staged, ec);
-          throw;
-        }
-      };
-      co_await offload(pool, std::move(install_job));
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    auto cleanup_job = [dir] {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    };
-    co_await offload(pool, std::move(cleanup_job));
-    if (failure) std::rethrow_exception(failure);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
-    spdlog::info("compiled {} ({} of code) in {} ms", ref, format_bytes(admitted.code_bytes),
-                 ms.count());
-    co_return CompiledModule{ref, target, false};
-  }
-
-  awaitable<void> fly(std::shared_ptr<Flight> flight, std::string name, std::string ref,
-                      fs::path wasm) {
-    auto self = shared_from_this();
-    fs::path target = options.cache_dir / name;
-    try {
-      flight->result = co_await pipeline(flight, ref, wasm, target);
-      ready[name] = target;
-    } catch (const Abandoned&) {
-      ++abandoned_count;
-      spdlog::info("stopped compiling {}: no task waits for it any more", ref);
-      flight->error =
-          std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
-    } catch (const UnsupportedModule& e) {
-      remember_failure(name, std::current_exception());
-      spdlog::warn("cannot compile {}: {}", ref, e.what());
-      flight->error = std::current_exception();
-    } catch (...) {
-      flight->error = std::current_exception();
-    }
-    forget_flight(name, flight);
-    flight->done.set();
-  }
-
-  // Failures are remembered for failure_ttl, at most kMaxFailures of them (expired ones go first,
-  // then the one expiring soonest).
-  void remember_failure(const std::string& name, std::exception_ptr error) {
-    static constexpr std::size_t kMaxFailures = 4096;
-    if (failures.size() >= kMaxFailures) {
-      auto now = steady::now();
-      for (auto it = failures.begin(); it != failures.end();)
-        it = it->second.expires <= now ? failures.erase(it) : std::next(it);
-      if (failures.size() >= kMaxFailures) {
-        auto soonest = std::min_element(failures.begin(), failures.end(), [](auto& a, auto& b) {
-          return a.second.expires < b.second.expires;
-        });
-        failures.erase(soonest);
-      }
-    }
-    failures[name] = {std::move(error), steady::now() + options.failure_ttl};
-  }
-
-  void forget_flight(const std::string& name, const std::shared_ptr<Flight>& flight) {
-    if (auto it = flights.find(name); it != flights.end() && it->second == flight)
-      flights.erase(it);
-  }
-};
 
 ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool,
                                CompilerOptions options) {
@@ -540,17 +176,7 @@ ModuleCompiler::ModuleCompiler(asio::any_io_executor ex, asio::thread_pool& pool
   options.max_parallel_large = std::max<std::size_t>(1, options.max_parallel_large);
   // Left-overs of a run that crashed: scratch directories and half-written objects older than
   // any compile can take (another compiler may share the directory and be busy right now).
-  std::error_code ec;
-  auto old = fs::file_time_type::clock::now() - options.max_budget - std::chrono::hours(1);
-  for (const fs::path& root : {options.cache_dir, options.scratch_dir}) {
-    if (root.empty()) continue;
-    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-      std::string n = it->path().filename().string();
-      bool ours = n.rfind("tmp-", 0) == 0 || n.find(".so.") != std::string::npos;
-      std::error_code rm;
-      if (ours && fs::last_write_time(it->path(), rm) < old && !rm) fs::remove_all(it->path(), rm);
-    }
-  }
+  remove_leftovers(options);
   if (!options.sandbox)
     options.sandbox = std::make_shared<ProcessSandbox>(SandboxOptions{SandboxOptions::Mode::kNone});
   state_ = std::make_shared<State>(std::move(ex), pool, std::move(options));
@@ -618,14 +244,7 @@ awaitable<void> ModuleCompiler::forget(std::string ref) {
   for (auto it = s->ready.begin(); it != s->ready.end();)
     it = it->first.rfind(hex, 0) == 0 ? s->ready.erase(it) : std::next(it);
   fs::path dir = s->options.cache_dir;
-  auto remove_job = [dir, hex] {
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      std::string n = it->path().filename().string();
-      if (n.rfind(hex + ".", 0) == 0 && n.size() > 3 && n.substr(n.size() - 3) == ".so")
-        fs::remove(it->path(), ec);
-    }
-  };
+  auto remove_job = [dir, hex] { remove_compiled(dir, hex); };
   co_await offload(s->pool, std::move(remove_job));
 }
 

@@ -158,13 +158,88 @@ const FuncType* WasmModuleInfo::function_type(std::uint32_t index) const {
   return &types[function_types[index]];
 }
 
+namespace {
+
+// Counts are checked before anything is stored: an entry in memory costs far more than its few
+// bytes in the module (a 64 MB module of empty imports used to cost 2.4 GB).
+std::uint32_t bounded(std::uint32_t n, std::uint32_t max, const char* what) {
+  if (n > max) throw WasmLimitError(fmt::format("module declares more than {} {}", max, what));
+  return n;
+}
+
+void read_types(Reader& s, const ParseLimits& bounds, WasmModuleInfo& info) {
+  std::uint32_t n = bounded(s.u32(), bounds.max_types, "function types");
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (s.byte() != 0x60) throw WasmParseError("unsupported type form (not a function type)");
+    FuncType t;
+    t.params = valtypes(s);
+    t.results = valtypes(s);
+    info.types.push_back(std::move(t));
+  }
+}
+
+WasmImport read_import(Reader& s, WasmModuleInfo& info) {
+  WasmImport imp;
+  imp.module = s.name();
+  imp.name = s.name();
+  std::uint8_t kind = s.byte();
+  switch (kind) {
+    case 0: {
+      std::uint32_t t = s.u32();
+      if (t >= info.types.size()) throw WasmParseError("import refers to an unknown type");
+      imp.kind = ExternKind::kFunction;
+      imp.type = info.types[t];
+      info.function_types.push_back(t);
+      break;
+    }
+    case 1:
+      imp.kind = ExternKind::kTable;
+      table_type(s);
+      break;
+    case 2: {
+      imp.kind = ExternKind::kMemory;
+      WasmMemory m = limits(s);
+      m.imported = true;
+      info.memories.push_back(m);
+      break;
+    }
+    case 3:
+      imp.kind = ExternKind::kGlobal;
+      valtype(s.byte());
+      s.byte();
+      break;
+    case 4:
+      imp.kind = ExternKind::kTag;
+      s.byte();
+      s.u32();
+      break;
+    default:
+      throw WasmParseError("unknown import kind");
+  }
+  return imp;
+}
+
+void read_imports(Reader& s, const ParseLimits& bounds, WasmModuleInfo& info) {
+  std::uint32_t n = bounded(s.u32(), bounds.max_imports, "imports");
+  for (std::uint32_t i = 0; i < n; ++i) info.imports.push_back(read_import(s, info));
+}
+
+void read_exports(Reader& s, const ParseLimits& bounds, WasmModuleInfo& info) {
+  std::uint32_t n = bounded(s.u32(), bounds.max_exports, "exports");
+  for (std::uint32_t i = 0; i < n; ++i) {
+    WasmExport e;
+    e.name = s.name();
+    std::uint8_t kind = s.byte();
+    if (kind > 4) throw WasmParseError("unknown export kind");
+    e.kind = static_cast<ExternKind>(kind);
+    e.index = s.u32();
+    info.exports.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
 WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& bounds) {
-  // Counts are checked before anything is stored: an entry in memory costs far more than its
-  // few bytes in the module (a 64 MB module of empty imports used to cost 2.4 GB).
-  auto bounded = [](std::uint32_t n, std::uint32_t max, const char* what) {
-    if (n > max) throw WasmLimitError(fmt::format("module declares more than {} {}", max, what));
-    return n;
-  };
   using namespace std::string_view_literals;
   if (bytes.size() < 8 || bytes.substr(0, 4) != "\0asm"sv)
     throw WasmParseError("not a WebAssembly binary (bad magic)");
@@ -177,61 +252,12 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& boun
     std::uint32_t size = r.u32();
     Reader s(r.bytes(size));
     switch (id) {
-      case 1: {  // types
-        std::uint32_t n = bounded(s.u32(), bounds.max_types, "function types");
-        for (std::uint32_t i = 0; i < n; ++i) {
-          if (s.byte() != 0x60) throw WasmParseError("unsupported type form (not a function type)");
-          FuncType t;
-          t.params = valtypes(s);
-          t.results = valtypes(s);
-          info.types.push_back(std::move(t));
-        }
+      case 1:
+        read_types(s, bounds, info);
         break;
-      }
-      case 2: {  // imports
-        std::uint32_t n = bounded(s.u32(), bounds.max_imports, "imports");
-        for (std::uint32_t i = 0; i < n; ++i) {
-          WasmImport imp;
-          imp.module = s.name();
-          imp.name = s.name();
-          std::uint8_t kind = s.byte();
-          switch (kind) {
-            case 0: {
-              std::uint32_t t = s.u32();
-              if (t >= info.types.size()) throw WasmParseError("import refers to an unknown type");
-              imp.kind = ExternKind::kFunction;
-              imp.type = info.types[t];
-              info.function_types.push_back(t);
-              break;
-            }
-            case 1:
-              imp.kind = ExternKind::kTable;
-              table_type(s);
-              break;
-            case 2: {
-              imp.kind = ExternKind::kMemory;
-              WasmMemory m = limits(s);
-              m.imported = true;
-              info.memories.push_back(m);
-              break;
-            }
-            case 3:
-              imp.kind = ExternKind::kGlobal;
-              valtype(s.byte());
-              s.byte();
-              break;
-            case 4:
-              imp.kind = ExternKind::kTag;
-              s.byte();
-              s.u32();
-              break;
-            default:
-              throw WasmParseError("unknown import kind");
-          }
-          info.imports.push_back(std::move(imp));
-        }
+      case 2:
+        read_imports(s, bounds, info);
         break;
-      }
       case 3: {  // functions
         std::uint32_t n = bounded(s.u32(), bounds.max_functions, "functions");
         for (std::uint32_t i = 0; i < n; ++i) info.function_types.push_back(s.u32());
@@ -242,19 +268,9 @@ WasmModuleInfo parse_wasm_module(std::string_view bytes, const ParseLimits& boun
         for (std::uint32_t i = 0; i < n; ++i) info.memories.push_back(limits(s));
         break;
       }
-      case 7: {  // exports
-        std::uint32_t n = bounded(s.u32(), bounds.max_exports, "exports");
-        for (std::uint32_t i = 0; i < n; ++i) {
-          WasmExport e;
-          e.name = s.name();
-          std::uint8_t kind = s.byte();
-          if (kind > 4) throw WasmParseError("unknown export kind");
-          e.kind = static_cast<ExternKind>(kind);
-          e.index = s.u32();
-          info.exports.push_back(std::move(e));
-        }
+      case 7:
+        read_exports(s, bounds, info);
         break;
-      }
       default:
         break;  // custom, code, data and all other sections are not needed here
     }

@@ -2,29 +2,50 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include "common/file_ref.h"
 #include "protocol/task_trace.h"
 
 namespace wasimoff::provider {
 
-using namespace asio::experimental::awaitable_operators;
 using protocol::Reply;
 using Event = v1::Task::TraceEvent;
 
+using pipeline::FileSource;
+using Status = pipeline::TaskOutcome::Status;
+
 namespace {
 
-// Thrown when an input file cannot be obtained: the Broker should retry elsewhere.
-struct MissingInput : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// A v1::File as the pipeline's source, exactly as the Broker means it: inline bytes of the binary
+// (or of a rootfs that also names a ref) are stored in the file cache, a ref alone is looked up
+// there, and an inline rootfs without a ref goes to the worker as it is.
+FileSource binary_source(v1::File& file) {
+  if (!file.blob().empty()) return FileSource::cache_bytes(std::move(*file.mutable_blob()));
+  return FileSource::cache_ref(file.ref());
+}
+
+FileSource rootfs_source(v1::File& file) {
+  if (file.ref().empty()) return FileSource::bytes(std::move(*file.mutable_blob()));
+  return binary_source(file);
+}
+
+// The QoS deadline as a time point. Seconds beyond ±2^33 (year 2242) would overflow in
+// nanoseconds; such deadlines are treated as none (far future) or as already passed (far past).
+std::optional<std::chrono::system_clock::time_point> deadline_of(const v1::Task::QoS& qos) {
+  if (!qos.has_deadline()) return std::nullopt;
+  const auto& d = qos.deadline();
+  constexpr std::int64_t kLimit = std::int64_t{1} << 33;
+  if (d.seconds() >= kLimit) return std::nullopt;
+  auto ns =
+      std::chrono::seconds(std::max(d.seconds(), -kLimit)) + std::chrono::nanoseconds(d.nanos());
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
+}
 
 }  // namespace
 
 TaskHandler::TaskHandler(asio::any_io_executor ex, cache::FileCache& cache,
-                         engine::ModuleCompiler& compiler, pool::WorkerPool& pool)
-    : ex_(std::move(ex)), cache_(cache), compiler_(compiler), pool_(pool) {}
+                         pipeline::TaskPipeline& pipeline)
+    : ex_(std::move(ex)), cache_(cache), pipeline_(pipeline) {}
 
 void TaskHandler::serve(protocol::Messenger& m) {
   m.serve<v1::Ping>([](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
@@ -72,17 +93,6 @@ void TaskHandler::serve(protocol::Messenger& m) {
   // schedules such tasks on browser providers only.
 }
 
-awaitable<cache::FileLease> TaskHandler::fetch(const v1::File& file, const char* role) {
-  try {
-    if (!file.blob().empty()) co_return co_await cache_.put(file.blob());
-    co_return co_await cache_.get(file.ref());
-  } catch (const std::exception& e) {
-    std::string what = file.blob().empty() ? file.ref() : "(inline " + std::string(role) + ")";
-    spdlog::warn("{} {} unavailable: {}", role, what, e.what());
-    throw MissingInput(std::string(role) + " not found in storage: " + what);
-  }
-}
-
 awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
   v1::Task::Wasip1::Response response;
   *response.mutable_info() = request.info();
@@ -97,80 +107,63 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
     ~Unregister() { self->running_.erase(pos); }
   } unregister{this, it};
 
-  auto& params = *request.mutable_params();
-  if (!params.has_binary()) {
+  if (!request.params().has_binary()) {
     response.set_error("binary is required");
     co_return Reply::with(std::move(response));
   }
-  pool::TaskRun run;
-  cache::FileLease binary, rootfs;
-  try {
-    binary = co_await fetch(params.binary(), "binary");
-    if (params.has_rootfs()) {
-      if (!params.rootfs().ref().empty())
-        rootfs = co_await fetch(params.rootfs(), "rootfs");
-      else
-        run.rootfs_zip = params.rootfs().blob();
-    }
-  } catch (const MissingInput& e) {
-    protocol::append_trace_event(info, Event::ProviderError, e.what());
-    co_return Reply::fail(e.what());
-  }
-  if (token->cancelled()) {
-    response.set_error("task canceled: " + token->reason());
-    co_return Reply::with(std::move(response));
-  }
-  try {
-    if (auto ready = compiler_.compiled(binary.ref())) {
-      run.module = std::move(ready->path);
-    } else {
-      // A cancelled task stops waiting for the compiler (and the compilation stops when no
-      // other task waits for it).
-      auto compiled = co_await (settle(compiler_.compile(binary.ref(), binary.path())) ||
-                                token->event().wait());
-      if (compiled.index() == 1) {
-        response.set_error("task canceled: " + token->reason());
-        co_return Reply::with(std::move(response));
-      }
-      run.module = std::get<0>(compiled).take().path;
-    }
-  } catch (const engine::UnsupportedModule& e) {
-    // Our own text (engine/module_compiler.h): no tool output, no host paths.
-    protocol::append_trace_event(info, Event::ProviderError, e.what());
-    response.set_error(e.what());
-    co_return Reply::with(std::move(response));
-  } catch (const std::exception& e) {
-    // A problem of this host (compiler missing, disk full): let the Broker try elsewhere. The
-    // details stay in our log; the Broker (and maybe a client) gets a category.
-    spdlog::error("compiling {} failed: {}", binary.ref(), e.what());
-    const char* why = "provider cannot compile modules (host problem, see the provider's log)";
-    protocol::append_trace_event(info, Event::ProviderError, why);
-    co_return Reply::fail(why);
-  }
-  if (rootfs) run.rootfs_path = rootfs.path();
+  pipeline::TaskInput input = task_input(request, info);
+  auto outcome = co_await pipeline_.run(std::move(input), token.get());
+  co_return answer(std::move(outcome), std::move(response));
+}
+
+pipeline::TaskInput TaskHandler::task_input(v1::Task::Wasip1::Request& request,
+                                            v1::Task::Metadata& info) const {
+  auto& params = *request.mutable_params();
+  pipeline::TaskInput input;
+  input.binary = binary_source(*params.mutable_binary());
+  if (params.has_rootfs()) input.rootfs = rootfs_source(*params.mutable_rootfs());
+  pool::TaskRun& run = input.run;
   run.params = std::move(params);
-  if (request.qos().has_deadline()) {
-    // Seconds beyond ±2^33 (year 2242) would overflow in nanoseconds; such deadlines are
-    // treated as none (far future) or as already passed (far past).
-    const auto& d = request.qos().deadline();
-    constexpr std::int64_t kLimit = std::int64_t{1} << 33;
-    if (d.seconds() < kLimit) {
-      auto ns = std::chrono::seconds(std::max(d.seconds(), -kLimit)) +
-                std::chrono::nanoseconds(d.nanos());
-      run.deadline = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
-    }
-  }
+  run.deadline = deadline_of(request.qos());
   run.immediate = request.qos().immediate();
   // Outputs must fit into one message the Broker accepts (1 MiB left for the rest of it).
   constexpr std::uint64_t kHeadroom = 1 << 20;
   run.output_limit =
       message_limit_ > 2 * kHeadroom ? message_limit_ - kHeadroom : message_limit_ / 2;
   if (info.has_trace()) run.trace = info.mutable_trace();
-  auto result = co_await pool_.run(std::move(run), token.get());
+  return input;
+}
+
+Reply TaskHandler::answer(pipeline::TaskOutcome outcome,
+                          v1::Task::Wasip1::Response response) const {
+  auto& info = *response.mutable_info();
+  switch (outcome.status) {
+    case Status::kInputUnavailable:
+      // The Broker should retry elsewhere.
+      protocol::append_trace_event(info, Event::ProviderError, outcome.error);
+      return Reply::fail(outcome.error);
+    case Status::kHostProblem: {
+      // A problem of this host (compiler missing, disk full): let the Broker try elsewhere. The
+      // details stay in our log; the Broker (and maybe a client) gets a category.
+      spdlog::error("compiling {} failed: {}", outcome.module_ref, outcome.error);
+      const char* why = "provider cannot compile modules (host problem, see the provider's log)";
+      protocol::append_trace_event(info, Event::ProviderError, why);
+      return Reply::fail(why);
+    }
+    case Status::kUnsupported:
+      // Our own text (engine/module_compiler.h): no tool output, no host paths.
+      protocol::append_trace_event(info, Event::ProviderError, outcome.error);
+      response.set_error(outcome.error);
+      return Reply::with(std::move(response));
+    case Status::kCancelled:
+      response.set_error(outcome.error);
+      return Reply::with(std::move(response));
+    case Status::kRan:
+      break;
+  }
   // Keep our metadata (with the pool's trace events) and take the outcome from the pool.
   auto out_info = std::move(info);
-  response = std::move(result);
+  response = std::move(outcome.response);
   *response.mutable_info() = std::move(out_info);
   protocol::append_trace_event(*response.mutable_info(), Event::ProviderTransmitResult);
   // The envelope adds a few bytes around the response; a response that would not fit is
@@ -179,7 +172,7 @@ awaitable<Reply> TaskHandler::run_wasip1(v1::Task::Wasip1::Request& request) {
     response.clear_ok();
     response.set_error("output too large");
   }
-  co_return Reply::with(std::move(response));
+  return Reply::with(std::move(response));
 }
 
 void TaskHandler::cancel(const std::string& id, const std::string& reason) {

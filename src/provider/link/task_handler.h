@@ -1,6 +1,8 @@
 // What the native provider answers to the Broker's Requests (docs/protocol.md §9), independent of
-// the connection: tasks (file resolution → compile → worker pool), Task.Cancel, Listing, Probe
-// and Upload. Registered on each new Messenger by BrokerLink.
+// the connection: tasks, Task.Cancel, Listing, Probe and Upload. Registered on each new Messenger
+// by BrokerLink. A task runs through pipeline::TaskPipeline (file resolution → compile → worker
+// pool); this class only translates the Request into its input and its outcome into the Reply
+// (Envelope error or Response, trace events, the Broker's message size).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +12,7 @@
 
 #include "protocol/messenger.h"
 #include "provider/cache/file_cache.h"
-#include "provider/engine/module_compiler.h"
-#include "provider/pool/worker_pool.h"
+#include "provider/pipeline/task_pipeline.h"
 
 namespace wasimoff::provider {
 
@@ -21,8 +22,8 @@ class TaskHandler {
   // default).
   static constexpr std::uint64_t kDefaultMessageLimit = 64ull << 20;
 
-  TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, engine::ModuleCompiler& compiler,
-              pool::WorkerPool& pool);
+  // `pipeline` resolves task files through `cache` (the one that Listing, Probe and Upload serve).
+  TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, pipeline::TaskPipeline& pipeline);
 
   // Serves every Request type a provider must answer on `messenger`.
   void serve(protocol::Messenger& messenger);
@@ -44,12 +45,16 @@ class TaskHandler {
   std::uint64_t message_limit() const { return message_limit_; }
 
  private:
-  awaitable<cache::FileLease> fetch(const v1::File& file, const char* role);
+  // The pipeline's input for a request that has a binary (params are moved out of `request`);
+  // the pool appends its trace events to `info`.
+  pipeline::TaskInput task_input(v1::Task::Wasip1::Request& request,
+                                 v1::Task::Metadata& info) const;
+  // The Reply for a pipeline outcome; `response` carries the request's metadata.
+  protocol::Reply answer(pipeline::TaskOutcome outcome, v1::Task::Wasip1::Response response) const;
 
   asio::any_io_executor ex_;
   cache::FileCache& cache_;
-  engine::ModuleCompiler& compiler_;
-  pool::WorkerPool& pool_;
+  pipeline::TaskPipeline& pipeline_;
   std::uint64_t message_limit_ = kDefaultMessageLimit;
   // Cancel tokens of running tasks by task id (ids are unique per Broker; a repeated id simply
   // shares the token).

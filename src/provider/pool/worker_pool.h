@@ -39,6 +39,10 @@ namespace wasimoff::pool {
 
 namespace v1 = wasimoff::v1;
 
+namespace detail {
+struct PoolState;  // pool/pool_state.h
+}
+
 struct PoolOptions {
   std::filesystem::path worker_path;  // the wasimoff-worker executable (default_worker_path())
   std::size_t workers = 1;
@@ -137,8 +141,7 @@ class WorkerPool {
   std::uint64_t workers_started() const;   // spawned so far (replacements included)
 
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<detail::PoolState> impl_;
 };
 
 }  // namespace wasimoff::pool

@@ -1,6 +1,6 @@
 // wasimoff-run: runs one WASI task locally through exactly the native provider's production path
-// (compile cache + one sandboxed worker) and prints the result as JSON. Used by people who want
-// to try a module, and by the differential tests against Node's WASI.
+// (pipeline::TaskPipeline: compile cache + one sandboxed worker) and prints the result as JSON.
+// Used by people who want to try a module, and by the differential tests against Node's WASI.
 //
 //   wasimoff-run [--cache <dir>] [--worker <path>] [--cc <compiler>] [-v] <spec.json>
 //
@@ -27,11 +27,9 @@
 #include <optional>
 
 #include "common/async.h"
-#include "common/file_ref.h"
 #include "common/logging.h"
 #include "common/strings.h"
-#include "provider/engine/module_compiler.h"
-#include "provider/pool/worker_pool.h"
+#include "provider/pipeline/task_pipeline.h"
 
 namespace {
 
@@ -130,6 +128,19 @@ json::object to_json(const v1::Task::Wasip1::Response& r) {
   return out;
 }
 
+// The pipeline's input for the spec: the module and the rootfs are files of this host.
+pipeline::TaskInput task_input(const Spec& spec) {
+  pipeline::TaskInput input;
+  input.binary = pipeline::FileSource::local(spec.wasm);
+  if (spec.rootfs) input.rootfs = pipeline::FileSource::local(*spec.rootfs);
+  auto& params = input.run.params;
+  for (auto& a : spec.args) params.add_args(a);
+  for (auto& e : spec.env) params.add_envs(e);
+  for (auto& a : spec.artifacts) params.add_artifacts(a);
+  if (spec.stdin_data) params.set_stdin(*spec.stdin_data);
+  return input;
+}
+
 awaitable<v1::Task::Wasip1::Response> run(Spec spec, fs::path cache_dir, std::string worker,
                                           std::string cc, asio::thread_pool& threads) {
   auto ex = co_await asio::this_coro::executor;
@@ -145,30 +156,16 @@ awaitable<v1::Task::Wasip1::Response> run(Spec spec, fs::path cache_dir, std::st
   co.cc = cc;
   engine::ModuleCompiler compiler(ex, threads, co);
 
+  pipeline::TaskPipeline tasks(threads, nullptr, compiler, workers);
+
   v1::Task::Wasip1::Response response;
   try {
-    fs::path wasm = spec.wasm;
-    auto hash_job = [wasm] {
-      std::ifstream in(wasm, std::ios::binary);
-      if (!in) throw std::runtime_error("binary not found: " + wasm.string());
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      return make_ref(bytes);
-    };
-    std::string ref = co_await offload(threads, std::move(hash_job));
-    engine::CompiledModule module = co_await compiler.compile(ref, wasm);
-    pool::TaskRun task;
-    for (auto& a : spec.args) task.params.add_args(a);
-    for (auto& e : spec.env) task.params.add_envs(e);
-    for (auto& a : spec.artifacts) task.params.add_artifacts(a);
-    if (spec.stdin_data) task.params.set_stdin(*spec.stdin_data);
-    task.module = module.path;
-    if (spec.rootfs) {
-      std::error_code ec;
-      if (!fs::is_regular_file(*spec.rootfs, ec))
-        throw std::runtime_error("rootfs not found: " + spec.rootfs->string());
-      task.rootfs_path = *spec.rootfs;
-    }
-    response = co_await workers.run(std::move(task));
+    pipeline::TaskInput input = task_input(spec);
+    auto outcome = co_await tasks.run(std::move(input));
+    if (outcome.ran())
+      response = std::move(outcome.response);
+    else
+      response.set_error(outcome.error);
   } catch (const std::exception& e) {
     response.set_error(e.what());
   }

@@ -26,6 +26,8 @@
 
 namespace wasimoff::worker {
 
+namespace v1 = wasimoff::v1;
+
 namespace {
 
 // wasm2c 1.0.32 reserves this much address space per memory but unmaps only the committed part
@@ -200,6 +202,57 @@ std::string trap_message(int trap) {
   }
 }
 
+namespace {
+
+// Fills `fs` with the request's rootfs (inline or attached); the error text, or empty.
+std::string load_request_rootfs(memfs::Filesystem& fs, const RunRequest& request, int rootfs_fd,
+                                std::uint64_t fs_limit) {
+  try {
+    if (request.has_rootfs_zip()) {
+      load_rootfs(fs, request.rootfs_zip(), fs_limit);
+    } else if (request.rootfs_attached()) {
+      if (rootfs_fd < 0) throw TaskError("rootfs: archive not attached");
+      load_rootfs(fs, read_archive(rootfs_fd), fs_limit);
+    }
+  } catch (const TaskError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// The Response for how the run ended: exit status, outputs and artifacts, or the error.
+void set_outcome(v1::Task::Wasip1::Response* response, wasi::Context& context,
+                 const memfs::Filesystem& fs, const v1::Task::Wasip1::Params& params,
+                 wasm_rt_trap_t trap, bool over_limit, std::uint64_t output_limit) {
+  if (context.stop_reason() == wasi::StopReason::kOutputTooLarge) {
+    response->set_error("output too large");
+  } else if (context.stop_reason() == wasi::StopReason::kExit || trap == WASM_RT_TRAP_NONE) {
+    if (over_limit) {
+      response->set_error("memory limit exceeded");
+    } else {
+      auto* out = response->mutable_ok();
+      out->set_status(context.stop_reason() == wasi::StopReason::kExit ? context.exit_code() : 0);
+      if (params.artifacts_size() > 0) {
+        std::string zip = build_artifacts(fs, params.artifacts());
+        out->mutable_artifacts()->set_media(std::string(kMediaZip));
+        out->mutable_artifacts()->set_blob(std::move(zip));
+      }
+      std::uint64_t total = context.stdout_data().size() + context.stderr_data().size() +
+                            (out->has_artifacts() ? out->artifacts().blob().size() : 0);
+      if (total > output_limit) {
+        response->set_error("output too large");
+      } else {
+        out->set_stdout(context.take_stdout());
+        out->set_stderr(context.take_stderr());
+      }
+    }
+  } else {
+    response->set_error(trap_message(trap) + stderr_tail(context.stderr_data()));
+  }
+}
+
+}  // namespace
+
 RunReply run_task(const LoadedModule& module, const RunRequest& request, int rootfs_fd) {
   RunReply reply;
   auto* response = reply.mutable_response();
@@ -212,15 +265,8 @@ RunReply run_task(const LoadedModule& module, const RunRequest& request, int roo
 
   // The filesystem outlives the context (fd table) that points into it.
   memfs::Filesystem fs(fs_limit);
-  try {
-    if (request.has_rootfs_zip()) {
-      load_rootfs(fs, request.rootfs_zip(), fs_limit);
-    } else if (request.rootfs_attached()) {
-      if (rootfs_fd < 0) throw TaskError("rootfs: archive not attached");
-      load_rootfs(fs, read_archive(rootfs_fd), fs_limit);
-    }
-  } catch (const TaskError& e) {
-    response->set_error(e.what());
+  if (std::string error = load_request_rootfs(fs, request, rootfs_fd, fs_limit); !error.empty()) {
+    response->set_error(std::move(error));
     return reply;
   }
   reply.set_prepared_unixnano(now_ns());
@@ -257,31 +303,7 @@ RunReply run_task(const LoadedModule& module, const RunRequest& request, int roo
   reply.set_started_unixnano(started);
   reply.set_finished_unixnano(now_ns());
 
-  if (context.stop_reason() == wasi::StopReason::kOutputTooLarge) {
-    response->set_error("output too large");
-  } else if (context.stop_reason() == wasi::StopReason::kExit || trap == WASM_RT_TRAP_NONE) {
-    if (over_limit) {
-      response->set_error("memory limit exceeded");
-    } else {
-      auto* out = response->mutable_ok();
-      out->set_status(context.stop_reason() == wasi::StopReason::kExit ? context.exit_code() : 0);
-      if (params.artifacts_size() > 0) {
-        std::string zip = build_artifacts(fs, params.artifacts());
-        out->mutable_artifacts()->set_media(std::string(kMediaZip));
-        out->mutable_artifacts()->set_blob(std::move(zip));
-      }
-      std::uint64_t total = context.stdout_data().size() + context.stderr_data().size() +
-                            (out->has_artifacts() ? out->artifacts().blob().size() : 0);
-      if (total > output_limit) {
-        response->set_error("output too large");
-      } else {
-        out->set_stdout(context.take_stdout());
-        out->set_stderr(context.take_stderr());
-      }
-    }
-  } else {
-    response->set_error(trap_message(trap) + stderr_tail(context.stderr_data()));
-  }
+  set_outcome(response, context, fs, params, trap, over_limit, output_limit);
 
   if (instantiated) {
     std::uint8_t* data = memory->data;
