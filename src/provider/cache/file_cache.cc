@@ -193,7 +193,9 @@ struct CacheState : std::enable_shared_from_this<CacheState> {
         }
         auto hash_job = [&bytes] { return make_ref(bytes); };
         std::string actual = co_await offload(pool, std::move(hash_job));
-        if (actual != ref) throw FileCacheError("hash mismatch: the fetched content is " + actual);
+        if (actual != ref)
+          throw FileCacheError("hash mismatch: the fetched content is " + actual,
+                               StatusCode::kDataLoss);
         co_await write(ref, bytes);
         if (!entries.count(ref)) {
           insert(ref, bytes.size(), true);
@@ -325,7 +327,7 @@ awaitable<FileLease> FileCache::put(std::string bytes, std::optional<std::string
   std::string ref = co_await offload(s->pool, std::move(hash_job));
   if (claimed_ref) {
     if (auto claimed = normalize_ref(*claimed_ref); claimed && *claimed != ref)
-      throw FileCacheError("hash mismatch");
+      throw FileCacheError("hash mismatch", StatusCode::kInvalidArgument);
   }
   if (auto it = s->entries.find(ref); it != s->entries.end() && it->second->verified) {
     s->touch(*it->second);

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
+
 namespace wasimoff::cache {
 
 namespace asio = boost::asio;
@@ -37,10 +39,17 @@ struct FileCacheOptions {
 };
 
 // A file could not be obtained or stored. what() is a short reason, e.g. "hash mismatch" or the
-// fetch callback's message; callers wrap it (`binary not found in storage: <ref>`).
+// fetch callback's message; callers wrap it (`binary not found in storage: <ref>`). code() says
+// whose fault it is: kInvalidArgument for bytes that do not match their claimed ref, kDataLoss for
+// fetched bytes that do not, kInternal for this host's problems.
 class FileCacheError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit FileCacheError(const std::string& what, StatusCode code = StatusCode::kInternal)
+      : std::runtime_error(what), code_(code) {}
+  StatusCode code() const { return code_; }
+
+ private:
+  StatusCode code_;
 };
 
 struct CacheEntry;

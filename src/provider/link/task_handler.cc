@@ -65,7 +65,7 @@ void TaskHandler::serve(protocol::Messenger& m) {
   m.serve<v1::Filesystem::Upload::Request>(
       [this](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
         if (!req.has_upload() || req.upload().blob().empty())
-          co_return Reply::fail("upload.blob is required");
+          co_return Reply::fail(invalid_argument("upload.blob is required"));
         std::optional<std::string> claimed;
         if (normalize_ref(req.upload().ref())) claimed = req.upload().ref();
         try {
@@ -77,9 +77,10 @@ void TaskHandler::serve(protocol::Messenger& m) {
         } catch (const std::exception& e) {
           // The details (paths of this host) stay in our log.
           spdlog::warn("upload from the broker not stored: {}", e.what());
-          co_return Reply::fail(std::string(e.what()).find("hash mismatch") != std::string::npos
-                                    ? "hash mismatch"
-                                    : "upload not stored (see the provider's log)");
+          auto* cache_error = dynamic_cast<const cache::FileCacheError*>(&e);
+          co_return Reply::fail(cache_error && cache_error->code() == StatusCode::kInvalidArgument
+                                    ? invalid_argument("hash mismatch")
+                                    : internal_error("upload not stored (see the provider's log)"));
         }
       });
   m.serve<v1::Task::Cancel>([this](v1::Task::Cancel& req) -> awaitable<Reply> {
@@ -141,14 +142,14 @@ Reply TaskHandler::answer(pipeline::TaskOutcome outcome,
     case Status::kInputUnavailable:
       // The Broker should retry elsewhere.
       protocol::append_trace_event(info, Event::ProviderError, outcome.error);
-      return Reply::fail(outcome.error);
+      return Reply::fail(wasimoff::unavailable(outcome.error));
     case Status::kHostProblem: {
       // A problem of this host (compiler missing, disk full): let the Broker try elsewhere. The
       // details stay in our log; the Broker (and maybe a client) gets a category.
       spdlog::error("compiling {} failed: {}", outcome.module_ref, outcome.error);
       const char* why = "provider cannot compile modules (host problem, see the provider's log)";
       protocol::append_trace_event(info, Event::ProviderError, why);
-      return Reply::fail(why);
+      return Reply::fail(internal_error(why));
     }
     case Status::kUnsupported:
       // Our own text (engine/module_compiler.h): no tool output, no host paths.
