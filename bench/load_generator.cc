@@ -109,10 +109,10 @@ awaitable<void> socket_worker(Run& run, std::shared_ptr<protocol::Messenger> m, 
         co_await m->call_as<v1::Task::Wasip1::Response>(make_task(i), std::chrono::seconds(120));
     run.latency_ms[static_cast<std::size_t>(i)] =
         std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (auto* err = std::get_if<std::string>(&r))
-      fail(run, "task " + std::to_string(i) + ": " + *err);
+    if (!r.ok())
+      fail(run, "task " + std::to_string(i) + ": " + r.error().message());
     else
-      check_output(run, i, std::get<0>(r));
+      check_output(run, i, *r);
   }
   if (--group->remaining == 0) group->all_done.set();
 }

@@ -155,7 +155,7 @@ awaitable<std::vector<double>> EchoPeer::pings(int count) {
   for (int i = 0; i < count; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = co_await messenger_->call(v1::Ping(), 10s);
-    if (!r.ok()) throw std::runtime_error("ping failed: " + r.error);
+    if (!r.ok()) throw std::runtime_error("ping failed: " + r.error());
     out.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
