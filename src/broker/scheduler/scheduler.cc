@@ -47,10 +47,10 @@ std::size_t Scheduler::active() const {
   return active_.size();
 }
 
-std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
-  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+std::optional<Status> Scheduler::admit(const std::shared_ptr<Task>& task) {
+  if (shutting_down_) return unavailable("broker shutting down");
   if (task->deadline && *task->deadline <= std::chrono::system_clock::now())
-    return RpcError{"deadline_exceeded", "deadline exceeded"};
+    return deadline_exceeded("deadline exceeded");
   if (auto why = unplaceable(*task)) {
     // Every registered provider refused this module already or announced it cannot run it:
     // the answer it would get is known (docs/scheduling.md §3.4).
@@ -61,14 +61,14 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   }
   if (task->immediate()) {
     auto provider = select(*task);
-    if (!provider) return RpcError{"unavailable", "qos: no idle workers for immediate mode"};
+    if (!provider) return unavailable("qos: no idle workers for immediate mode");
     task->admission_seq_ = next_admission_++;
     task->trace(Event::BrokerQueueTask);
     arm_deadline(task);
     assign(task, provider);
     return std::nullopt;
   }
-  if (queue_.size() >= options_.queue_size) return RpcError{"resource_exhausted", "queue full"};
+  if (queue_.size() >= options_.queue_size) return resource_exhausted("queue full");
   task->admission_seq_ = next_admission_++;
   task->trace(Event::BrokerQueueTask);
   enqueue(task);
@@ -77,13 +77,12 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   return std::nullopt;
 }
 
-std::optional<RpcError> Scheduler::admit_all(const std::vector<std::shared_ptr<Task>>& tasks) {
-  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+std::optional<Status> Scheduler::admit_all(const std::vector<std::shared_ptr<Task>>& tasks) {
+  if (shutting_down_) return unavailable("broker shutting down");
   std::size_t queued = 0;
   for (const auto& t : tasks)
     if (!t->immediate()) ++queued;
-  if (queue_.size() + queued > options_.queue_size)
-    return RpcError{"resource_exhausted", "queue full"};
+  if (queue_.size() + queued > options_.queue_size) return resource_exhausted("queue full");
   for (const auto& t : tasks)
     if (auto err = admit(t)) finish(t, *err);
   return std::nullopt;
@@ -212,7 +211,7 @@ void Scheduler::module_refused(const std::shared_ptr<Task>& task,
     if (auto other = select(*task))
       assign(task, other);
     else
-      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+      finish(task, unavailable("qos: no idle workers for immediate mode"));
     return;
   }
   enqueue(task);
@@ -399,7 +398,7 @@ void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::str
     std::string message;
     for (const auto& e : task->attempt_errors_) message += (message.empty() ? "" : "\n") + e;
     task->trace(Event::BrokerError, message);
-    finish(task, RpcError{"unavailable", message});
+    finish(task, unavailable(message));
     return;
   }
   int next = task->attempts_ + 1;
@@ -418,7 +417,7 @@ awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
     if (auto provider = select(*task))
       assign(task, provider);
     else
-      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+      finish(task, unavailable("qos: no idle workers for immediate mode"));
     co_return;
   }
   enqueue(task);
@@ -434,12 +433,12 @@ void Scheduler::arm_deadline(const std::shared_ptr<Task>& task) {
       [this, weak = std::weak_ptr<Task>(task)](boost::system::error_code ec) {
         auto task = weak.lock();
         if (ec || !task || task->state_ == Task::State::kDone) return;
-        cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+        cancel(task, "deadline exceeded", deadline_exceeded("deadline exceeded"));
       });
 }
 
 void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason,
-                       RpcError outcome) {
+                       Status outcome) {
   switch (task->state_) {
     case Task::State::kDone:
       return;
@@ -479,7 +478,7 @@ awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task,
   if (abandon) abandon->set();
 }
 
-void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<Status> error,
                        std::optional<protocol::TaskResponse> response) {
   if (task->state_ == Task::State::kDone) return;
   bool was_assigned = task->attempts_ > 0;
@@ -490,8 +489,8 @@ void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError
   backoff_.erase(task);
   bool ok = !error.has_value();
   if (error) {
-    if (task->info().has_trace() && error->code != "unavailable")
-      task->trace(Event::BrokerError, error->message);
+    if (task->info().has_trace() && error->code() != StatusCode::kUnavailable)
+      task->trace(Event::BrokerError, error->message());
     task->error_ = std::move(error);
   } else {
     task->response_ = std::move(response);
@@ -508,7 +507,7 @@ void Scheduler::shutdown(const std::string& reason) {
   all.insert(all.end(), active_.begin(), active_.end());
   // Running tasks get a Task.Cancel with the reason (docs/scheduling.md §6) before the registry
   // closes the connections; queued and backing-off ones are simply dropped.
-  for (auto& t : all) cancel(t, reason, RpcError{"unavailable", reason});
+  for (auto& t : all) cancel(t, reason, unavailable(reason));
 }
 
 }  // namespace wasimoff::broker

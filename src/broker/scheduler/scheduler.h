@@ -66,13 +66,13 @@ class Scheduler {
 
   // Admission steps 3–6 of docs/scheduling.md §2 for a task whose metadata and files are already
   // set (steps 1–2 are the API layer's). On error nothing is scheduled.
-  std::optional<RpcError> admit(const std::shared_ptr<Task>& task);
+  std::optional<Status> admit(const std::shared_ptr<Task>& task);
   // Jobs: admits every task or none (queue room is checked for all non-immediate tasks first).
-  std::optional<RpcError> admit_all(const std::vector<std::shared_ptr<Task>>& tasks);
+  std::optional<Status> admit_all(const std::vector<std::shared_ptr<Task>>& tasks);
 
   // Cancels a task in any state (no-op when done). `outcome` is what the waiting client gets;
   // `reason` goes into Task.Cancel for an active task.
-  void cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome);
+  void cancel(const std::shared_ptr<Task>& task, const std::string& reason, Status outcome);
 
   // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown);
   // active tasks are cancelled on their provider with `reason`.
@@ -130,7 +130,7 @@ class Scheduler {
                                      const std::string& provider_name, const std::string& error);
   void release_slot(Task& task);
   void enqueue(const std::shared_ptr<Task>& task);
-  void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+  void finish(const std::shared_ptr<Task>& task, std::optional<Status> error,
               std::optional<protocol::TaskResponse> response = std::nullopt);
 
   asio::any_io_executor ex_;

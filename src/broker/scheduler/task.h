@@ -13,6 +13,7 @@
 
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "common/status.h"
 #include "protocol/task_kind.h"
 #include "wasimoff/v1/messages.pb.h"
 
@@ -26,13 +27,6 @@ class ProviderSession;
 
 using protocol::kind_name;
 using protocol::TaskKind;
-
-// An RPC-level failure with its Connect code (docs/http-api.md §4.2), e.g. {"not_found", "file not
-// found in storage: x"}.
-struct RpcError {
-  std::string code;
-  std::string message;
-};
 
 class Task {
  public:
@@ -69,9 +63,9 @@ class Task {
   bool priority() const { return qos().priority(); }
   bool immediate() const { return qos().immediate(); }
 
-  // Outcome: exactly one of `error` / `response` once done() is set.
+  // Outcome: exactly one of `error` (never an ok Status) / `response` once done() is set.
   OneShotEvent& done() { return done_; }
-  const std::optional<RpcError>& error() const { return error_; }
+  const std::optional<Status>& error() const { return error_; }
   // The response of the task's kind, with the Broker's metadata.
   std::optional<protocol::TaskResponse>& response() { return response_; }
 
@@ -81,7 +75,7 @@ class Task {
   protocol::TaskRequest request_;
   std::shared_ptr<const v1::Task::Wasip1::Params> parent_;
   OneShotEvent done_;
-  std::optional<RpcError> error_;
+  std::optional<Status> error_;
   std::optional<protocol::TaskResponse> response_;
 
   // Scheduler state (owned by the Scheduler, on the loop).
