@@ -1,6 +1,6 @@
 // TaskService: validation and file resolution (docs/scheduling.md §10), job inheritance (§9),
 // admission errors that never reach a provider.
-#include "broker/api/task_service.h"
+#include "broker/tasks/task_service.h"
 
 #include <gtest/gtest.h>
 

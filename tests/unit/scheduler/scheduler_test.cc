@@ -1,7 +1,7 @@
 // The Scheduler (docs/scheduling.md) with real ProviderSessions over in-memory transports:
 // admission, queue order, selection and fairness, avoid list, retries, capabilities, capacity
 // changes, cancellation and deadlines.
-#include "broker/scheduler/scheduler.h"
+#include "broker/tasks/scheduler.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "broker/api/task_service.h"
+#include "broker/tasks/task_service.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/time_util.h>

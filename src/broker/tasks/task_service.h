@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "broker/scheduler/module_facts.h"
-#include "broker/scheduler/scheduler.h"
 #include "broker/storage/file_storage.h"
+#include "broker/tasks/module_facts.h"
+#include "broker/tasks/scheduler.h"
 #include "common/async.h"
 
 namespace wasimoff::broker {

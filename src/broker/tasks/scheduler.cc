@@ -1,4 +1,4 @@
-#include "broker/scheduler/scheduler.h"
+#include "broker/tasks/scheduler.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>

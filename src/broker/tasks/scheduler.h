@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "broker/providers/provider_registry.h"
-#include "broker/scheduler/task.h"
+#include "broker/tasks/task.h"
 
 namespace wasimoff::broker {
 
