@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 
+#include "broker/tasks/capability_placement.h"
 #include "common/env_config.h"
 #include "common/strings.h"
 #include "protocol/any_payload.h"
@@ -39,7 +40,12 @@ const std::string* response_error(const protocol::TaskResponse& response) {
 
 Scheduler::Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
                      SchedulerObserver observer)
-    : ex_(ex), registry_(registry), options_(options), observer_(std::move(observer)) {
+    : ex_(ex),
+      registry_(registry),
+      options_(options),
+      observer_(std::move(observer)),
+      placement_(options_.placement ? options_.placement
+                                    : std::make_shared<CapabilityAwarePlacement>()) {
   registry_.on_change = [this] { kick(); };
 }
 
@@ -128,31 +134,7 @@ void Scheduler::dispatch() {
 }
 
 std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
-  std::vector<ProviderSession*> candidates;
-  for (const auto& p : registry_.registered())
-    if (!p->closing() && p->has_free_slot() && p->supports(task.kind()) && !excluded(task, *p))
-      candidates.push_back(p.get());
-  if (candidates.empty()) return nullptr;
-  // The avoid list only applies while it leaves someone to choose.
-  std::vector<ProviderSession*> fresh;
-  for (auto* p : candidates)
-    if (!task.avoid_.count(p->id())) fresh.push_back(p);
-  auto& pool = fresh.empty() ? candidates : fresh;
-  std::vector<ProviderSession*> with_files;
-  for (auto* p : pool)
-    if (p->has_files(task.required_refs)) with_files.push_back(p);
-  auto& choice = with_files.empty() ? pool : with_files;
-  ProviderSession* best = nullptr;
-  double best_load = 0;
-  for (auto* p : choice) {
-    double load = static_cast<double>(p->active) / p->capacity();
-    if (!best || load < best_load ||
-        (load == best_load && p->last_assigned < best->last_assigned)) {
-      best = p;
-      best_load = load;
-    }
-  }
-  return best->shared_from_this();
+  return placement_->select(task, registry_.registered());
 }
 
 bool Scheduler::any_candidate(Task& task) const {
@@ -160,9 +142,7 @@ bool Scheduler::any_candidate(Task& task) const {
 }
 
 bool Scheduler::excluded(const Task& task, const ProviderSession& provider) const {
-  if (task.refused_by_.count(provider.id())) return true;
-  if (!task.module) return false;
-  return provider.caps.refusal(task.module->key) || !provider.caps.can_run(*task.module);
+  return broker::excluded(task, provider);
 }
 
 std::optional<std::string> Scheduler::unplaceable(const Task& task) const {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "broker/providers/provider_registry.h"
+#include "broker/tasks/placement.h"
 #include "broker/tasks/task.h"
 
 namespace wasimoff::broker {
@@ -56,6 +57,8 @@ class Scheduler {
     std::chrono::milliseconds attempt_timeout{0};
     // This many timed-out attempts in a row (no task result in between) close the provider.
     int max_timeout_strikes = 3;
+    // Which provider gets a task; nullptr = CapabilityAwarePlacement.
+    std::shared_ptr<const PlacementStrategy> placement;
   };
 
   Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
@@ -137,6 +140,7 @@ class Scheduler {
   ProviderRegistry& registry_;
   Options options_;
   SchedulerObserver observer_;
+  std::shared_ptr<const PlacementStrategy> placement_;
   std::set<std::shared_ptr<Task>, QueueOrder> queue_;
   std::set<std::shared_ptr<Task>> active_;  // assigned, waiting for the provider
   std::set<std::shared_ptr<Task>> backoff_;

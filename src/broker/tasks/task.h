@@ -62,6 +62,10 @@ class Task {
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
   bool priority() const { return qos().priority(); }
   bool immediate() const { return qos().immediate(); }
+  // Placement inputs (read by PlacementStrategy): providers that failed an attempt of this task,
+  // and providers that refused its module.
+  bool avoids(std::uint64_t provider_id) const { return avoid_.count(provider_id) > 0; }
+  bool refused_by(std::uint64_t provider_id) const { return refused_by_.count(provider_id) > 0; }
 
   // Outcome: exactly one of `error` (never an ok Status) / `response` once done() is set.
   OneShotEvent& done() { return done_; }
