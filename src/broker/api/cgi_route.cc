@@ -12,10 +12,10 @@ namespace {
 
 constexpr std::string_view kPrefix = "/api/client/run/";
 
-http::Response rpc_error(const RpcError& e) {
-  auto r = http::Response::text(http::connect::http_status(e.code), e.message);
-  r.headers.set("X-Wasimoff-Error-Code", e.code);
-  if (e.code == "resource_exhausted") r.headers.set("Retry-After", "1");
+http::Response rpc_error(const Status& e) {
+  auto r = http::Response::text(http_status(e.code()), e.message());
+  r.headers.set("X-Wasimoff-Error-Code", std::string(e.code_name()));
+  if (e.code() == StatusCode::kResourceExhausted) r.headers.set("Retry-After", "1");
   return r;
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "broker/api/access_policy.h"
-#include "broker/api/task_service.h"
+#include "broker/tasks/task_service.h"
 #include "net/http/router.h"
 
 namespace wasimoff::broker {

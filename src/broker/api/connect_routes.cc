@@ -14,8 +14,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "/api/client/wasimoff.v1.Tasks/";
 
-cn::Error to_connect(const RpcError& e) { return {e.code, e.message}; }
-
 template <typename Msg>
 http::Response ok_response(const Msg& message, Codec codec) {
   http::Response r;
@@ -30,27 +28,32 @@ template <typename Req, typename Call>
 awaitable<http::Response> unary(http::Request& request, Codec codec, Call call) {
   Req message;
   if (auto err = protocol::decode(request.body, codec, &message); !err.empty())
-    co_return cn::error_response({"invalid_argument", "malformed request: " + err});
+    co_return cn::error_response(invalid_argument("malformed request: " + err));
   auto outcome = co_await call(std::move(message));
-  if (outcome.error) co_return cn::error_response(to_connect(*outcome.error));
+  if (outcome.error) co_return cn::error_response(*outcome.error);
   co_return ok_response(outcome.response, codec);
 }
 
 }  // namespace
 
 void register_connect_routes(http::Router& router, ConnectRoutesOptions options) {
-  auto handler = [options](http::Request& request, http::RequestContext& ctx) -> awaitable<http::Response> {
+  auto handler = [options](http::Request& request,
+                           http::RequestContext& ctx) -> awaitable<http::Response> {
     const auto& access = options.access;
     if (request.method == "OPTIONS") co_return access.client_preflight(request);
     if (auto reject = access.client_cors_reject(request)) co_return *reject;
     http::Response response = co_await [&]() -> awaitable<http::Response> {
-      if (!access.client_ok(request)) co_return cn::error_response({"unauthenticated", "unauthorized"});
+      if (!access.client_ok(request))
+        co_return cn::error_response(Status{StatusCode::kUnauthenticated, "unauthorized"});
       std::string method = request.path.substr(kPrefix.size());
-      bool known = method == "RunWasip1" || method == "RunWasip1Job" || method == "RunPyodide" || method == "Upload";
-      if (!known) co_return cn::error_response({"unimplemented", "unknown procedure wasimoff.v1.Tasks/" + method});
+      bool known = method == "RunWasip1" || method == "RunWasip1Job" || method == "RunPyodide" ||
+                   method == "Upload";
+      if (!known)
+        co_return cn::error_response(
+            unimplemented("unknown procedure wasimoff.v1.Tasks/" + method));
       auto pre = cn::check_request(request, options.max_message_size);
       if (auto* r = std::get_if<http::Response>(&pre)) co_return *r;
-      if (auto* e = std::get_if<cn::Error>(&pre)) co_return cn::error_response(*e);
+      if (auto* e = std::get_if<Status>(&pre)) co_return cn::error_response(*e);
       auto& preamble = std::get<cn::Preamble>(pre);
       ClientContext client;
       client.requester = request.remote;
@@ -62,15 +65,15 @@ void register_connect_routes(http::Router& router, ConnectRoutesOptions options)
           return tasks.run_wasip1(std::move(m), client);
         });
       if (method == "RunWasip1Job")
-        co_return co_await unary<v1::Task::Wasip1::JobRequest>(request, preamble.codec, [&](auto m) {
-          return tasks.run_wasip1_job(std::move(m), client);
-        });
+        co_return co_await unary<v1::Task::Wasip1::JobRequest>(
+            request, preamble.codec,
+            [&](auto m) { return tasks.run_wasip1_job(std::move(m), client); });
       if (method == "RunPyodide")
         co_return co_await unary<v1::Task::Pyodide::Request>(request, preamble.codec, [&](auto m) {
           return tasks.run_pyodide(std::move(m), client);
         });
-      co_return co_await unary<v1::Filesystem::Upload::Request>(request, preamble.codec,
-                                                                [&](auto m) { return tasks.upload(std::move(m)); });
+      co_return co_await unary<v1::Filesystem::Upload::Request>(
+          request, preamble.codec, [&](auto m) { return tasks.upload(std::move(m)); });
     }();
     access.apply_client_cors(request, response);
     co_return response;

@@ -32,8 +32,10 @@ std::optional<http::Response> check_upgrade(http::UpgradeContext& up) {
   return std::nullopt;
 }
 
-std::string error_text(const RpcError& e) {
-  return e.code + ": " + e.message;
+// The code travels in Envelope.code; the text keeps the "<code>: <message>" form older clients
+// parse.
+protocol::Reply fail(const Status& e) {
+  return protocol::Reply::fail(Status{e.code(), e.to_string()});
 }
 
 }  // namespace
@@ -69,27 +71,27 @@ void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Tra
       [&tasks, client, weak](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
         auto keep = weak.lock();
         auto out = co_await tasks.run_wasip1(std::move(req), client());
-        if (out.error) co_return Reply::fail(error_text(*out.error));
+        if (out.error) co_return fail(*out.error);
         co_return Reply::with(std::move(out.response));
       });
   messenger->serve<v1::Task::Wasip1::JobRequest>(
       [&tasks, client, weak](v1::Task::Wasip1::JobRequest& req) -> awaitable<Reply> {
         auto keep = weak.lock();
         auto out = co_await tasks.run_wasip1_job(std::move(req), client());
-        if (out.error) co_return Reply::fail(error_text(*out.error));
+        if (out.error) co_return fail(*out.error);
         co_return Reply::with(std::move(out.response));
       });
   messenger->serve<v1::Task::Pyodide::Request>(
       [&tasks, client, weak](v1::Task::Pyodide::Request& req) -> awaitable<Reply> {
         auto keep = weak.lock();
         auto out = co_await tasks.run_pyodide(std::move(req), client());
-        if (out.error) co_return Reply::fail(error_text(*out.error));
+        if (out.error) co_return fail(*out.error);
         co_return Reply::with(std::move(out.response));
       });
   messenger->serve<v1::Filesystem::Upload::Request>(
       [&tasks](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
         auto out = co_await tasks.upload(std::move(req));
-        if (out.error) co_return Reply::fail(error_text(*out.error));
+        if (out.error) co_return fail(*out.error);
         co_return Reply::with(std::move(out.response));
       });
   messenger->serve<v1::Ping>(

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "broker/api/access_policy.h"
-#include "broker/api/task_service.h"
 #include "broker/providers/provider_registry.h"
+#include "broker/tasks/task_service.h"
 #include "net/http/server.h"
 #include "net/websocket/websocket_transport.h"
 

@@ -10,33 +10,13 @@
 
 namespace wasimoff::http::connect {
 
-unsigned http_status(std::string_view code) {
-  if (code == "canceled") return 499;
-  if (code == "unknown") return 500;
-  if (code == "invalid_argument") return 400;
-  if (code == "deadline_exceeded") return 504;
-  if (code == "not_found") return 404;
-  if (code == "already_exists") return 409;
-  if (code == "permission_denied") return 403;
-  if (code == "resource_exhausted") return 429;
-  if (code == "failed_precondition") return 400;
-  if (code == "aborted") return 409;
-  if (code == "out_of_range") return 400;
-  if (code == "unimplemented") return 501;
-  if (code == "internal") return 500;
-  if (code == "unavailable") return 503;
-  if (code == "data_loss") return 500;
-  if (code == "unauthenticated") return 401;
-  return 500;
-}
-
-Response error_response(const Error& error) {
+Response error_response(const Status& error) {
   boost::json::object body;
-  body["code"] = error.code;
-  body["message"] = error.message;
-  Response r = Response::json(http_status(error.code), boost::json::serialize(body));
-  if (error.code == "resource_exhausted") r.headers.set("Retry-After", "1");
-  if (error.code == "unauthenticated") r.headers.set("WWW-Authenticate", "Bearer");
+  body["code"] = std::string(error.code_name());
+  body["message"] = error.message();
+  Response r = Response::json(wasimoff::http_status(error.code()), boost::json::serialize(body));
+  if (error.code() == StatusCode::kResourceExhausted) r.headers.set("Retry-After", "1");
+  if (error.code() == StatusCode::kUnauthenticated) r.headers.set("WWW-Authenticate", "Bearer");
   return r;
 }
 
@@ -73,7 +53,7 @@ std::optional<std::string> gunzip(std::string_view data, std::uint64_t max_size)
   return out;
 }
 
-std::variant<Preamble, Error, Response> check_request(Request& request, std::uint64_t max_body) {
+std::variant<Preamble, Status, Response> check_request(Request& request, std::uint64_t max_body) {
   Preamble p;
   auto codec = codec_for(request.header("Content-Type").value_or(""));
   if (!codec) {
@@ -84,19 +64,19 @@ std::variant<Preamble, Error, Response> check_request(Request& request, std::uin
   }
   p.codec = *codec;
   if (auto v = request.header("Connect-Protocol-Version"); v && trim(*v) != "1")
-    return Error{"invalid_argument", "Connect-Protocol-Version must be 1"};
+    return invalid_argument("Connect-Protocol-Version must be 1");
   if (auto enc = request.header("Content-Encoding")) {
     auto e = to_lower(trim(*enc));
     if (e == "gzip") {
       auto plain = gunzip(request.body, max_body);
-      if (!plain) return Error{"invalid_argument", "request body is not valid gzip or too large"};
+      if (!plain) return invalid_argument("request body is not valid gzip or too large");
       request.body = std::move(*plain);
     } else if (!e.empty() && e != "identity") {
-      return Error{"unimplemented", "unsupported Content-Encoding: " + std::string(*enc)};
+      return unimplemented("unsupported Content-Encoding: " + std::string(*enc));
     }
   }
   if (request.body.size() > max_body)
-    return Error{"resource_exhausted", "request larger than " + format_bytes(max_body)};
+    return resource_exhausted("request larger than " + format_bytes(max_body));
   if (auto t = request.header("Connect-Timeout-Ms")) {
     auto text = trim(*t);
     std::uint64_t ms = 0;
@@ -105,7 +85,7 @@ std::variant<Preamble, Error, Response> check_request(Request& request, std::uin
         !text.empty() && text.size() <= 10 &&
         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || ec != std::errc() || ptr != text.data() + text.size())
-      return Error{"invalid_argument", "Connect-Timeout-Ms must be 1 to 10 digits"};
+      return invalid_argument("Connect-Timeout-Ms must be 1 to 10 digits");
     p.timeout = std::chrono::milliseconds(ms);
   }
   return p;

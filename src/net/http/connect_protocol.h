@@ -9,21 +9,16 @@
 #include <string_view>
 #include <variant>
 
+#include "common/status.h"
 #include "net/http/message.h"
 #include "protocol/codec.h"
 
 namespace wasimoff::http::connect {
 
-struct Error {
-  std::string code;  // Connect code, e.g. "invalid_argument"
-  std::string message;
-};
-
-// HTTP status for a Connect code (unknown codes → 500).
-unsigned http_status(std::string_view code);
-
-// `{"code":…,"message":…}` with the mapped status; 429 adds `Retry-After: 1`.
-Response error_response(const Error& error);
+// `{"code":…,"message":…}` with the status wasimoff::http_status(code) maps the code to;
+// resource_exhausted (429) adds `Retry-After: 1`, unauthenticated `WWW-Authenticate: Bearer`.
+// `error` must not be ok.
+Response error_response(const Status& error);
 
 // The codec of a request `Content-Type` (charset parameter allowed), or nullopt when it is
 // neither application/json nor application/proto.
@@ -37,7 +32,7 @@ struct Preamble {
   protocol::Codec codec = protocol::Codec::kJson;
   std::optional<std::chrono::milliseconds> timeout;
 };
-std::variant<Preamble, Error, Response> check_request(Request& request, std::uint64_t max_body);
+std::variant<Preamble, Status, Response> check_request(Request& request, std::uint64_t max_body);
 
 // Inflates a gzip stream; nullopt when malformed or larger than `max_size`.
 std::optional<std::string> gunzip(std::string_view data, std::uint64_t max_size);

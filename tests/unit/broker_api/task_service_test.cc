@@ -1,6 +1,6 @@
 // TaskService: validation and file resolution (docs/scheduling.md §10), job inheritance (§9),
 // admission errors that never reach a provider.
-#include "broker/api/task_service.h"
+#include "broker/tasks/task_service.h"
 
 #include <gtest/gtest.h>
 
@@ -25,8 +25,8 @@ class TaskServiceTest : public ::testing::Test {
     zip_ref = storage.store(kZip, "root.zip").ref;
   }
 
-  std::optional<RpcError> resolve(v1::Task::Wasip1::Params& params,
-                                  std::vector<std::string>* refs = nullptr) {
+  std::optional<Status> resolve(v1::Task::Wasip1::Params& params,
+                                std::vector<std::string>* refs = nullptr) {
     std::vector<std::string> local;
     return service.resolve_wasip1(params, refs ? *refs : local);
   }
@@ -59,8 +59,8 @@ TEST_F(TaskServiceTest, BinaryIsRequired) {
   v1::Task::Wasip1::Params p;
   auto err = resolve(p);
   ASSERT_TRUE(err);
-  EXPECT_EQ(err->code, "invalid_argument");
-  EXPECT_EQ(err->message, "binary is required");
+  EXPECT_EQ(err->code_name(), "invalid_argument");
+  EXPECT_EQ(err->message(), "binary is required");
 }
 
 TEST_F(TaskServiceTest, BlobOrRefButNotBothNorNeither) {
@@ -69,15 +69,15 @@ TEST_F(TaskServiceTest, BlobOrRefButNotBothNorNeither) {
   both.mutable_binary()->set_blob(kWasm);
   auto err = resolve(both);
   ASSERT_TRUE(err);
-  EXPECT_EQ(err->code, "invalid_argument");
-  EXPECT_NE(err->message.find("use either blob or ref, not both"), std::string::npos)
-      << err->message;
+  EXPECT_EQ(err->code_name(), "invalid_argument");
+  EXPECT_NE(err->message().find("use either blob or ref, not both"), std::string::npos)
+      << err->message();
 
   v1::Task::Wasip1::Params neither;
   neither.mutable_binary()->set_media("application/wasm");
   err = resolve(neither);
   ASSERT_TRUE(err);
-  EXPECT_NE(err->message.find("file needs a blob or a ref"), std::string::npos) << err->message;
+  EXPECT_NE(err->message().find("file needs a blob or a ref"), std::string::npos) << err->message();
 }
 
 TEST_F(TaskServiceTest, InlineBlobsAreCheckedAndNotStored) {
@@ -91,19 +91,19 @@ TEST_F(TaskServiceTest, InlineBlobsAreCheckedAndNotStored) {
 
   v1::Task::Wasip1::Params not_wasm;
   not_wasm.mutable_binary()->set_blob("hello");
-  EXPECT_EQ(resolve(not_wasm)->code, "invalid_argument");
+  EXPECT_EQ(resolve(not_wasm)->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Params wrong_media;
   wrong_media.mutable_binary()->set_blob(kWasm);
   wrong_media.mutable_binary()->set_media("application/zip");
-  EXPECT_EQ(resolve(wrong_media)->code, "invalid_argument");
+  EXPECT_EQ(resolve(wrong_media)->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Params zip_rootfs;
   zip_rootfs.mutable_binary()->set_blob(kWasm);
   zip_rootfs.mutable_rootfs()->set_blob(kZip);
   EXPECT_FALSE(resolve(zip_rootfs));
   zip_rootfs.mutable_rootfs()->set_blob(kWasm);
-  EXPECT_EQ(resolve(zip_rootfs)->code, "invalid_argument");
+  EXPECT_EQ(resolve(zip_rootfs)->code_name(), "invalid_argument");
 }
 
 TEST_F(TaskServiceTest, RefsAndAliasesResolveToCanonicalRefs) {
@@ -127,19 +127,19 @@ TEST_F(TaskServiceTest, RefsAndAliasesResolveToCanonicalRefs) {
 TEST_F(TaskServiceTest, WrongKindsAndMissingFiles) {
   v1::Task::Wasip1::Params zip_as_binary;
   zip_as_binary.mutable_binary()->set_ref("root.zip");
-  EXPECT_EQ(resolve(zip_as_binary)->code, "invalid_argument");
+  EXPECT_EQ(resolve(zip_as_binary)->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Params wasm_as_rootfs;
   wasm_as_rootfs.mutable_binary()->set_ref("m.wasm");
   wasm_as_rootfs.mutable_rootfs()->set_ref("m.wasm");
-  EXPECT_EQ(resolve(wasm_as_rootfs)->code, "invalid_argument");
+  EXPECT_EQ(resolve(wasm_as_rootfs)->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Params missing;
   missing.mutable_binary()->set_ref("Nope.wasm");
   auto err = resolve(missing);
   ASSERT_TRUE(err);
-  EXPECT_EQ(err->code, "not_found");
-  EXPECT_EQ(err->message, "file not found in storage: Nope.wasm");  // the ref as given
+  EXPECT_EQ(err->code_name(), "not_found");
+  EXPECT_EQ(err->message(), "file not found in storage: Nope.wasm");  // the ref as given
 
   // All problems together, the first one's code.
   v1::Task::Wasip1::Params two;
@@ -147,8 +147,8 @@ TEST_F(TaskServiceTest, WrongKindsAndMissingFiles) {
   two.mutable_rootfs()->set_ref("gone.zip");
   err = resolve(two);
   ASSERT_TRUE(err);
-  EXPECT_EQ(err->code, "invalid_argument");
-  EXPECT_EQ(err->message,
+  EXPECT_EQ(err->code_name(), "invalid_argument");
+  EXPECT_EQ(err->message(),
             "binary is not a WebAssembly module; file not found in storage: gone.zip");
 }
 
@@ -179,33 +179,33 @@ TEST_F(TaskServiceTest, RpcErrorsBeforeAdmission) {
   v1::Task::Wasip1::Request no_params;
   auto out = run(service.run_wasip1(no_params, ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_argument");
+  EXPECT_EQ(out.error->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Request past;
   past.mutable_params()->mutable_binary()->set_ref("m.wasm");
   ClientContext late{"127.0.0.1:1", std::chrono::system_clock::now() - 1s};
   out = run(service.run_wasip1(past, late));
   ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "deadline_exceeded");
+  EXPECT_EQ(out.error->code_name(), "deadline_exceeded");
 
   v1::Task::Pyodide::Request no_script;
   no_script.mutable_params();
   auto py = run(service.run_pyodide(no_script, ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(py.error);
-  EXPECT_EQ(py.error->code, "invalid_argument");
+  EXPECT_EQ(py.error->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::JobRequest empty;
   auto job = run(service.run_wasip1_job(empty, ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(job.error);
-  EXPECT_EQ(job.error->code, "invalid_argument");
+  EXPECT_EQ(job.error->code_name(), "invalid_argument");
 
   v1::Task::Wasip1::JobRequest big;  // more tasks than the queue holds (4)
   big.mutable_parent()->mutable_binary()->set_ref("m.wasm");
   for (int i = 0; i < 5; ++i) big.add_tasks();
   job = run(service.run_wasip1_job(big, ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(job.error);
-  EXPECT_EQ(job.error->code, "invalid_argument");
-  EXPECT_TRUE(job.error->message.starts_with("job too large")) << job.error->message;
+  EXPECT_EQ(job.error->code_name(), "invalid_argument");
+  EXPECT_TRUE(job.error->message().starts_with("job too large")) << job.error->message();
   EXPECT_EQ(scheduler.queued(), 0u);
 }
 
@@ -225,8 +225,8 @@ TEST_F(TaskServiceTest, JobAndTaskSizeBounds) {
   // 10 × 4 KiB inherited = 40 KiB plus metadata: over the bound, nothing is queued.
   auto out = run(sized.run_wasip1_job(job_of(10, 4 << 10), ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "resource_exhausted");
-  EXPECT_TRUE(out.error->message.starts_with("job too large: ")) << out.error->message;
+  EXPECT_EQ(out.error->code_name(), "resource_exhausted");
+  EXPECT_TRUE(out.error->message().starts_with("job too large: ")) << out.error->message();
   EXPECT_EQ(big_queue.queued(), 0u);
   // Tasks that set their own stdin do not inherit the parent's: the same job fits.
   auto own = job_of(10, 4 << 10);
@@ -237,42 +237,42 @@ TEST_F(TaskServiceTest, JobAndTaskSizeBounds) {
   left.set();  // the client is gone at once: the job is admitted, then cancelled
   out = run(sized.run_wasip1_job(own, gone));
   ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "canceled");
+  EXPECT_EQ(out.error->code_name(), "canceled");
   // One task over WASIMOFF_MAX_MESSAGE_SIZE fails alone.
   v1::Task::Wasip1::Request single;
   single.mutable_params()->mutable_binary()->set_ref("m.wasm");
   single.mutable_params()->set_stdin(std::string(64 << 10, 'x'));
   auto one = run(sized.run_wasip1(single, ClientContext{"127.0.0.1:1"}));
   ASSERT_TRUE(one.error);
-  EXPECT_EQ(one.error->code, "resource_exhausted");
-  EXPECT_TRUE(one.error->message.starts_with("task too large: ")) << one.error->message;
+  EXPECT_EQ(one.error->code_name(), "resource_exhausted");
+  EXPECT_TRUE(one.error->message().starts_with("task too large: ")) << one.error->message();
 }
 
 TEST_F(TaskServiceTest, UploadRules) {
   v1::Filesystem::Upload::Request up;
   auto out = run(service.upload(up));
   ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_argument");
+  EXPECT_EQ(out.error->code_name(), "invalid_argument");
 
   up.mutable_upload()->set_blob("text, not wasm");
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->message, "unsupported filetype");
+  EXPECT_EQ(out.error->message(), "unsupported filetype");
 
   up.mutable_upload()->set_blob(kWasm + "u");
   up.mutable_upload()->set_ref("sha256:" + std::string(64, '0'));
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->message, "hash mismatch");
+  EXPECT_EQ(out.error->message(), "hash mismatch");
 
   up.mutable_upload()->set_ref("u.wasm");
   out = run(service.upload(up));
-  ASSERT_FALSE(out.error) << out.error->message;
+  ASSERT_FALSE(out.error) << out.error->message();
   EXPECT_EQ(out.response.ref(), make_ref(kWasm + "u"));
   EXPECT_EQ(storage.resolve("u.wasm")->ref, make_ref(kWasm + "u"));
 
   up.mutable_upload()->set_blob(std::string(2 << 20, 'x').replace(0, 8, kWasm));  // > 1 MiB limit
   up.mutable_upload()->clear_ref();
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->code, "resource_exhausted");
+  EXPECT_EQ(out.error->code_name(), "resource_exhausted");
 }
 
 }  // namespace

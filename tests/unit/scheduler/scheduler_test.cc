@@ -1,7 +1,7 @@
 // The Scheduler (docs/scheduling.md) with real ProviderSessions over in-memory transports:
 // admission, queue order, selection and fairness, avoid list, retries, capabilities, capacity
 // changes, cancellation and deadlines.
-#include "broker/scheduler/scheduler.h"
+#include "broker/tasks/scheduler.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -102,7 +102,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   static std::string output(const std::shared_ptr<Task>& t) {
-    if (t->error()) return "error " + t->error()->code + ": " + t->error()->message;
+    if (t->error()) return "error " + t->error()->to_string();
     return std::get<v1::Task::Wasip1::Response>(*t->response()).ok().stdout();
   }
 
@@ -163,26 +163,26 @@ TEST_F(SchedulerTest, AdmissionRules) {
     late->deadline = std::chrono::system_clock::now() - 1s;
     auto err = scheduler->admit(late);
     CO_ASSERT(err.has_value());
-    EXPECT_EQ(err->code, "deadline_exceeded");
+    EXPECT_EQ(err->code_name(), "deadline_exceeded");
 
     auto now = task("now", false, true);
     err = scheduler->admit(now);
     CO_ASSERT(err.has_value());
-    EXPECT_EQ(err->code, "unavailable");
-    EXPECT_EQ(err->message, "qos: no idle workers for immediate mode");
+    EXPECT_EQ(err->code_name(), "unavailable");
+    EXPECT_EQ(err->message(), "qos: no idle workers for immediate mode");
 
     EXPECT_FALSE(scheduler->admit(task("q1")).has_value());
     EXPECT_FALSE(scheduler->admit(task("q2")).has_value());
     // A job needing two slots does not fit into the one that is left: nothing is queued.
     err = scheduler->admit_all({task("j1"), task("j2")});
     CO_ASSERT(err.has_value());
-    EXPECT_EQ(err->code, "resource_exhausted");
+    EXPECT_EQ(err->code_name(), "resource_exhausted");
     EXPECT_EQ(scheduler->queued(), 2u);
     EXPECT_FALSE(scheduler->admit(task("q3")).has_value());
     err = scheduler->admit(task("q4"));
     CO_ASSERT(err.has_value());
-    EXPECT_EQ(err->code, "resource_exhausted");
-    EXPECT_EQ(err->message, "queue full");
+    EXPECT_EQ(err->code_name(), "resource_exhausted");
+    EXPECT_EQ(err->message(), "queue full");
     co_return;
   });
 }
@@ -295,11 +295,11 @@ TEST_F(SchedulerTest, TenFailedAttemptsGiveUnavailableWithEveryError) {
     EXPECT_EQ(p->session->active, 0u);
     co_await wait_done(t);
     CO_ASSERT(t->error().has_value());
-    EXPECT_EQ(t->error()->code, "unavailable");
+    EXPECT_EQ(t->error()->code_name(), "unavailable");
     std::string expected;
     for (int i = 1; i <= 10; ++i)
       expected += (i > 1 ? "\n" : "") + fmt::format("attempt {} (p): boom", i);
-    EXPECT_EQ(t->error()->message, expected);
+    EXPECT_EQ(t->error()->message(), expected);
     EXPECT_EQ(p->received.size(), 10u);
     EXPECT_EQ(scheduler->dispatching(), 0u);
     // Trace event 20 carries the same text (once).
@@ -389,7 +389,7 @@ TEST_F(SchedulerTest, RefusalsOfOneTaskAreBoundedThenCountAsAttempts) {
     }
     co_await wait_done(t);
     EXPECT_TRUE(t->error().has_value());
-    EXPECT_EQ(t->error().value_or(RpcError{}).code, "unavailable");
+    EXPECT_EQ(t->error().value_or(Status{}).code_name(), "unavailable");
     // Every assignment up to the bound was "attempt 1"; the two beyond it were real attempts.
     auto a = attempts(t);
     std::vector<std::string> expected(Scheduler::kMaxRefusals + 1, "attempt 1");
@@ -492,7 +492,7 @@ TEST_F(SchedulerTest, AttemptTimeoutRetriesElsewhereAndRepeatedTimeoutsCloseTheP
     scheduler->admit(t2);
     co_await wait_done(t2);
     CO_ASSERT(t2->error().has_value());
-    EXPECT_EQ(t2->error()->code, "deadline_exceeded");
+    EXPECT_EQ(t2->error()->code_name(), "deadline_exceeded");
     EXPECT_EQ(timeouts, 1);
 
     // The second timeout in a row closes the provider.
@@ -522,9 +522,9 @@ TEST_F(SchedulerTest, CancelFreesTheSlotAtTheFirstAnswer) {
     scheduler->admit(t1);
     scheduler->admit(t2);
     EXPECT_TRUE(co_await until([&] { return p->running() == 1; }));
-    scheduler->cancel(t1, "context canceled", RpcError{"canceled", "context canceled"});
+    scheduler->cancel(t1, "context canceled", canceled("context canceled"));
     EXPECT_TRUE(t1->done().is_set());
-    EXPECT_EQ(t1->error()->code, "canceled");
+    EXPECT_EQ(t1->error()->code_name(), "canceled");
     EXPECT_TRUE(co_await until([&] { return p->received.size() == 2; }));
     CO_ASSERT(p->cancels.size() == 1u);
     EXPECT_EQ(p->cancels[0].id(), t1->id());
@@ -540,11 +540,11 @@ TEST_F(SchedulerTest, CancelFreesTheSlotAtTheFirstAnswer) {
     scheduler->admit(t3);
     scheduler->admit(t4);
     EXPECT_TRUE(co_await until([&] { return p->received.size() == 3; }));
-    scheduler->cancel(t3, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+    scheduler->cancel(t3, "deadline exceeded", deadline_exceeded("deadline exceeded"));
     EXPECT_EQ(p->session->active, 1u);  // still held during the grace period
     EXPECT_TRUE(co_await until([&] { return p->received.size() == 4; }, 5s));
     EXPECT_EQ(p->cancels.back().reason(), "deadline exceeded");
-    scheduler->cancel(t4, "context canceled", RpcError{"canceled", "context canceled"});
+    scheduler->cancel(t4, "context canceled", canceled("context canceled"));
   });
 }
 
@@ -562,8 +562,8 @@ TEST_F(SchedulerTest, DeadlineRemovesQueuedAndCancelsActiveTasks) {
     scheduler->admit(queued);
     co_await wait_done(active);
     co_await wait_done(queued);
-    EXPECT_EQ(active->error()->code, "deadline_exceeded");
-    EXPECT_EQ(queued->error()->code, "deadline_exceeded");
+    EXPECT_EQ(active->error()->code_name(), "deadline_exceeded");
+    EXPECT_EQ(queued->error()->code_name(), "deadline_exceeded");
     EXPECT_TRUE(co_await until([&] { return p->cancels.size() == 1; }));
     EXPECT_EQ(p->cancels[0].id(), active->id());
     EXPECT_EQ(p->cancels[0].reason(), "deadline exceeded");
@@ -592,8 +592,8 @@ TEST_F(SchedulerTest, ImmediateRetryNeedsAFreeSlot) {
     bad->disconnect();
     co_await wait_done(now);
     CO_ASSERT(now->error().has_value());
-    EXPECT_EQ(now->error()->code, "unavailable");
-    EXPECT_EQ(now->error()->message, "qos: no idle workers for immediate mode");
+    EXPECT_EQ(now->error()->code_name(), "unavailable");
+    EXPECT_EQ(now->error()->message(), "qos: no idle workers for immediate mode");
     busy->release_all();
     co_await wait_done(blocker);
   });
@@ -612,8 +612,8 @@ TEST_F(SchedulerTest, ShutdownFailsEverything) {
     scheduler->shutdown("broker shutting down");
     for (auto& t : {active, queued}) {
       EXPECT_TRUE(t->done().is_set());
-      EXPECT_EQ(t->error()->code, "unavailable");
-      EXPECT_EQ(t->error()->message, "broker shutting down");
+      EXPECT_EQ(t->error()->code_name(), "unavailable");
+      EXPECT_EQ(t->error()->message(), "broker shutting down");
     }
     // The running task is cancelled on its provider with the shutdown reason.
     EXPECT_TRUE(co_await until([&] { return p->cancels.size() == 1; }));
@@ -622,7 +622,7 @@ TEST_F(SchedulerTest, ShutdownFailsEverything) {
     EXPECT_EQ(p->cancels[0].reason(), "broker shutting down");
     auto late = scheduler->admit(task("late"));
     CO_ASSERT(late.has_value());
-    EXPECT_EQ(late->code, "unavailable");
+    EXPECT_EQ(late->code_name(), "unavailable");
     p->release_all();
   });
 }

@@ -1,6 +1,6 @@
 // Task: a job's parent params are shared by its tasks and applied only when a task is packed
 // for a provider (docs/scheduling.md §9 inheritance).
-#include "broker/scheduler/task.h"
+#include "broker/tasks/task.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "broker/scheduler/scheduler.h"
+#include "broker/tasks/scheduler.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 
+#include "broker/tasks/capability_placement.h"
 #include "common/env_config.h"
 #include "common/strings.h"
 #include "protocol/any_payload.h"
@@ -39,7 +40,12 @@ const std::string* response_error(const protocol::TaskResponse& response) {
 
 Scheduler::Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
                      SchedulerObserver observer)
-    : ex_(ex), registry_(registry), options_(options), observer_(std::move(observer)) {
+    : ex_(ex),
+      registry_(registry),
+      options_(options),
+      observer_(std::move(observer)),
+      placement_(options_.placement ? options_.placement
+                                    : std::make_shared<CapabilityAwarePlacement>()) {
   registry_.on_change = [this] { kick(); };
 }
 
@@ -47,10 +53,10 @@ std::size_t Scheduler::active() const {
   return active_.size();
 }
 
-std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
-  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+std::optional<Status> Scheduler::admit(const std::shared_ptr<Task>& task) {
+  if (shutting_down_) return unavailable("broker shutting down");
   if (task->deadline && *task->deadline <= std::chrono::system_clock::now())
-    return RpcError{"deadline_exceeded", "deadline exceeded"};
+    return deadline_exceeded("deadline exceeded");
   if (auto why = unplaceable(*task)) {
     // Every registered provider refused this module already or announced it cannot run it:
     // the answer it would get is known (docs/scheduling.md §3.4).
@@ -61,14 +67,14 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   }
   if (task->immediate()) {
     auto provider = select(*task);
-    if (!provider) return RpcError{"unavailable", "qos: no idle workers for immediate mode"};
+    if (!provider) return unavailable("qos: no idle workers for immediate mode");
     task->admission_seq_ = next_admission_++;
     task->trace(Event::BrokerQueueTask);
     arm_deadline(task);
     assign(task, provider);
     return std::nullopt;
   }
-  if (queue_.size() >= options_.queue_size) return RpcError{"resource_exhausted", "queue full"};
+  if (queue_.size() >= options_.queue_size) return resource_exhausted("queue full");
   task->admission_seq_ = next_admission_++;
   task->trace(Event::BrokerQueueTask);
   enqueue(task);
@@ -77,13 +83,12 @@ std::optional<RpcError> Scheduler::admit(const std::shared_ptr<Task>& task) {
   return std::nullopt;
 }
 
-std::optional<RpcError> Scheduler::admit_all(const std::vector<std::shared_ptr<Task>>& tasks) {
-  if (shutting_down_) return RpcError{"unavailable", "broker shutting down"};
+std::optional<Status> Scheduler::admit_all(const std::vector<std::shared_ptr<Task>>& tasks) {
+  if (shutting_down_) return unavailable("broker shutting down");
   std::size_t queued = 0;
   for (const auto& t : tasks)
     if (!t->immediate()) ++queued;
-  if (queue_.size() + queued > options_.queue_size)
-    return RpcError{"resource_exhausted", "queue full"};
+  if (queue_.size() + queued > options_.queue_size) return resource_exhausted("queue full");
   for (const auto& t : tasks)
     if (auto err = admit(t)) finish(t, *err);
   return std::nullopt;
@@ -129,31 +134,7 @@ void Scheduler::dispatch() {
 }
 
 std::shared_ptr<ProviderSession> Scheduler::select(Task& task) const {
-  std::vector<ProviderSession*> candidates;
-  for (const auto& p : registry_.registered())
-    if (!p->closing() && p->has_free_slot() && p->supports(task.kind()) && !excluded(task, *p))
-      candidates.push_back(p.get());
-  if (candidates.empty()) return nullptr;
-  // The avoid list only applies while it leaves someone to choose.
-  std::vector<ProviderSession*> fresh;
-  for (auto* p : candidates)
-    if (!task.avoid_.count(p->id())) fresh.push_back(p);
-  auto& pool = fresh.empty() ? candidates : fresh;
-  std::vector<ProviderSession*> with_files;
-  for (auto* p : pool)
-    if (p->has_files(task.required_refs)) with_files.push_back(p);
-  auto& choice = with_files.empty() ? pool : with_files;
-  ProviderSession* best = nullptr;
-  double best_load = 0;
-  for (auto* p : choice) {
-    double load = static_cast<double>(p->active) / p->capacity();
-    if (!best || load < best_load ||
-        (load == best_load && p->last_assigned < best->last_assigned)) {
-      best = p;
-      best_load = load;
-    }
-  }
-  return best->shared_from_this();
+  return placement_->select(task, registry_.registered());
 }
 
 bool Scheduler::any_candidate(Task& task) const {
@@ -161,9 +142,7 @@ bool Scheduler::any_candidate(Task& task) const {
 }
 
 bool Scheduler::excluded(const Task& task, const ProviderSession& provider) const {
-  if (task.refused_by_.count(provider.id())) return true;
-  if (!task.module) return false;
-  return provider.caps.refusal(task.module->key) || !provider.caps.can_run(*task.module);
+  return broker::excluded(task, provider);
 }
 
 std::optional<std::string> Scheduler::unplaceable(const Task& task) const {
@@ -212,7 +191,7 @@ void Scheduler::module_refused(const std::shared_ptr<Task>& task,
     if (auto other = select(*task))
       assign(task, other);
     else
-      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+      finish(task, unavailable("qos: no idle workers for immediate mode"));
     return;
   }
   enqueue(task);
@@ -399,7 +378,7 @@ void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::str
     std::string message;
     for (const auto& e : task->attempt_errors_) message += (message.empty() ? "" : "\n") + e;
     task->trace(Event::BrokerError, message);
-    finish(task, RpcError{"unavailable", message});
+    finish(task, unavailable(message));
     return;
   }
   int next = task->attempts_ + 1;
@@ -418,7 +397,7 @@ awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
     if (auto provider = select(*task))
       assign(task, provider);
     else
-      finish(task, RpcError{"unavailable", "qos: no idle workers for immediate mode"});
+      finish(task, unavailable("qos: no idle workers for immediate mode"));
     co_return;
   }
   enqueue(task);
@@ -434,12 +413,12 @@ void Scheduler::arm_deadline(const std::shared_ptr<Task>& task) {
       [this, weak = std::weak_ptr<Task>(task)](boost::system::error_code ec) {
         auto task = weak.lock();
         if (ec || !task || task->state_ == Task::State::kDone) return;
-        cancel(task, "deadline exceeded", RpcError{"deadline_exceeded", "deadline exceeded"});
+        cancel(task, "deadline exceeded", deadline_exceeded("deadline exceeded"));
       });
 }
 
 void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& reason,
-                       RpcError outcome) {
+                       Status outcome) {
   switch (task->state_) {
     case Task::State::kDone:
       return;
@@ -479,7 +458,7 @@ awaitable<void> Scheduler::send_cancel(std::shared_ptr<Task> task,
   if (abandon) abandon->set();
 }
 
-void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<Status> error,
                        std::optional<protocol::TaskResponse> response) {
   if (task->state_ == Task::State::kDone) return;
   bool was_assigned = task->attempts_ > 0;
@@ -490,8 +469,8 @@ void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<RpcError
   backoff_.erase(task);
   bool ok = !error.has_value();
   if (error) {
-    if (task->info().has_trace() && error->code != "unavailable")
-      task->trace(Event::BrokerError, error->message);
+    if (task->info().has_trace() && error->code() != StatusCode::kUnavailable)
+      task->trace(Event::BrokerError, error->message());
     task->error_ = std::move(error);
   } else {
     task->response_ = std::move(response);
@@ -508,7 +487,7 @@ void Scheduler::shutdown(const std::string& reason) {
   all.insert(all.end(), active_.begin(), active_.end());
   // Running tasks get a Task.Cancel with the reason (docs/scheduling.md §6) before the registry
   // closes the connections; queued and backing-off ones are simply dropped.
-  for (auto& t : all) cancel(t, reason, RpcError{"unavailable", reason});
+  for (auto& t : all) cancel(t, reason, unavailable(reason));
 }
 
 }  // namespace wasimoff::broker

@@ -1,4 +1,4 @@
-#include "broker/scheduler/task.h"
+#include "broker/tasks/task.h"
 
 #include "protocol/any_payload.h"
 #include "protocol/task_trace.h"

@@ -1,4 +1,4 @@
-#include "broker/scheduler/module_facts.h"
+#include "broker/tasks/module_facts.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "broker/api/task_service.h"
+#include "broker/tasks/task_service.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/time_util.h>
@@ -21,20 +21,20 @@ namespace {
 
 // Collects problems; the first one decides the code (docs/scheduling.md §10).
 struct Problems {
-  std::optional<RpcError> first;
+  std::optional<Status> first;
   std::string joined;
-  void add(const RpcError& e) {
+  void add(const Status& e) {
     if (!first) first = e;
-    joined += (joined.empty() ? "" : "; ") + e.message;
+    joined += (joined.empty() ? "" : "; ") + e.message();
   }
-  std::optional<RpcError> result() const {
+  std::optional<Status> result() const {
     if (!first) return std::nullopt;
-    return RpcError{first->code, joined};
+    return Status{first->code(), joined};
   }
 };
 
-RpcError invalid(std::string message) {
-  return {"invalid_argument", std::move(message)};
+Status invalid(std::string message) {
+  return invalid_argument(std::move(message));
 }
 
 // A client's qos.deadline as a time point. Timestamps after the year 2261 do not fit into
@@ -86,17 +86,16 @@ struct ParentWeights {
 
 }  // namespace
 
-std::optional<RpcError> TaskService::check_task_size(std::uint64_t wire_size) const {
+std::optional<Status> TaskService::check_task_size(std::uint64_t wire_size) const {
   wire_size += kEnvelopeOverhead;
   if (wire_size <= options_.max_message_size) return std::nullopt;
-  return RpcError{"resource_exhausted", "task too large: " + format_bytes(wire_size) +
-                                            " when sent to a provider, the limit is " +
-                                            format_bytes(options_.max_message_size) +
-                                            " (WASIMOFF_MAX_MESSAGE_SIZE)"};
+  return resource_exhausted(
+      "task too large: " + format_bytes(wire_size) + " when sent to a provider, the limit is " +
+      format_bytes(options_.max_message_size) + " (WASIMOFF_MAX_MESSAGE_SIZE)");
 }
 
-std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
-                                                  std::vector<std::string>& refs) const {
+std::optional<Status> TaskService::resolve_file(v1::File& file, FileRole role,
+                                                std::vector<std::string>& refs) const {
   const char* what = role == FileRole::kBinary ? "binary" : "rootfs";
   std::string_view expected = role == FileRole::kBinary ? kMediaWasm : kMediaZip;
   bool has_blob = !file.blob().empty(), has_ref = !file.ref().empty();
@@ -114,7 +113,7 @@ std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
     return std::nullopt;
   }
   auto info = options_.storage.resolve(file.ref());
-  if (!info) return RpcError{"not_found", "file not found in storage: " + file.ref()};
+  if (!info) return not_found("file not found in storage: " + file.ref());
   if (info->media != expected)
     return invalid(std::string(what) + " " + file.ref() + " is not " +
                    (role == FileRole::kBinary ? "a WebAssembly module" : "a ZIP archive"));
@@ -124,8 +123,8 @@ std::optional<RpcError> TaskService::resolve_file(v1::File& file, FileRole role,
   return std::nullopt;
 }
 
-std::optional<RpcError> TaskService::resolve_wasip1(v1::Task::Wasip1::Params& params,
-                                                    std::vector<std::string>& refs) const {
+std::optional<Status> TaskService::resolve_wasip1(v1::Task::Wasip1::Params& params,
+                                                  std::vector<std::string>& refs) const {
   Problems problems;
   if (!params.has_binary())
     problems.add(invalid("binary is required"));
@@ -159,8 +158,8 @@ std::optional<SystemTime> TaskService::effective_deadline(
   return d;
 }
 
-awaitable<std::optional<RpcError>> TaskService::submit(const std::shared_ptr<Task>& task,
-                                                       ClientContext& client) {
+awaitable<std::optional<Status>> TaskService::submit(const std::shared_ptr<Task>& task,
+                                                     ClientContext& client) {
   if (auto err = options_.scheduler.admit(task)) co_return err;
   {
     // A client that leaves cancels its task; the cancellation is posted, as a coroutine woken by
@@ -170,15 +169,14 @@ awaitable<std::optional<RpcError>> TaskService::submit(const std::shared_ptr<Tas
       on_gone.emplace(*client.gone, [this, weak = std::weak_ptr<Task>(task)] {
         asio::post(options_.scheduler.executor(), [this, weak] {
           if (auto t = weak.lock(); t && !t->done().is_set())
-            options_.scheduler.cancel(t, "context canceled",
-                                      RpcError{"canceled", "context canceled"});
+            options_.scheduler.cancel(t, "context canceled", canceled("context canceled"));
         });
       });
     }
     co_await task->done().wait();
   }
   if (!task->done().is_set())  // our own coroutine was cancelled (e.g. Broker shutdown)
-    options_.scheduler.cancel(task, "context canceled", RpcError{"canceled", "context canceled"});
+    options_.scheduler.cancel(task, "context canceled", canceled("context canceled"));
   co_return task->error();
 }
 
@@ -271,7 +269,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     if (auto d = deadline_of(request.qos().deadline()); d && (!job_deadline || *d < *job_deadline))
       job_deadline = d;
   if (job_deadline && *job_deadline <= std::chrono::system_clock::now()) {
-    out.error = RpcError{"deadline_exceeded", "deadline exceeded"};
+    out.error = deadline_exceeded("deadline exceeded");
     co_return out;
   }
 
@@ -280,7 +278,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
   auto parent = std::make_shared<v1::Task::Wasip1::Params>();
   if (request.has_parent()) *parent = std::move(*request.mutable_parent());
   request.clear_parent();
-  std::optional<RpcError> parent_binary_error, parent_rootfs_error;
+  std::optional<Status> parent_binary_error, parent_rootfs_error;
   std::vector<std::string> parent_binary_refs, parent_rootfs_refs;
   if (parent->has_binary())
     parent_binary_error =
@@ -335,12 +333,12 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
       refs.insert(refs.end(), parent_rootfs_refs.begin(), parent_rootfs_refs.end());
     }
     if (auto err = problems.result()) {
-      early_errors[idx] = err->message;
+      early_errors[idx] = err->message();
       continue;
     }
     std::uint64_t wire = task_request.ByteSizeLong() + weights.inherited_by(params);
     if (auto err = check_task_size(wire)) {
-      early_errors[idx] = err->message;
+      early_errors[idx] = err->message();
       continue;
     }
     job_size += wire + kEnvelopeOverhead;
@@ -355,12 +353,12 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     admissible.push_back(task);
   }
   if (job_size > options_.max_job_size) {
-    out.error = RpcError{"resource_exhausted",
-                         "job too large: " + format_bytes(job_size) + " when its " +
-                             std::to_string(admissible.size()) +
-                             " tasks are sent to providers (parent fields count once per task "
-                             "that inherits them), the limit is " +
-                             format_bytes(options_.max_job_size) + " (WASIMOFF_MAX_JOB_SIZE)"};
+    out.error =
+        resource_exhausted("job too large: " + format_bytes(job_size) + " when its " +
+                           std::to_string(admissible.size()) +
+                           " tasks are sent to providers (parent fields count once per task "
+                           "that inherits them), the limit is " +
+                           format_bytes(options_.max_job_size) + " (WASIMOFF_MAX_JOB_SIZE)");
     co_return out;
   }
   if (auto err = options_.scheduler.admit_all(admissible)) {
@@ -374,7 +372,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
   // because of the job's deadline (not WASIMOFF_TASK_TIMEOUT) ends the job just the same.
   auto ended_by_job_deadline = [&job_deadline](const std::shared_ptr<Task>& t) {
     return job_deadline && t->deadline == job_deadline && t->error() &&
-           t->error()->code == "deadline_exceeded";
+           t->error()->code() == StatusCode::kDeadlineExceeded;
   };
   bool gone = false, expired = false;
   for (auto& t : admissible) {
@@ -398,8 +396,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     }
   }
   if (gone || expired) {
-    RpcError outcome = gone ? RpcError{"canceled", "context canceled"}
-                            : RpcError{"deadline_exceeded", "deadline exceeded"};
+    Status outcome = gone ? canceled("context canceled") : deadline_exceeded("deadline exceeded");
     for (auto& t : admissible)
       options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
     out.error = outcome;
@@ -418,7 +415,7 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     auto& t = tasks[idx];
     if (t->error()) {
       *r->mutable_info() = t->info();
-      r->set_error(t->error()->message);
+      r->set_error(t->error()->message());
     } else {
       *r = std::move(std::get<v1::Task::Wasip1::Response>(*t->response()));
     }
@@ -436,7 +433,7 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(
   }
   auto& file = *request.mutable_upload();
   if (file.blob().size() > options_.max_upload_size) {
-    out.error = RpcError{"resource_exhausted", "file too large"};
+    out.error = resource_exhausted("file too large");
     co_return out;
   }
   auto sniffed = sniff_media(file.blob());
@@ -471,7 +468,7 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(
     out.response.set_ref(info.ref);
   } catch (const std::exception& e) {
     spdlog::error("upload: storing failed: {}", e.what());
-    out.error = RpcError{"internal", "inserting file in storage failed"};
+    out.error = internal_error("inserting file in storage failed");
   }
   co_return out;
 }

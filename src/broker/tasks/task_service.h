@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "broker/scheduler/module_facts.h"
-#include "broker/scheduler/scheduler.h"
 #include "broker/storage/file_storage.h"
+#include "broker/tasks/module_facts.h"
+#include "broker/tasks/scheduler.h"
 #include "common/async.h"
 
 namespace wasimoff::broker {
@@ -28,7 +28,7 @@ struct ClientContext {
 // Result of one RPC: exactly one of `error` / `response`.
 template <typename Response>
 struct RpcOutcome {
-  std::optional<RpcError> error;
+  std::optional<Status> error;
   Response response;
 };
 
@@ -62,24 +62,23 @@ class TaskService {
 
   // Validates and resolves `params` in place (binary required for Wasip1); returns the problems
   // joined by "; " with the code of the first, and fills `required_refs`.
-  std::optional<RpcError> resolve_wasip1(v1::Task::Wasip1::Params& params,
-                                         std::vector<std::string>& required_refs) const;
+  std::optional<Status> resolve_wasip1(v1::Task::Wasip1::Params& params,
+                                       std::vector<std::string>& required_refs) const;
 
  private:
   enum class FileRole { kBinary, kRootfs };
-  std::optional<RpcError> resolve_file(v1::File& file, FileRole role,
-                                       std::vector<std::string>& refs) const;
+  std::optional<Status> resolve_file(v1::File& file, FileRole role,
+                                     std::vector<std::string>& refs) const;
   v1::Task::Metadata make_info(const v1::Task::Metadata& client_info, std::string id,
                                const std::string& requester) const;
   std::optional<SystemTime> effective_deadline(const v1::Task::QoS& qos,
                                                const std::optional<SystemTime>& client) const;
   // `task too large: …` when a task would be sent to a provider in a message larger than
   // WASIMOFF_MAX_MESSAGE_SIZE; `wire_size` is the request's encoded size with inheritance.
-  std::optional<RpcError> check_task_size(std::uint64_t wire_size) const;
+  std::optional<Status> check_task_size(std::uint64_t wire_size) const;
   // Admits `task` and waits for its outcome; the client going away cancels it. Returns the
   // RPC-level error, if any (otherwise task->response() holds the answer).
-  awaitable<std::optional<RpcError>> submit(const std::shared_ptr<Task>& task,
-                                            ClientContext& client);
+  awaitable<std::optional<Status>> submit(const std::shared_ptr<Task>& task, ClientContext& client);
 
   Options options_;
   ModuleFactsCache modules_;  // what placement knows about task binaries

@@ -13,6 +13,7 @@
 
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "common/status.h"
 #include "protocol/task_kind.h"
 #include "wasimoff/v1/messages.pb.h"
 
@@ -26,13 +27,6 @@ class ProviderSession;
 
 using protocol::kind_name;
 using protocol::TaskKind;
-
-// An RPC-level failure with its Connect code (docs/http-api.md §4.2), e.g. {"not_found", "file not
-// found in storage: x"}.
-struct RpcError {
-  std::string code;
-  std::string message;
-};
 
 class Task {
  public:
@@ -68,10 +62,14 @@ class Task {
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
   bool priority() const { return qos().priority(); }
   bool immediate() const { return qos().immediate(); }
+  // Placement inputs (read by PlacementStrategy): providers that failed an attempt of this task,
+  // and providers that refused its module.
+  bool avoids(std::uint64_t provider_id) const { return avoid_.count(provider_id) > 0; }
+  bool refused_by(std::uint64_t provider_id) const { return refused_by_.count(provider_id) > 0; }
 
-  // Outcome: exactly one of `error` / `response` once done() is set.
+  // Outcome: exactly one of `error` (never an ok Status) / `response` once done() is set.
   OneShotEvent& done() { return done_; }
-  const std::optional<RpcError>& error() const { return error_; }
+  const std::optional<Status>& error() const { return error_; }
   // The response of the task's kind, with the Broker's metadata.
   std::optional<protocol::TaskResponse>& response() { return response_; }
 
@@ -81,7 +79,7 @@ class Task {
   protocol::TaskRequest request_;
   std::shared_ptr<const v1::Task::Wasip1::Params> parent_;
   OneShotEvent done_;
-  std::optional<RpcError> error_;
+  std::optional<Status> error_;
   std::optional<protocol::TaskResponse> response_;
 
   // Scheduler state (owned by the Scheduler, on the loop).

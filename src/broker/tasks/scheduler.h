@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "broker/providers/provider_registry.h"
-#include "broker/scheduler/task.h"
+#include "broker/tasks/placement.h"
+#include "broker/tasks/task.h"
 
 namespace wasimoff::broker {
 
@@ -56,6 +57,8 @@ class Scheduler {
     std::chrono::milliseconds attempt_timeout{0};
     // This many timed-out attempts in a row (no task result in between) close the provider.
     int max_timeout_strikes = 3;
+    // Which provider gets a task; nullptr = CapabilityAwarePlacement.
+    std::shared_ptr<const PlacementStrategy> placement;
   };
 
   Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
@@ -66,13 +69,13 @@ class Scheduler {
 
   // Admission steps 3–6 of docs/scheduling.md §2 for a task whose metadata and files are already
   // set (steps 1–2 are the API layer's). On error nothing is scheduled.
-  std::optional<RpcError> admit(const std::shared_ptr<Task>& task);
+  std::optional<Status> admit(const std::shared_ptr<Task>& task);
   // Jobs: admits every task or none (queue room is checked for all non-immediate tasks first).
-  std::optional<RpcError> admit_all(const std::vector<std::shared_ptr<Task>>& tasks);
+  std::optional<Status> admit_all(const std::vector<std::shared_ptr<Task>>& tasks);
 
   // Cancels a task in any state (no-op when done). `outcome` is what the waiting client gets;
   // `reason` goes into Task.Cancel for an active task.
-  void cancel(const std::shared_ptr<Task>& task, const std::string& reason, RpcError outcome);
+  void cancel(const std::shared_ptr<Task>& task, const std::string& reason, Status outcome);
 
   // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown);
   // active tasks are cancelled on their provider with `reason`.
@@ -130,13 +133,14 @@ class Scheduler {
                                      const std::string& provider_name, const std::string& error);
   void release_slot(Task& task);
   void enqueue(const std::shared_ptr<Task>& task);
-  void finish(const std::shared_ptr<Task>& task, std::optional<RpcError> error,
+  void finish(const std::shared_ptr<Task>& task, std::optional<Status> error,
               std::optional<protocol::TaskResponse> response = std::nullopt);
 
   asio::any_io_executor ex_;
   ProviderRegistry& registry_;
   Options options_;
   SchedulerObserver observer_;
+  std::shared_ptr<const PlacementStrategy> placement_;
   std::set<std::shared_ptr<Task>, QueueOrder> queue_;
   std::set<std::shared_ptr<Task>> active_;  // assigned, waiting for the provider
   std::set<std::shared_ptr<Task>> backoff_;
