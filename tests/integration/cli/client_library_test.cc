@@ -13,11 +13,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A bare Envelope error text, as a reference Broker sends it (no code: kUnknown).
-ClientError envelope_error(const char* text) {
-  return client::envelope_error(Status{StatusCode::kUnknown, text});
-}
-
 TEST(ConnectError, UsesTheConnectBodyWhenThereIsOne) {
   auto e = connect_error(404, R"({"code":"not_found","message":"file not found in storage: x"})");
   EXPECT_EQ(e.kind(), ClientError::Kind::kRpc);
