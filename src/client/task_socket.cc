@@ -96,21 +96,25 @@ awaitable<Resp> TaskSocket::call(const google::protobuf::Message& request) {
   auto timeout = options_.task_timeout
                      ? *options_.task_timeout + std::chrono::seconds(30)
                      : std::chrono::duration_cast<std::chrono::milliseconds>(kMaxTaskWait);
-  auto result = co_await messenger->call_as<Resp>(request, timeout);
-  if (result) co_return std::move(result).value();
-  const Status& status = result.error();
-  const std::string& error = status.message();
-  if (messenger->is_closed() && status.code() == StatusCode::kUnavailable &&
-      error == kClosedError) {
+  protocol::CallResult result = co_await messenger->call(request, timeout);
+  if (result.ok()) {
+    Resp out;
+    if (protocol::unpack_any(result.payload, &out) == protocol::UnpackStatus::kOk) co_return out;
+    throw ClientError(
+        ClientError::Kind::kProtocol, "",
+        "unexpected response payload " + protocol::Messenger::describe_payload(result.payload));
+  }
+  // The Broker's own error answer, or a failure of the call here (transport gone, our time limit).
+  const Status& status = result.status;
+  if (result.answered) throw envelope_error(status);
+  if (messenger->is_closed() && status.code() == StatusCode::kUnavailable) {
     std::string why = messenger->close_reason();
     throw ClientError(ClientError::Kind::kUnreachable, "",
                       "the connection to the broker at " + address_.display() + " closed" +
                           (why.empty() ? "" : ": " + why));
   }
   if (status.code() == StatusCode::kDeadlineExceeded)
-    throw unreachable(address_.display(), "no answer from the broker: " + error);
-  if (status.code() == StatusCode::kInternal)  // a Response of the wrong type
-    throw ClientError(ClientError::Kind::kProtocol, "", error);
+    throw unreachable(address_.display(), "no answer from the broker: " + status.message());
   throw envelope_error(status);
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "contract/contract.h"
 #include "protocol/wire_status.h"
 
 namespace wasimoff::protocol {
@@ -56,7 +57,7 @@ Messenger::Messenger(asio::any_io_executor ex, std::unique_ptr<Transport> transp
       reader_finished_(ex) {}
 
 Messenger::~Messenger() {
-  if (!closed_) transport_->close(CloseCode::kNormal, "bye!");
+  if (!closed_) transport_->close(CloseCode::kNormal, std::string(contract::disconnect::kReason));
 }
 
 void Messenger::serve(const gp::Descriptor* type, RequestHandler handler) {
@@ -229,7 +230,7 @@ awaitable<void> Messenger::read_loop() {
 awaitable<void> Messenger::handle_request(Envelope envelope) {
   Reply reply;
   if (!envelope.has_payload() || envelope.payload().type_url().empty()) {
-    reply = Reply::fail(invalid_argument("missing payload"));
+    reply = Reply::fail(invalid_argument(std::string(contract::errors::kMissingPayload)));
   } else {
     bool bad = false;
     auto msg = unpack_any_dynamic(envelope.payload(), &bad);
@@ -237,11 +238,11 @@ awaitable<void> Messenger::handle_request(Envelope envelope) {
     if (bad) {
       // A JSON codec puts the reason into `error`, which has no meaning on a Request otherwise.
       reply = Reply::fail(invalid_argument(
-          "bad payload: " + (envelope.error().empty()
-                                 ? "cannot decode " + describe_payload(envelope.payload())
-                                 : envelope.error())));
+          std::string(contract::errors::kBadPayloadPrefix) +
+          (envelope.error().empty() ? "cannot decode " + describe_payload(envelope.payload())
+                                    : envelope.error())));
     } else if (!msg || it == handlers_.end()) {
-      reply = Reply::fail(unimplemented("not implemented"));
+      reply = Reply::fail(unimplemented(std::string(contract::errors::kNotImplemented)));
     } else {
       try {
         reply = co_await it->second(std::move(msg));
@@ -272,6 +273,7 @@ void Messenger::handle_response(Envelope& envelope) {
   }
   auto pending = std::move(it->second);
   pending_.erase(it);
+  pending->result.answered = true;
   if (!envelope.error().empty())
     pending->result.status =
         status_from_wire(envelope.code(), std::move(*envelope.mutable_error()));
@@ -321,7 +323,7 @@ void Messenger::shutdown(std::string reason) {
   queued_bytes_ = 0;
   queue_signal_.cancel();
   drained_signal_.cancel();
-  transport_->close(CloseCode::kNormal, "bye!");
+  transport_->close(CloseCode::kNormal, std::string(contract::disconnect::kReason));
   closed_event_.set();
   if (auto hook = std::move(closed_hook_)) hook();
 }

@@ -37,6 +37,10 @@ namespace wasimoff::protocol {
 struct CallResult {
   Status status;
   google::protobuf::Any payload;
+  // True when `status` is the peer's error Response; false when the call failed here (timeout,
+  // cancel, transport loss). A peer may answer kDeadlineExceeded too (its task's deadline), which
+  // is not this call's time limit.
+  bool answered = false;
   bool ok() const { return status.ok(); }
   const std::string& error() const { return status.message(); }
 };

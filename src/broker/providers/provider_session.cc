@@ -130,7 +130,7 @@ awaitable<void> ProviderSession::ping_once() {
   if (messenger_->is_closed()) co_return;
   // An error Response counts as an answer (older providers do not know Ping); an unanswered
   // Ping only leaves the average alone — the silence bound in keepalive() closes hung providers.
-  if (r.status.code() == StatusCode::kDeadlineExceeded) co_return;
+  if (!r.answered) co_return;
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;

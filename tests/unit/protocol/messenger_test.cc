@@ -80,6 +80,7 @@ TEST(Messenger, StatusCodesCrossTheWire) {
   });
   p.run([&]() -> awaitable<void> {
     auto r = co_await p.a->call(v1::Ping(), 5s);
+    EXPECT_TRUE(r.answered);
     EXPECT_EQ(r.status.code(), StatusCode::kNotFound);
     EXPECT_EQ(r.error(), "timeout is in the text, not the code");
     auto c = co_await p.a->call(v1::Task::Cancel(), 5s);
@@ -162,6 +163,7 @@ TEST(Messenger, TimeoutAndCancellation) {
     auto r = co_await p.a->call(v1::Ping(), 100ms);
     EXPECT_NE(r.error().find("timeout"), std::string::npos) << r.error();
     EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded);
+    EXPECT_FALSE(r.answered);  // our time limit, not the peer's answer
     OneShotEvent cancel(co_await asio::this_coro::executor);
     auto canceller = [&]() -> awaitable<void> {
       co_await sleep_for(50ms);
