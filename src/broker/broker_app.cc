@@ -294,6 +294,9 @@ awaitable<void> BrokerApp::shutdown(std::chrono::milliseconds grace) {
   d.quic_port = 0;  // stop advertising HTTP/3
   co_await (d.registry.close_all("broker shutting down", half) && d.http->shutdown(grace - half) &&
             d.quic->shutdown());
+  // Attempts end once their providers' connections are gone; nothing of the scheduler's may run
+  // after the Broker is destroyed.
+  co_await d.scheduler.join(std::chrono::seconds(1));
   spdlog::info("shutdown complete");
 }
 

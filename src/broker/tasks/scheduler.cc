@@ -218,7 +218,7 @@ void Scheduler::assign(const std::shared_ptr<Task>& task,
   }
   if (observer_.scheduled) observer_.scheduled(seconds_since(task->accepted));
   task->assigned_ = Clock::now();
-  spawn_logged(ex_, run_attempt(task, provider), "task attempt");
+  children_.spawn(run_attempt(task, provider), "task attempt");
 }
 
 void Scheduler::release_slot(Task& task) {
@@ -240,7 +240,7 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
   protocol::CallResult r =
       co_await provider->messenger().call_packed(std::move(payload), limit, abandon.get());
   if (limit.count() > 0 && !abandon->is_set() && task->state_ == Task::State::kActive &&
-      r.status.code() == StatusCode::kDeadlineExceeded) {
+      !r.answered && r.status.code() == StatusCode::kDeadlineExceeded) {
     attempt_timed_out(task, provider);
     co_return;
   }
@@ -325,7 +325,7 @@ void Scheduler::attempt_timed_out(const std::shared_ptr<Task>& task,
       "retried elsewhere (timeout {} of {} in a row)",
       name, provider->info().address, task->id(), task->attempts_, limit, strikes,
       options_.max_timeout_strikes);
-  spawn_logged(ex_, cancel_timed_out_attempt(provider, task->id()), "attempt cancel");
+  children_.spawn(cancel_timed_out_attempt(provider, task->id()), "attempt cancel");
   attempt_failed(task, name,
                  "attempt timeout: no result within " + limit + " (WASIMOFF_ATTEMPT_TIMEOUT)");
   if (strikes >= options_.max_timeout_strikes && !provider->closing()) {
@@ -385,7 +385,7 @@ void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::str
   if (observer_.retry) observer_.retry(next);
   task->state_ = Task::State::kBackoff;
   backoff_.insert(task);
-  spawn_logged(ex_, backoff_then_requeue(task, retry_delay(next)), "task back-off");
+  children_.spawn(backoff_then_requeue(task, retry_delay(next)), "task back-off");
 }
 
 awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
@@ -430,7 +430,7 @@ void Scheduler::cancel(const std::shared_ptr<Task>& task, const std::string& rea
       break;
     case Task::State::kActive:
       if (auto provider = task->provider_.lock()) {
-        spawn_logged(ex_, send_cancel(task, provider, reason), "task cancel");
+        children_.spawn(send_cancel(task, provider, reason), "task cancel");
       } else if (task->abandon_attempt_) {
         task->abandon_attempt_->set();
       }
@@ -488,6 +488,13 @@ void Scheduler::shutdown(const std::string& reason) {
   // Running tasks get a Task.Cancel with the reason (docs/scheduling.md §6) before the registry
   // closes the connections; queued and backing-off ones are simply dropped.
   for (auto& t : all) cancel(t, reason, unavailable(reason));
+}
+
+awaitable<void> Scheduler::join(std::chrono::milliseconds grace) {
+  co_await (children_.join() || sleep_for(grace));
+  // What is still running (a provider that does not answer a Task.Cancel) is stopped.
+  children_.cancel();
+  co_await children_.join();
 }
 
 }  // namespace wasimoff::broker

@@ -19,6 +19,7 @@
 #include "broker/providers/provider_registry.h"
 #include "broker/tasks/placement.h"
 #include "broker/tasks/task.h"
+#include "common/task_group.h"
 
 namespace wasimoff::broker {
 
@@ -80,6 +81,10 @@ class Scheduler {
   // Fails every queued, backing-off and active task with `unavailable` (Broker shutdown);
   // active tasks are cancelled on their provider with `reason`.
   void shutdown(const std::string& reason);
+  // After shutdown() and the providers' connections closing: waits up to `grace` for the
+  // scheduler's own coroutines (attempts, back-offs, Task.Cancel sends) to end, then cancels the
+  // rest and waits for them. The Scheduler may be destroyed when this returns.
+  awaitable<void> join(std::chrono::milliseconds grace);
 
   std::size_t queued() const { return queue_.size(); }
   std::size_t dispatching() const { return backoff_.size(); }
@@ -137,6 +142,8 @@ class Scheduler {
               std::optional<protocol::TaskResponse> response = std::nullopt);
 
   asio::any_io_executor ex_;
+  // Every coroutine the scheduler starts (attempts, back-offs, cancels) belongs to it; join().
+  TaskGroup children_{ex_};
   ProviderRegistry& registry_;
   Options options_;
   SchedulerObserver observer_;
