@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "contract/contract.h"
+
 namespace wasimoff::protocol {
 
-inline constexpr std::string_view kTypeUrlPrefix = "wasimoff/";
+inline constexpr std::string_view kTypeUrlPrefix = contract::payload::kTypeUrlPrefix;
 
 // Packs `msg` with the wasimoff/ prefix.
 void pack_any(const google::protobuf::Message& msg, google::protobuf::Any* any);

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "contract/contract.h"
+
 namespace wasimoff::protocol {
 
 namespace gp = google::protobuf;
@@ -236,8 +238,9 @@ std::string to_binary(gp::util::TypeResolver& r, const gp::Descriptor* type, std
                       std::string* binary) {
   gp::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  auto status = gp::util::JsonToBinaryString(&r, "wasimoff/" + type->full_name(), std::string(json),
-                                             binary, options);
+  auto status = gp::util::JsonToBinaryString(
+      &r, std::string(contract::payload::kTypeUrlPrefix) + type->full_name(), std::string(json),
+      binary, options);
   if (!status.ok()) return std::string(status.message());
   return "";
 }
@@ -303,7 +306,9 @@ std::string encode_json(const gp::Message& msg) {
   // print regardless of which pool the resolver of MessageToJsonString would use.
   msg.SerializeToString(&binary);
   auto status = gp::util::BinaryToJsonString(
-      &resolver(), "wasimoff/" + msg.GetDescriptor()->full_name(), binary, &json, options);
+      &resolver(),
+      std::string(contract::payload::kTypeUrlPrefix) + msg.GetDescriptor()->full_name(), binary,
+      &json, options);
   if (!status.ok()) {
     // Fall back to the direct printer; it handles every message of the generated pool.
     json.clear();

@@ -1,5 +1,7 @@
 #include "protocol/wire_status.h"
 
+#include "contract/contract.h"
+
 namespace wasimoff::protocol {
 
 bool is_module_refusal(std::string_view error) {
@@ -13,11 +15,11 @@ Status status_from_wire(std::string_view code, std::string message) {
     return Status{*c, std::move(message)};
   std::string_view text = message;
   StatusCode guessed = StatusCode::kUnknown;
-  if (text.starts_with("not implemented"))
+  if (text.starts_with(contract::errors::kNotImplemented))
     guessed = StatusCode::kUnimplemented;
   else if (text.starts_with("timeout"))
     guessed = StatusCode::kDeadlineExceeded;
-  else if (text.starts_with("output too large"))
+  else if (text.starts_with(contract::errors::kOutputTooLarge))
     guessed = StatusCode::kResourceExhausted;
   else if (is_module_refusal(text))
     guessed = StatusCode::kFailedPrecondition;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "contract/contract.h"
 #include "broker/api/access_policy.h"
 #include "broker/metrics/exposition.h"
 #include "common/build_info.h"
@@ -105,7 +106,7 @@ void register_ops_routes(http::Router& router, OpsRoutes::Options options) {
     router.add("GET", "/metrics", bind(routes, &OpsRoutes::metrics));
   if (routes->options().debug_enabled)
     router.add("GET", "/debug/state", bind(routes, &OpsRoutes::debug_state));
-  router.add("GET,OPTIONS", "/api/broker/v1/config", bind(routes, &OpsRoutes::config));
+  router.add("GET,OPTIONS", std::string(contract::paths::kBrokerConfig), bind(routes, &OpsRoutes::config));
 }
 
 }  // namespace wasimoff::broker

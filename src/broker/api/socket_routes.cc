@@ -4,6 +4,7 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "contract/contract.h"
 #include "broker/providers/provider_name.h"
 #include "common/strings.h"
 #include "protocol/messenger.h"
@@ -105,7 +106,7 @@ void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Tra
 
 void register_socket_routes(http::HttpServer& server, SocketRoutesOptions options) {
   server.add_upgrade_route(
-      "/api/provider/ws",
+      std::string(contract::paths::kProviderWebSocket),
       [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
         const auto& req = up.request;
         if (!options.access.provider_ok(req)) co_return AccessPolicy::unauthorized();

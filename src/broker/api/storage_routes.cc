@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "common/strings.h"
 #include "net/http/byte_range.h"
@@ -13,7 +14,7 @@ namespace wasimoff::broker {
 namespace {
 
 constexpr std::string_view kUploadPath = "/api/storage/upload";
-constexpr std::string_view kStoragePrefix = "/api/storage/";
+constexpr std::string_view kStoragePrefix = contract::paths::kStorage;
 constexpr std::string_view kCacheRef = "public, max-age=31536000, immutable";
 constexpr std::string_view kCacheAlias = "no-cache";
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "contract/contract.h"
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
 #include "protocol/messenger.h"
@@ -51,7 +52,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     // Announced concurrency above this is capped (WASIMOFF_MAX_PROVIDER_CONCURRENCY).
     std::uint32_t max_concurrency = 256;
     // WASIMOFF_MAX_MESSAGE_SIZE (the transports enforce it; named in error texts).
-    std::uint64_t max_message_size = 64ull << 20;
+    std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;
     // File refs remembered per provider (Listing, FileSystemUpdate); further ones are ignored.
     std::size_t max_files = 65536;
     // Whether the Broker's storage holds a (canonical) ref. Refs it does not hold can never be

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "contract/contract.h"
 #include "broker/storage/file_storage.h"
 #include "broker/tasks/module_facts.h"
 #include "broker/tasks/scheduler.h"
@@ -42,7 +43,7 @@ class TaskService {
     std::uint64_t max_upload_size;
     std::chrono::milliseconds task_timeout{0};  // zero = none
     // WASIMOFF_MAX_MESSAGE_SIZE: no task is sent to a provider in a larger message.
-    std::uint64_t max_message_size = 64ull << 20;
+    std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;
     // WASIMOFF_MAX_JOB_SIZE: bound on a job's size when every task is sent, parent fields
     // counted once per task that inherits them.
     std::uint64_t max_job_size = 1ull << 30;

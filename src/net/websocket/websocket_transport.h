@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "contract/contract.h"
 #include "net/http/client.h"
 #include "net/http/server.h"
 #include "protocol/codec.h"
@@ -21,11 +22,11 @@
 
 namespace wasimoff::websocket {
 
-inline constexpr std::string_view kProtobufSubprotocol = "wasimoff_provider_v1_protobuf";
-inline constexpr std::string_view kJsonSubprotocol = "wasimoff_provider_v1_json";
+inline constexpr std::string_view kProtobufSubprotocol = contract::subprotocols::kProtobuf;
+inline constexpr std::string_view kJsonSubprotocol = contract::subprotocols::kJson;
 
 struct TransportOptions {
-  std::uint64_t max_message_size = 64ull << 20;
+  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   std::chrono::milliseconds close_timeout = std::chrono::seconds(5);  // closing handshake bound

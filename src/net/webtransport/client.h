@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "contract/contract.h"
 #include "common/async.h"
 #include "protocol/transport.h"
 
@@ -20,7 +21,7 @@ struct ClientOptions {
   std::string ca_file;     // PEM bundle; "" = system trust store (used when certhash is empty)
   std::string user_agent;  // sent as `user-agent` on the CONNECT when set
   std::chrono::milliseconds timeout{10000};  // resolve + handshake + CONNECT answer
-  std::uint64_t max_message_size = 64ull << 20;
+  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;
   std::string origin;  // sent as `origin` when set
 };
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "contract/contract.h"
 #include "common/async.h"
 #include "net/http/router.h"
 #include "net/quic/connection.h"
@@ -36,7 +37,7 @@ struct ServerOptions {
   // Current certificate; read for every new handshake (rotation keeps live sessions).
   std::function<std::shared_ptr<const tls::CertificatePair>()> certificate;
   std::string session_path = "/transport";        // path of WASIMOFF_TRANSPORT_URL
-  std::uint64_t max_message_size = 64ull << 20;   // WASIMOFF_MAX_MESSAGE_SIZE
+  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;   // WASIMOFF_MAX_MESSAGE_SIZE
   std::uint64_t max_request_body = 256ull << 20;  // body cap for ordinary HTTP/3 requests
   const http::Router* router = nullptr;           // ordinary HTTP/3 requests
   // Decides a CONNECT to session_path (query options id/token, origin): 200 to accept, or

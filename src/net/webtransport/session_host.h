@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "contract/contract.h"
 #include "net/h3/server_connection.h"
 #include "net/webtransport/capsule.h"
 #include "net/webtransport/connect_verdict.h"
@@ -20,7 +21,7 @@ namespace wasimoff::webtransport {
 
 struct SessionPolicy {
   std::string session_path;
-  std::uint64_t max_message_size = 64ull << 20;
+  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;
   std::function<ConnectVerdict(const http::Request& connect)> authorize;
   std::function<void(std::unique_ptr<protocol::Transport>, const http::Request& connect)>
       on_session;

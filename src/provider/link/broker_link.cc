@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "contract/contract.h"
 #include "common/strings.h"
 #include "net/http/client.h"
 #include "net/websocket/websocket_transport.h"
@@ -78,7 +79,7 @@ awaitable<BrokerLink::Discovery> BrokerLink::discover() {
   co.connect_timeout = std::chrono::seconds(10);
   co.io_timeout = std::chrono::seconds(10);
   auto res =
-      co_await http::fetch(ex_, "GET", options_.broker + "/api/broker/v1/config", {}, {}, co);
+      co_await http::fetch(ex_, "GET", options_.broker + std::string(contract::paths::kBrokerConfig), {}, {}, co);
   if (res.status != 200)
     throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
   boost::system::error_code ec;
@@ -115,7 +116,7 @@ awaitable<std::unique_ptr<protocol::Transport>> BrokerLink::connect_websocket(
     const std::string& query) {
   auto origin = http::Url::parse(options_.broker);
   std::string ws_url = std::string(origin->tls() ? "wss://" : "ws://") + origin->authority() +
-                       "/api/provider/ws" + query;
+                       std::string(contract::paths::kProviderWebSocket) + query;
   websocket::ConnectOptions co;
   co.subprotocols = {std::string(websocket::kProtobufSubprotocol)};
   co.headers.set("User-Agent", options_.user_agent);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "protocol/task_trace.h"
 
@@ -171,7 +172,7 @@ Reply TaskHandler::answer(pipeline::TaskOutcome outcome,
   // answered with the error instead of a message the Broker would refuse (closing the link).
   if (response.ByteSizeLong() + 4096 > message_limit_) {
     response.clear_ok();
-    response.set_error("output too large");
+    response.set_error(std::string(contract::errors::kOutputTooLarge));
   }
   return Reply::with(std::move(response));
 }

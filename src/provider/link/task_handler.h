@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "contract/contract.h"
 #include "protocol/messenger.h"
 #include "provider/cache/file_cache.h"
 #include "provider/pipeline/task_pipeline.h"
@@ -20,7 +21,7 @@ class TaskHandler {
  public:
   // The Broker's message size limit when it does not announce one (WASIMOFF_MAX_MESSAGE_SIZE's
   // default).
-  static constexpr std::uint64_t kDefaultMessageLimit = 64ull << 20;
+  static constexpr std::uint64_t kDefaultMessageLimit = contract::limits::kMaxMessageSizeDefault;
 
   // `pipeline` resolves task files through `cache` (the one that Listing, Probe and Upload serve).
   TaskHandler(asio::any_io_executor ex, cache::FileCache& cache, pipeline::TaskPipeline& pipeline);

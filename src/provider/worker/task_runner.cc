@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "common/zip_archive.h"
 #include "provider/engine/module_abi.h"
@@ -225,7 +226,7 @@ void set_outcome(v1::Task::Wasip1::Response* response, wasi::Context& context,
                  const memfs::Filesystem& fs, const v1::Task::Wasip1::Params& params,
                  wasm_rt_trap_t trap, bool over_limit, std::uint64_t output_limit) {
   if (context.stop_reason() == wasi::StopReason::kOutputTooLarge) {
-    response->set_error("output too large");
+    response->set_error(std::string(contract::errors::kOutputTooLarge));
   } else if (context.stop_reason() == wasi::StopReason::kExit || trap == WASM_RT_TRAP_NONE) {
     if (over_limit) {
       response->set_error("memory limit exceeded");
@@ -240,7 +241,7 @@ void set_outcome(v1::Task::Wasip1::Response* response, wasi::Context& context,
       std::uint64_t total = context.stdout_data().size() + context.stderr_data().size() +
                             (out->has_artifacts() ? out->artifacts().blob().size() : 0);
       if (total > output_limit) {
-        response->set_error("output too large");
+        response->set_error(std::string(contract::errors::kOutputTooLarge));
       } else {
         out->set_stdout(context.take_stdout());
         out->set_stderr(context.take_stderr());
