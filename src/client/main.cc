@@ -93,21 +93,7 @@ void add_task_options(CLI::App* app, Parsed& p, cli::TaskOptions& t) {
                   "give up on the task (job) after this long, e.g. 90s, 5m, 1h30m");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Parsed p;
-  if (auto b = env::getenv_value("WASIMOFF_BROKER"); b && !b->empty()) p.broker.broker = *b;
-  if (auto t = env::getenv_value("WASIMOFF_CLIENT_TOKEN")) p.broker.token = *t;
-
-  CLI::App app{"wasimoff: run WebAssembly (WASI preview 1) programs on a wasimoff cluster.",
-               "wasimoff"};
-  app.set_version_flag("--version", "wasimoff " + std::string(build_version()) + " (" +
-                                        std::string(build_revision()) + ")");
-  app.require_subcommand(1);
-  app.footer(kFooter);
-  add_connection_options(&app, p);
-
+void add_upload_command(CLI::App& app, Parsed& p) {
   auto* upload = app.add_subcommand("upload",
                                     "upload modules (.wasm) or ZIP archives; prints "
                                     "one ref per file");
@@ -116,7 +102,10 @@ int main(int argc, char** argv) {
   upload->add_option("-n,--name", p.upload.name,
                      "also store it under this name (alias), e.g. hello.wasm; one file only");
   upload->callback([&] { p.command = Command::kUpload; });
+}
 
+// Returns the command and its --stdin flag (whose count says whether it was given).
+std::pair<CLI::App*, CLI::Option*> add_exec_command(CLI::App& app, Parsed& p) {
   auto* exec = app.add_subcommand(
       "exec", "run one task: wasimoff exec [OPTIONS] <module.wasm | sha256:ref | name> [ARGS...]");
   exec->footer(
@@ -140,7 +129,10 @@ int main(int argc, char** argv) {
   exec->add_option("--reference", p.exec.reference, "free text echoed in the task's metadata");
   exec->prefix_command();  // everything from the module on belongs to the program
   exec->callback([&] { p.command = Command::kExec; });
+  return {exec, stdin_flag};
+}
 
+void add_run_command(CLI::App& app, Parsed& p) {
   auto* run = app.add_subcommand("run", "run a task or job file (proto3 JSON)");
   run->footer(
       "A task file is a Task.Wasip1.Request ({\"params\":…}), a job file a "
@@ -155,44 +147,41 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("-q,--quiet", p.run.task.quiet, "no progress and no summary line");
   run->callback([&] { p.command = Command::kRun; });
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : cli::kExitUsage;
-  }
-
+// Checks what CLI11 cannot: the module and arguments of exec, --name with one file, --timeout,
+// the broker address. Prints the problem and returns false on a usage error.
+bool check_usage(Parsed& p, CLI::App& exec, const CLI::Option& stdin_flag) {
   // exec: the first remaining argument is the module, the rest are its arguments.
   if (p.command == Command::kExec) {
-    if (stdin_flag->count() == 0) p.exec.stdin_source.reset();
-    auto rest = exec->remaining();
+    if (stdin_flag.count() == 0) p.exec.stdin_source.reset();
+    auto rest = exec.remaining();
     if (rest.empty()) {
       std::fprintf(stderr,
                    "wasimoff exec: which module? Usage: wasimoff exec [OPTIONS] "
                    "<module.wasm | sha256:ref | name> [ARGS...]\n");
-      return cli::kExitUsage;
+      return false;
     }
     if (rest.front().size() > 1 && rest.front()[0] == '-') {
       std::fprintf(stderr,
                    "wasimoff exec: unknown option %s (options go before the module; "
                    "see wasimoff exec --help)\n",
                    rest.front().c_str());
-      return cli::kExitUsage;
+      return false;
     }
     p.exec.module = rest.front();
     p.exec.args.assign(rest.begin() + 1, rest.end());
   }
   if (p.command == Command::kUpload && !p.upload.name.empty() && p.upload.files.size() != 1) {
     std::fprintf(stderr, "wasimoff upload: --name needs exactly one file\n");
-    return cli::kExitUsage;
+    return false;
   }
   if (!p.timeout.empty()) {
     auto d = env::parse_duration(p.timeout);
     if (!d) {
       std::fprintf(stderr, "wasimoff: --timeout \"%s\": %s\n", p.timeout.c_str(),
                    d.error().c_str());
-      return cli::kExitUsage;
+      return false;
     }
     if (d.value().count() > 0) p.broker.task_timeout = d.value();
   }
@@ -200,12 +189,13 @@ int main(int argc, char** argv) {
     (void)client::parse_broker_address(p.broker.broker);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "wasimoff: %s\n", e.what());
-    return cli::kExitUsage;
+    return false;
   }
+  return true;
+}
 
-  setup_logging("wasimoff", p.verbose);
-  if (!p.verbose) spdlog::set_level(spdlog::level::warn);
-
+// Runs the parsed command on a one-thread loop; returns the exit status.
+int run_command(Parsed p) {
   asio::io_context io(1);
   asio::thread_pool pool(2);
   int status = cli::kExitClientError;
@@ -231,4 +221,35 @@ int main(int argc, char** argv) {
   pool.join();
   std::fflush(stdout);
   return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Parsed p;
+  if (auto b = env::getenv_value("WASIMOFF_BROKER"); b && !b->empty()) p.broker.broker = *b;
+  if (auto t = env::getenv_value("WASIMOFF_CLIENT_TOKEN")) p.broker.token = *t;
+
+  CLI::App app{"wasimoff: run WebAssembly (WASI preview 1) programs on a wasimoff cluster.",
+               "wasimoff"};
+  app.set_version_flag("--version", "wasimoff " + std::string(build_version()) + " (" +
+                                        std::string(build_revision()) + ")");
+  app.require_subcommand(1);
+  app.footer(kFooter);
+  add_connection_options(&app, p);
+  add_upload_command(app, p);
+  auto [exec, stdin_flag] = add_exec_command(app, p);
+  add_run_command(app, p);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : cli::kExitUsage;
+  }
+  if (!check_usage(p, *exec, *stdin_flag)) return cli::kExitUsage;
+
+  setup_logging("wasimoff", p.verbose);
+  if (!p.verbose) spdlog::set_level(spdlog::level::warn);
+  return run_command(std::move(p));
 }

@@ -117,15 +117,9 @@ struct FileCloser {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
 
-}  // namespace
+using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
 
-void read_zip(std::string_view bytes, const ZipReadLimits& limits,
-              const std::function<void(ZipEntry&&)>& sink) {
-  std::vector<std::string> names = raw_names(bytes);
-  if (names.size() > limits.max_entries)
-    throw ZipError(
-        fmt::format("too many entries ({}, at most {})", names.size(), limits.max_entries));
-
+ZipHandle open_archive(std::string_view bytes) {
   zip_error_t err;
   zip_error_init(&err);
   zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
@@ -134,7 +128,7 @@ void read_zip(std::string_view bytes, const ZipReadLimits& limits,
     zip_error_fini(&err);
     throw ZipError("cannot read archive: " + msg);
   }
-  std::unique_ptr<zip_t, ZipCloser> za(zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  ZipHandle za(zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err));
   if (!za) {
     zip_source_free(src);
     std::string msg = zip_error_strerror(&err);
@@ -142,55 +136,92 @@ void read_zip(std::string_view bytes, const ZipReadLimits& limits,
     throw ZipError("not a valid ZIP archive: " + msg);
   }
   zip_error_fini(&err);
+  return za;
+}
 
+// One entry as checked in the first pass (metadata only).
+struct Planned {
+  CheckedName name;
+  std::uint64_t size;
+  std::int64_t mtime;
+};
+
+// Checks entry `i` (named `raw` in the central directory): no encryption, stored or deflated,
+// no links or special files, directories without data, the running expanded `total` within
+// the limit.
+Planned plan_entry(zip_t* za, zip_uint64_t i, const std::string& raw, const ZipReadLimits& limits,
+                   std::uint64_t& total) {
+  CheckedName cn = check_name(raw);
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(za, i, 0, &st) != 0)
+    throw ZipError(fmt::format("entry {}: {}", quoted(raw), zip_strerror(za)));
+  if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+    throw ZipError(fmt::format("entry {} is encrypted", quoted(raw)));
+  if (!(st.valid & ZIP_STAT_COMP_METHOD) ||
+      (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE))
+    throw ZipError(fmt::format("entry {} uses unsupported compression method {}", quoted(raw),
+                               st.comp_method));
+  zip_uint8_t opsys = 0;
+  zip_uint32_t attr = 0;
+  if (zip_file_get_external_attributes(za, i, 0, &opsys, &attr) == 0 && opsys == ZIP_OPSYS_UNIX) {
+    unsigned mode = (attr >> 16) & S_IFMT;
+    if (mode == S_IFLNK) throw ZipError(fmt::format("entry {} is a symbolic link", quoted(raw)));
+    if (mode == S_IFDIR) {
+      cn.is_directory = true;
+    } else if (mode != 0 && mode != S_IFREG) {
+      throw ZipError(fmt::format("entry {} is not a regular file or directory", quoted(raw)));
+    }
+  }
+  std::uint64_t size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
+  if (cn.is_directory && size != 0)
+    throw ZipError(fmt::format("directory entry {} has data", quoted(raw)));
+  if (size > limits.max_expanded_bytes || total + size > limits.max_expanded_bytes)
+    throw ZipError(
+        fmt::format("expanded size exceeds the limit of {} bytes", limits.max_expanded_bytes));
+  total += size;
+  std::int64_t mtime = (st.valid & ZIP_STAT_MTIME) ? static_cast<std::int64_t>(st.mtime) : 0;
+  return {std::move(cn), size, mtime};
+}
+
+// Reads entry `i`'s data, exactly `size` bytes; libzip verifies the CRC at its end.
+std::string read_entry_data(zip_t* za, zip_uint64_t i, const std::string& raw, std::uint64_t size) {
+  std::unique_ptr<zip_file_t, FileCloser> f(zip_fopen_index(za, i, 0));
+  if (!f) throw ZipError(fmt::format("entry {}: {}", quoted(raw), zip_strerror(za)));
+  std::string data(size, '\0');
+  std::uint64_t got = 0;
+  while (got < size) {
+    zip_int64_t r = zip_fread(f.get(), data.data() + got, size - got);
+    if (r < 0) throw ZipError(fmt::format("entry {}: {}", quoted(raw), zip_file_strerror(f.get())));
+    if (r == 0) throw ZipError(fmt::format("entry {} is shorter than declared", quoted(raw)));
+    got += static_cast<std::uint64_t>(r);
+  }
+  char extra;
+  zip_int64_t r = zip_fread(f.get(), &extra, 1);  // also makes libzip verify the CRC
+  if (r < 0) throw ZipError(fmt::format("entry {}: {}", quoted(raw), zip_file_strerror(f.get())));
+  if (r > 0) throw ZipError(fmt::format("entry {} is larger than declared", quoted(raw)));
+  return data;
+}
+
+}  // namespace
+
+void read_zip(std::string_view bytes, const ZipReadLimits& limits,
+              const std::function<void(ZipEntry&&)>& sink) {
+  std::vector<std::string> names = raw_names(bytes);
+  if (names.size() > limits.max_entries)
+    throw ZipError(
+        fmt::format("too many entries ({}, at most {})", names.size(), limits.max_entries));
+  ZipHandle za = open_archive(bytes);
   zip_int64_t n = zip_get_num_entries(za.get(), 0);
   if (n < 0 || static_cast<std::uint64_t>(n) != names.size())
     throw ZipError("inconsistent central directory");
 
-  // Pass 1: metadata only.
-  struct Planned {
-    CheckedName name;
-    std::uint64_t size;
-    std::int64_t mtime;
-  };
+  // Pass 1: metadata only, so that nothing is inflated from an archive that will be refused.
   std::vector<Planned> plan;
   plan.reserve(names.size());
   std::uint64_t total = 0;
-  for (zip_uint64_t i = 0; i < names.size(); ++i) {
-    const std::string& raw = names[i];
-    CheckedName cn = check_name(raw);
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(za.get(), i, 0, &st) != 0)
-      throw ZipError(fmt::format("entry {}: {}", quoted(raw), zip_strerror(za.get())));
-    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
-      throw ZipError(fmt::format("entry {} is encrypted", quoted(raw)));
-    if (!(st.valid & ZIP_STAT_COMP_METHOD) ||
-        (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE))
-      throw ZipError(fmt::format("entry {} uses unsupported compression method {}", quoted(raw),
-                                 st.comp_method));
-    zip_uint8_t opsys = 0;
-    zip_uint32_t attr = 0;
-    if (zip_file_get_external_attributes(za.get(), i, 0, &opsys, &attr) == 0 &&
-        opsys == ZIP_OPSYS_UNIX) {
-      unsigned mode = (attr >> 16) & S_IFMT;
-      if (mode == S_IFLNK) throw ZipError(fmt::format("entry {} is a symbolic link", quoted(raw)));
-      if (mode == S_IFDIR) {
-        cn.is_directory = true;
-      } else if (mode != 0 && mode != S_IFREG) {
-        throw ZipError(fmt::format("entry {} is not a regular file or directory", quoted(raw)));
-      }
-    }
-    std::uint64_t size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
-    if (cn.is_directory && size != 0)
-      throw ZipError(fmt::format("directory entry {} has data", quoted(raw)));
-    if (size > limits.max_expanded_bytes || total + size > limits.max_expanded_bytes)
-      throw ZipError(
-          fmt::format("expanded size exceeds the limit of {} bytes", limits.max_expanded_bytes));
-    total += size;
-    std::int64_t mtime = (st.valid & ZIP_STAT_MTIME) ? static_cast<std::int64_t>(st.mtime) : 0;
-    plan.push_back({std::move(cn), size, mtime});
-  }
+  for (zip_uint64_t i = 0; i < names.size(); ++i)
+    plan.push_back(plan_entry(za.get(), i, names[i], limits, total));
 
   // Pass 2: data.
   for (zip_uint64_t i = 0; i < plan.size(); ++i) {
@@ -200,25 +231,7 @@ void read_zip(std::string_view bytes, const ZipReadLimits& limits,
     entry.name = std::move(p.name.name);
     entry.is_directory = p.name.is_directory;
     entry.mtime = p.mtime;
-    if (!entry.is_directory) {
-      std::unique_ptr<zip_file_t, FileCloser> f(zip_fopen_index(za.get(), i, 0));
-      if (!f) throw ZipError(fmt::format("entry {}: {}", quoted(names[i]), zip_strerror(za.get())));
-      entry.data.resize(p.size);
-      std::uint64_t got = 0;
-      while (got < p.size) {
-        zip_int64_t r = zip_fread(f.get(), entry.data.data() + got, p.size - got);
-        if (r < 0)
-          throw ZipError(fmt::format("entry {}: {}", quoted(names[i]), zip_file_strerror(f.get())));
-        if (r == 0)
-          throw ZipError(fmt::format("entry {} is shorter than declared", quoted(names[i])));
-        got += static_cast<std::uint64_t>(r);
-      }
-      char extra;
-      zip_int64_t r = zip_fread(f.get(), &extra, 1);  // also makes libzip verify the CRC
-      if (r < 0)
-        throw ZipError(fmt::format("entry {}: {}", quoted(names[i]), zip_file_strerror(f.get())));
-      if (r > 0) throw ZipError(fmt::format("entry {} is larger than declared", quoted(names[i])));
-    }
+    if (!entry.is_directory) entry.data = read_entry_data(za.get(), i, names[i], p.size);
     sink(std::move(entry));
   }
 }

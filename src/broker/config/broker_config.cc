@@ -109,6 +109,29 @@ std::pair<Apply, Show> size_field(Member<std::uint64_t> m, std::uint64_t min, st
           }};
 }
 
+std::pair<Apply, Show> int_field(Member<int> m, int min, int max) {
+  return {[=](std::string_view t, BrokerConfig& c) -> std::optional<std::string> {
+            auto r = env::parse_int(t, min, max);
+            if (!r) return r.error();
+            c.*m = static_cast<int>(r.value());
+            return std::nullopt;
+          },
+          [m](const BrokerConfig& c) { return std::to_string(c.*m); }};
+}
+
+// A duration; `min` > 0 refuses shorter ones ("must be at least <min>").
+std::pair<Apply, Show> duration_field(Member<std::chrono::milliseconds> m,
+                                      std::chrono::milliseconds min = {}) {
+  return {[=](std::string_view t, BrokerConfig& c) -> std::optional<std::string> {
+            auto r = env::parse_duration(t);
+            if (!r) return r.error();
+            if (r.value() < min) return "must be at least " + env::format_duration(min);
+            c.*m = r.value();
+            return std::nullopt;
+          },
+          [m](const BrokerConfig& c) { return env::format_duration(c.*m); }};
+}
+
 // Tokens: exact text; no whitespace or control characters (they cannot survive an
 // Authorization header or a query parameter unchanged).
 std::pair<Apply, Show> token_field(Member<std::string> m) {
@@ -151,190 +174,168 @@ std::optional<std::string> check_readable_directory(const std::string& path) {
   return std::nullopt;
 }
 
-std::vector<ConfigVariable> build_table() {
-  std::vector<ConfigVariable> t;
-  auto add = [&](std::string_view field, std::string_view type, std::string_view def,
-                 std::string_view help_default, std::string_view description,
-                 std::pair<Apply, Show> binder, bool secret = false) {
-    t.push_back(ConfigVariable{field, env::variable_name(field), type, def,
-                               help_default.empty() ? (def.empty() ? "empty" : def) : help_default,
-                               description, secret, std::move(binder.first),
-                               std::move(binder.second)});
-  };
+// The table in documentation order (docs/configuration.md), built by topic. `add` appends one
+// variable; its help default is `def` unless given ("empty" for an empty default).
+class TableBuilder {
+ public:
+  void add(std::string_view field, std::string_view type, std::string_view def,
+           std::string_view help_default, std::string_view description,
+           std::pair<Apply, Show> binder, bool secret = false) {
+    table.push_back(
+        ConfigVariable{field, env::variable_name(field), type, def,
+                       help_default.empty() ? (def.empty() ? "empty" : def) : help_default,
+                       description, secret, std::move(binder.first), std::move(binder.second)});
+  }
+  std::vector<ConfigVariable> table;
+};
 
-  add("HttpListen", "address", ":4080", "",
-      "TCP listener for all HTTP routes and the WebSocket endpoints",
-      address_field(&BrokerConfig::http_listen));
-  add("QuicListen", "address", ":4443", "", "UDP listener for QUIC / HTTP/3 / WebTransport",
-      address_field(&BrokerConfig::quic_listen));
-  add("QuicCert", "path", "", "",
-      "PEM certificate (chain) for QUIC; empty: ephemeral self-signed certificate, rotated daily",
-      path_field(&BrokerConfig::quic_cert));
-  add("QuicKey", "path", "", "", "PEM private key for WASIMOFF_QUIC_CERT",
-      path_field(&BrokerConfig::quic_key));
-  add("Https", "bool", "false", "", "serve the TCP listener with TLS, reusing the QUIC certificate",
-      bool_field(&BrokerConfig::https));
-  add("HttpCert", "path", "", "",
-      "PEM certificate for the TCP listener (takes precedence over WASIMOFF_HTTPS); reloaded on "
-      "SIGHUP",
-      path_field(&BrokerConfig::http_cert));
-  add("HttpKey", "path", "", "", "PEM private key for WASIMOFF_HTTP_CERT",
-      path_field(&BrokerConfig::http_key));
-  add("TransportUrl", "url", "https://localhost:4443/transport", "",
-      "externally reachable WebTransport URL, published by /api/broker/v1/config; its path is "
-      "the CONNECT route",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_url(text);
-         if (!r) return r.error();
-         const auto& u = r.value();
-         if (u.scheme != "https") return "must be an https:// URL (WebTransport always uses TLS)";
-         if (u.path.empty())
-           return "must have a non-empty path, e.g. https://" + u.host + "/transport";
-         if (!u.fragment.empty()) return "must not have a #fragment";
-         c.transport_url = u;
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return c.transport_url.text; }});
-  add("StaticFiles", "path", "", "bundled page", "root directory served on /",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         std::string path(trim(text));
-         if (auto bad = check_readable_directory(path)) return bad;
-         c.static_files = fs::absolute(path).lexically_normal().string();
-         c.static_files_explicit = true;
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) {
-         if (c.static_files.empty()) return std::string("(none)");
-         return c.static_files + (c.static_files_explicit ? "" : " (default)");
-       }});
-  add("AllowedOrigins", "list", "", "",
-      "extra origin host[:port] glob patterns (*, ?) for the provider sockets and the client API "
-      "CORS policy",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto list = env::parse_list(text);
-         for (const auto& p : list) {
-           if (p.find("://") != std::string::npos)
-             return "origin pattern " + in_quotes(p) +
-                    " must not contain a scheme; write host[:port] patterns such as example.org "
-                    "or localhost:5173";
-           if (p.find('/') != std::string::npos)
-             return "origin pattern " + in_quotes(p) + " must not contain '/'; write host[:port]";
-         }
-         c.allowed_origins = std::move(list);
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) {
-         std::string out;
-         for (const auto& p : c.allowed_origins) out += (out.empty() ? "" : ",") + p;
-         return out;
-       }});
-  add("Filestorage", "string", ":memory:", "",
-      "storage backend: :memory:, memory://, dirfs://<dir>, sqlite://<file>, or a directory path "
-      "starting with /, ./ or ../",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto v = trim(text);
-         if (auto bad = check_storage(v)) return bad;
-         c.filestorage = std::string(v);
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return c.filestorage; }});
-  add("Metrics", "bool", "true", "", "expose GET /metrics", bool_field(&BrokerConfig::metrics));
-  add("Debug", "bool", "false", "", "debug logging, log the PID, expose GET /debug/state",
-      bool_field(&BrokerConfig::debug));
-  add("QueueSize", "int 1-1000000", "2048", "",
-      "maximum number of tasks waiting for a provider slot",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_int(text, 1, 1'000'000);
-         if (!r) return r.error();
-         c.queue_size = static_cast<int>(r.value());
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return std::to_string(c.queue_size); }});
-  add("MaxUploadSize", "size >=1KiB", "256MiB", "",
-      "largest file accepted by the upload routes and the CGI request body",
-      size_field(&BrokerConfig::max_upload_size, 1ull << 10, UINT64_MAX));
-  add("MaxMessageSize", "size 1MiB-1GiB", "64MiB", "",
-      "largest WebSocket message, WebTransport frame and Connect request body",
-      size_field(&BrokerConfig::max_message_size, 1ull << 20, 1ull << 30));
-  add("ClientToken", "string", "", "empty (open)", "bearer token required by client routes",
-      token_field(&BrokerConfig::client_token), /*secret=*/true);
-  add("ProviderToken", "string", "", "empty (open)",
-      "bearer token required by provider connections", token_field(&BrokerConfig::provider_token),
-      /*secret=*/true);
-  add("TaskTimeout", "duration", "", "none",
-      "upper bound for a task from acceptance to completion (empty or 0: none)",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_duration(text);
-         if (!r) return r.error();
-         c.task_timeout = r.value();
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return env::format_duration(c.task_timeout); }});
-  add("MaxJobSize", "size >=1MiB", "1GiB", "",
-      "largest job: the sum over its tasks of what each weighs when sent to a provider, parent "
-      "fields counted once per task that inherits them",
-      size_field(&BrokerConfig::max_job_size, 1ull << 20, UINT64_MAX));
-  add("MaxProviderConcurrency", "int 1-65536", "256", "",
-      "most tasks one provider gets at a time, whatever concurrency it announces",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_int(text, 1, 65536);
-         if (!r) return r.error();
-         c.max_provider_concurrency = static_cast<int>(r.value());
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return std::to_string(c.max_provider_concurrency); }});
-  add("AttemptTimeout", "duration", "1h", "",
-      "longest one provider may hold a task without a result; then it is cancelled there and "
-      "retried elsewhere (0: no bound; never beyond the task's deadline)",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_duration(text);
-         if (!r) return r.error();
-         c.attempt_timeout = r.value();
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return env::format_duration(c.attempt_timeout); }});
-  add("MaxConnectionsPerIp", "int 0-10000", "256", "",
-      "connections one client address may hold on each listener (TCP, QUIC), WebSockets "
-      "included; 0: no limit (behind a reverse proxy every client has the proxy's address)",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_int(text, 0, 10000);
-         if (!r) return r.error();
-         c.max_connections_per_ip = static_cast<int>(r.value());
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return std::to_string(c.max_connections_per_ip); }});
-  add("RequestHeaderTimeout", "duration", "10s", "",
-      "time a client has to send a complete HTTP request header after connecting (or after the "
-      "first byte of a further request); 0: none",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_duration(text);
-         if (!r) return r.error();
-         c.request_header_timeout = r.value();
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return env::format_duration(c.request_header_timeout); }});
-  add("AdmissionConcurrency", "int 1-100000", "64", "",
-      "new provider connections admitted at the same time (their Filesystem.Listing in flight); "
-      "the others wait in arrival order, and each one's 10 s Listing limit starts with its turn",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_int(text, 1, 100000);
-         if (!r) return r.error();
-         c.admission_concurrency = static_cast<int>(r.value());
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return std::to_string(c.admission_concurrency); }});
-  add("AdmissionTimeout", "duration >=1s", "60s", "",
-      "longest a new provider connection waits for its admission turn; then it is closed with "
-      "1011 `admission timeout: …` (and reconnects later)",
-      {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
-         auto r = env::parse_duration(text);
-         if (!r) return r.error();
-         if (r.value() < std::chrono::seconds(1)) return std::string("must be at least 1s");
-         c.admission_timeout = r.value();
-         return std::nullopt;
-       },
-       [](const BrokerConfig& c) { return env::format_duration(c.admission_timeout); }});
-  return t;
+// Listeners and their TLS: where the Broker answers and with which certificates.
+void add_listener_variables(TableBuilder& t) {
+  t.add("HttpListen", "address", ":4080", "",
+        "TCP listener for all HTTP routes and the WebSocket endpoints",
+        address_field(&BrokerConfig::http_listen));
+  t.add("QuicListen", "address", ":4443", "", "UDP listener for QUIC / HTTP/3 / WebTransport",
+        address_field(&BrokerConfig::quic_listen));
+  t.add("QuicCert", "path", "", "",
+        "PEM certificate (chain) for QUIC; empty: ephemeral self-signed certificate, rotated daily",
+        path_field(&BrokerConfig::quic_cert));
+  t.add("QuicKey", "path", "", "", "PEM private key for WASIMOFF_QUIC_CERT",
+        path_field(&BrokerConfig::quic_key));
+  t.add("Https", "bool", "false", "",
+        "serve the TCP listener with TLS, reusing the QUIC certificate",
+        bool_field(&BrokerConfig::https));
+  t.add("HttpCert", "path", "", "",
+        "PEM certificate for the TCP listener (takes precedence over WASIMOFF_HTTPS); reloaded on "
+        "SIGHUP",
+        path_field(&BrokerConfig::http_cert));
+  t.add("HttpKey", "path", "", "", "PEM private key for WASIMOFF_HTTP_CERT",
+        path_field(&BrokerConfig::http_key));
+  t.add("TransportUrl", "url", "https://localhost:4443/transport", "",
+        "externally reachable WebTransport URL, published by /api/broker/v1/config; its path is "
+        "the CONNECT route",
+        {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+           auto r = env::parse_url(text);
+           if (!r) return r.error();
+           const auto& u = r.value();
+           if (u.scheme != "https") return "must be an https:// URL (WebTransport always uses TLS)";
+           if (u.path.empty())
+             return "must have a non-empty path, e.g. https://" + u.host + "/transport";
+           if (!u.fragment.empty()) return "must not have a #fragment";
+           c.transport_url = u;
+           return std::nullopt;
+         },
+         [](const BrokerConfig& c) { return c.transport_url.text; }});
+}
+
+// What the Broker serves and keeps: the page, origins, storage, metrics, debug.
+void add_serving_variables(TableBuilder& t) {
+  t.add("StaticFiles", "path", "", "bundled page", "root directory served on /",
+        {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+           std::string path(trim(text));
+           if (auto bad = check_readable_directory(path)) return bad;
+           c.static_files = fs::absolute(path).lexically_normal().string();
+           c.static_files_explicit = true;
+           return std::nullopt;
+         },
+         [](const BrokerConfig& c) {
+           if (c.static_files.empty()) return std::string("(none)");
+           return c.static_files + (c.static_files_explicit ? "" : " (default)");
+         }});
+  t.add("AllowedOrigins", "list", "", "",
+        "extra origin host[:port] glob patterns (*, ?) for the provider sockets and the client API "
+        "CORS policy",
+        {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+           auto list = env::parse_list(text);
+           for (const auto& p : list) {
+             if (p.find("://") != std::string::npos)
+               return "origin pattern " + in_quotes(p) +
+                      " must not contain a scheme; write host[:port] patterns such as example.org "
+                      "or localhost:5173";
+             if (p.find('/') != std::string::npos)
+               return "origin pattern " + in_quotes(p) + " must not contain '/'; write host[:port]";
+           }
+           c.allowed_origins = std::move(list);
+           return std::nullopt;
+         },
+         [](const BrokerConfig& c) {
+           std::string out;
+           for (const auto& p : c.allowed_origins) out += (out.empty() ? "" : ",") + p;
+           return out;
+         }});
+  t.add("Filestorage", "string", ":memory:", "",
+        "storage backend: :memory:, memory://, dirfs://<dir>, sqlite://<file>, or a directory path "
+        "starting with /, ./ or ../",
+        {[](std::string_view text, BrokerConfig& c) -> std::optional<std::string> {
+           auto v = trim(text);
+           if (auto bad = check_storage(v)) return bad;
+           c.filestorage = std::string(v);
+           return std::nullopt;
+         },
+         [](const BrokerConfig& c) { return c.filestorage; }});
+  t.add("Metrics", "bool", "true", "", "expose GET /metrics", bool_field(&BrokerConfig::metrics));
+  t.add("Debug", "bool", "false", "", "debug logging, log the PID, expose GET /debug/state",
+        bool_field(&BrokerConfig::debug));
+}
+
+// Bounds on what clients and providers may ask for, and the tokens that admit them.
+void add_task_limit_variables(TableBuilder& t) {
+  t.add("QueueSize", "int 1-1000000", "2048", "",
+        "maximum number of tasks waiting for a provider slot",
+        int_field(&BrokerConfig::queue_size, 1, 1'000'000));
+  t.add("MaxUploadSize", "size >=1KiB", "256MiB", "",
+        "largest file accepted by the upload routes and the CGI request body",
+        size_field(&BrokerConfig::max_upload_size, 1ull << 10, UINT64_MAX));
+  t.add("MaxMessageSize", "size 1MiB-1GiB", "64MiB", "",
+        "largest WebSocket message, WebTransport frame and Connect request body",
+        size_field(&BrokerConfig::max_message_size, 1ull << 20, 1ull << 30));
+  t.add("ClientToken", "string", "", "empty (open)", "bearer token required by client routes",
+        token_field(&BrokerConfig::client_token), /*secret=*/true);
+  t.add("ProviderToken", "string", "", "empty (open)",
+        "bearer token required by provider connections", token_field(&BrokerConfig::provider_token),
+        /*secret=*/true);
+  t.add("TaskTimeout", "duration", "", "none",
+        "upper bound for a task from acceptance to completion (empty or 0: none)",
+        duration_field(&BrokerConfig::task_timeout));
+  t.add("MaxJobSize", "size >=1MiB", "1GiB", "",
+        "largest job: the sum over its tasks of what each weighs when sent to a provider, parent "
+        "fields counted once per task that inherits them",
+        size_field(&BrokerConfig::max_job_size, 1ull << 20, UINT64_MAX));
+  t.add("MaxProviderConcurrency", "int 1-65536", "256", "",
+        "most tasks one provider gets at a time, whatever concurrency it announces",
+        int_field(&BrokerConfig::max_provider_concurrency, 1, 65536));
+}
+
+// Time and connection bounds that keep a hostile or hung peer from holding resources.
+void add_connection_variables(TableBuilder& t) {
+  t.add("AttemptTimeout", "duration", "1h", "",
+        "longest one provider may hold a task without a result; then it is cancelled there and "
+        "retried elsewhere (0: no bound; never beyond the task's deadline)",
+        duration_field(&BrokerConfig::attempt_timeout));
+  t.add("MaxConnectionsPerIp", "int 0-10000", "256", "",
+        "connections one client address may hold on each listener (TCP, QUIC), WebSockets "
+        "included; 0: no limit (behind a reverse proxy every client has the proxy's address)",
+        int_field(&BrokerConfig::max_connections_per_ip, 0, 10000));
+  t.add("RequestHeaderTimeout", "duration", "10s", "",
+        "time a client has to send a complete HTTP request header after connecting (or after the "
+        "first byte of a further request); 0: none",
+        duration_field(&BrokerConfig::request_header_timeout));
+  t.add("AdmissionConcurrency", "int 1-100000", "64", "",
+        "new provider connections admitted at the same time (their Filesystem.Listing in flight); "
+        "the others wait in arrival order, and each one's 10 s Listing limit starts with its turn",
+        int_field(&BrokerConfig::admission_concurrency, 1, 100000));
+  t.add("AdmissionTimeout", "duration >=1s", "60s", "",
+        "longest a new provider connection waits for its admission turn; then it is closed with "
+        "1011 `admission timeout: …` (and reconnects later)",
+        duration_field(&BrokerConfig::admission_timeout, std::chrono::seconds(1)));
+}
+
+std::vector<ConfigVariable> build_table() {
+  TableBuilder t;
+  add_listener_variables(t);
+  add_serving_variables(t);
+  add_task_limit_variables(t);
+  add_connection_variables(t);
+  return std::move(t.table);
 }
 
 const ConfigVariable& variable(std::string_view field) {

@@ -248,19 +248,31 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
   co_return out;
 }
 
+// A job's parent, resolved once and shared by every task that inherits from it
+// (Task::pack_request applies the inheritance when a task is sent); a task that inherits a field
+// inherits its problems too.
+struct TaskService::JobParent {
+  std::shared_ptr<const v1::Task::Wasip1::Params> params;
+  std::optional<Status> binary_error, rootfs_error;
+  std::vector<std::string> binary_refs, rootfs_refs;
+  std::optional<ParentWeights> weights;
+  std::shared_ptr<const ModuleFacts> module;  // the parent's binary, hashed and parsed once
+};
+
+// The tasks of a job by index: a Task, or the error that kept it from being admitted.
+struct TaskService::JobTasks {
+  explicit JobTasks(std::size_t n) : tasks(n), early_errors(n), infos(n) {}
+  std::vector<std::shared_ptr<Task>> tasks;
+  std::vector<std::optional<std::string>> early_errors;
+  std::vector<v1::Task::Metadata> infos;
+  std::vector<std::shared_ptr<Task>> admissible;  // the non-null entries of `tasks`
+  std::uint64_t size = 0;                         // Σ expanded size of the admissible tasks
+};
+
 awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job(
     v1::Task::Wasip1::JobRequest request, ClientContext client) {
   RpcOutcome<v1::Task::Wasip1::JobResponse> out;
-  auto ex = co_await asio::this_coro::executor;
-  if (request.tasks().empty()) {
-    out.error = invalid("job has no tasks");
-    co_return out;
-  }
-  if (static_cast<std::size_t>(request.tasks_size()) > options_.queue_size) {
-    out.error = invalid("job too large: " + std::to_string(request.tasks_size()) +
-                        " tasks, queue size is " + std::to_string(options_.queue_size));
-    co_return out;
-  }
+  if ((out.error = check_job_shape(request))) co_return out;
   std::string job_id = options_.scheduler.next_id();
   v1::Task::Metadata job_info = make_info(request.info(), job_id, client.requester);
   // Job-level bounds: the client's deadline and the job's qos.deadline fail the whole call.
@@ -272,110 +284,131 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     out.error = deadline_exceeded("deadline exceeded");
     co_return out;
   }
+  JobParent parent = co_await resolve_parent(request);
+  JobTasks tasks(static_cast<std::size_t>(request.tasks_size()));
+  for (int i = 0; i < request.tasks_size(); ++i)
+    co_await add_job_task(request, i, job_id, client, parent, job_deadline, tasks);
+  if ((out.error = check_job_size(tasks))) co_return out;
+  if ((out.error = options_.scheduler.admit_all(tasks.admissible))) co_return out;
+  if ((out.error = co_await await_job(tasks, job_deadline, client))) co_return out;
+  *out.response.mutable_info() = job_info;
+  collect_job(tasks, out.response);
+  co_return out;
+}
 
-  // The parent is resolved once and shared by every task (Task::pack_request applies the
-  // inheritance when a task is sent); a task that inherits a field inherits its problems too.
-  auto parent = std::make_shared<v1::Task::Wasip1::Params>();
-  if (request.has_parent()) *parent = std::move(*request.mutable_parent());
+std::optional<Status> TaskService::check_job_shape(
+    const v1::Task::Wasip1::JobRequest& request) const {
+  if (request.tasks().empty()) return invalid("job has no tasks");
+  if (static_cast<std::size_t>(request.tasks_size()) > options_.queue_size)
+    return invalid("job too large: " + std::to_string(request.tasks_size()) +
+                   " tasks, queue size is " + std::to_string(options_.queue_size));
+  return std::nullopt;
+}
+
+awaitable<TaskService::JobParent> TaskService::resolve_parent(
+    v1::Task::Wasip1::JobRequest& request) {
+  auto params = std::make_shared<v1::Task::Wasip1::Params>();
+  if (request.has_parent()) *params = std::move(*request.mutable_parent());
   request.clear_parent();
-  std::optional<Status> parent_binary_error, parent_rootfs_error;
-  std::vector<std::string> parent_binary_refs, parent_rootfs_refs;
-  if (parent->has_binary())
-    parent_binary_error =
-        resolve_file(*parent->mutable_binary(), FileRole::kBinary, parent_binary_refs);
-  if (parent->has_rootfs())
-    parent_rootfs_error =
-        resolve_file(*parent->mutable_rootfs(), FileRole::kRootfs, parent_rootfs_refs);
-  const ParentWeights weights(*parent);
-  // The parent's binary is hashed and parsed once for all the tasks that inherit it.
-  std::shared_ptr<const ModuleFacts> parent_module;
-  if (parent->has_binary() && !parent_binary_error)
-    parent_module = co_await modules_.facts(parent->binary());
-  std::shared_ptr<const v1::Task::Wasip1::Params> shared_parent = std::move(parent);
+  JobParent parent;
+  if (params->has_binary())
+    parent.binary_error =
+        resolve_file(*params->mutable_binary(), FileRole::kBinary, parent.binary_refs);
+  if (params->has_rootfs())
+    parent.rootfs_error =
+        resolve_file(*params->mutable_rootfs(), FileRole::kRootfs, parent.rootfs_refs);
+  parent.weights.emplace(*params);
+  if (params->has_binary() && !parent.binary_error)
+    parent.module = co_await modules_.facts(params->binary());
+  parent.params = std::move(params);
+  co_return parent;
+}
 
-  const int n = request.tasks_size();
-  std::vector<std::shared_ptr<Task>> tasks(static_cast<std::size_t>(n));
-  std::vector<std::optional<std::string>> early_errors(static_cast<std::size_t>(n));
-  std::vector<v1::Task::Metadata> infos(static_cast<std::size_t>(n));
-  std::vector<std::shared_ptr<Task>> admissible;
-  std::uint64_t job_size = 0;  // Σ expanded size of the tasks that would be sent
-  for (int i = 0; i < n; ++i) {
-    auto idx = static_cast<std::size_t>(i);
-    v1::Task::Wasip1::Request task_request;
-    auto& params = *task_request.mutable_params();
-    params = std::move(*request.mutable_tasks(i));
-    if (request.has_qos()) *task_request.mutable_qos() = request.qos();
-    auto* info = task_request.mutable_info();
-    info->set_id(job_id + "/" + std::to_string(i));
-    info->set_requester(client.requester);
-    if (request.info().has_reference()) info->set_reference(request.info().reference());
-    if (request.info().has_trace()) {
-      info->mutable_trace()->set_created(request.info().trace().created());
-      protocol::append_trace_event(*info, Event::BrokerReceivedClientRequest);
-    }
-    infos[idx] = *info;
-    std::vector<std::string> refs;
-    Problems problems;
-    if (params.has_binary()) {
-      if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs))
-        problems.add(*e);
-    } else if (shared_parent->has_binary()) {
-      if (parent_binary_error) problems.add(*parent_binary_error);
-      refs.insert(refs.end(), parent_binary_refs.begin(), parent_binary_refs.end());
-    } else {
-      problems.add(invalid("binary is required"));
-    }
-    if (params.has_rootfs()) {
-      if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs))
-        problems.add(*e);
-    } else if (shared_parent->has_rootfs()) {
-      if (parent_rootfs_error) problems.add(*parent_rootfs_error);
-      refs.insert(refs.end(), parent_rootfs_refs.begin(), parent_rootfs_refs.end());
-    }
-    if (auto err = problems.result()) {
-      early_errors[idx] = err->message();
-      continue;
-    }
-    std::uint64_t wire = task_request.ByteSizeLong() + weights.inherited_by(params);
-    if (auto err = check_task_size(wire)) {
-      early_errors[idx] = err->message();
-      continue;
-    }
-    job_size += wire + kEnvelopeOverhead;
-    std::shared_ptr<const ModuleFacts> module = parent_module;
-    if (params.has_binary()) module = co_await modules_.facts(params.binary());
-    auto task = std::make_shared<Task>(ex, std::move(task_request), shared_parent);
-    task->required_refs = std::move(refs);
-    task->module = std::move(module);
-    // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
-    task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
-    tasks[idx] = task;
-    admissible.push_back(task);
+awaitable<void> TaskService::add_job_task(v1::Task::Wasip1::JobRequest& request, int i,
+                                          const std::string& job_id, const ClientContext& client,
+                                          const JobParent& parent,
+                                          const std::optional<SystemTime>& job_deadline,
+                                          JobTasks& tasks) {
+  auto idx = static_cast<std::size_t>(i);
+  v1::Task::Wasip1::Request task_request;
+  auto& params = *task_request.mutable_params();
+  params = std::move(*request.mutable_tasks(i));
+  if (request.has_qos()) *task_request.mutable_qos() = request.qos();
+  auto* info = task_request.mutable_info();
+  info->set_id(job_id + "/" + std::to_string(i));
+  info->set_requester(client.requester);
+  if (request.info().has_reference()) info->set_reference(request.info().reference());
+  if (request.info().has_trace()) {
+    info->mutable_trace()->set_created(request.info().trace().created());
+    protocol::append_trace_event(*info, Event::BrokerReceivedClientRequest);
   }
-  if (job_size > options_.max_job_size) {
-    out.error =
-        resource_exhausted("job too large: " + format_bytes(job_size) + " when its " +
-                           std::to_string(admissible.size()) +
-                           " tasks are sent to providers (parent fields count once per task "
-                           "that inherits them), the limit is " +
-                           format_bytes(options_.max_job_size) + " (WASIMOFF_MAX_JOB_SIZE)");
-    co_return out;
+  tasks.infos[idx] = *info;
+  std::vector<std::string> refs;
+  if (auto err = resolve_job_task_files(params, parent, refs)) {
+    tasks.early_errors[idx] = err->message();
+    co_return;
   }
-  if (auto err = options_.scheduler.admit_all(admissible)) {
-    out.error = err;
-    co_return out;
+  std::uint64_t wire = task_request.ByteSizeLong() + parent.weights->inherited_by(params);
+  if (auto err = check_task_size(wire)) {
+    tasks.early_errors[idx] = err->message();
+    co_return;
   }
+  tasks.size += wire + kEnvelopeOverhead;
+  std::shared_ptr<const ModuleFacts> module = parent.module;
+  if (params.has_binary()) module = co_await modules_.facts(params.binary());
+  auto ex = co_await asio::this_coro::executor;
+  auto task = std::make_shared<Task>(ex, std::move(task_request), parent.params);
+  task->required_refs = std::move(refs);
+  task->module = std::move(module);
+  // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
+  task->deadline = effective_deadline(v1::Task::QoS(), job_deadline);
+  tasks.tasks[idx] = task;
+  tasks.admissible.push_back(std::move(task));
+}
 
-  // Wait for every task; the client leaving or the job deadline fails the whole call and
-  // cancels what is left (docs/scheduling.md §9 item 9). Each task's own deadline timer in the
-  // scheduler fires at the same moment as ours: a task that ended with deadline_exceeded
-  // because of the job's deadline (not WASIMOFF_TASK_TIMEOUT) ends the job just the same.
+std::optional<Status> TaskService::resolve_job_task_files(v1::Task::Wasip1::Params& params,
+                                                          const JobParent& parent,
+                                                          std::vector<std::string>& refs) const {
+  Problems problems;
+  if (params.has_binary()) {
+    if (auto e = resolve_file(*params.mutable_binary(), FileRole::kBinary, refs)) problems.add(*e);
+  } else if (parent.params->has_binary()) {
+    if (parent.binary_error) problems.add(*parent.binary_error);
+    refs.insert(refs.end(), parent.binary_refs.begin(), parent.binary_refs.end());
+  } else {
+    problems.add(invalid("binary is required"));
+  }
+  if (params.has_rootfs()) {
+    if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
+  } else if (parent.params->has_rootfs()) {
+    if (parent.rootfs_error) problems.add(*parent.rootfs_error);
+    refs.insert(refs.end(), parent.rootfs_refs.begin(), parent.rootfs_refs.end());
+  }
+  return problems.result();
+}
+
+std::optional<Status> TaskService::check_job_size(const JobTasks& tasks) const {
+  if (tasks.size <= options_.max_job_size) return std::nullopt;
+  return resource_exhausted("job too large: " + format_bytes(tasks.size) + " when its " +
+                            std::to_string(tasks.admissible.size()) +
+                            " tasks are sent to providers (parent fields count once per task "
+                            "that inherits them), the limit is " +
+                            format_bytes(options_.max_job_size) + " (WASIMOFF_MAX_JOB_SIZE)");
+}
+
+// Waits for every task; the client leaving or the job deadline fails the whole call and cancels
+// what is left (docs/scheduling.md §9 item 9). Each task's own deadline timer in the scheduler
+// fires at the same moment as ours: a task that ended with deadline_exceeded because of the job's
+// deadline (not WASIMOFF_TASK_TIMEOUT) ends the job just the same.
+awaitable<std::optional<Status>> TaskService::await_job(
+    const JobTasks& tasks, const std::optional<SystemTime>& job_deadline,
+    const ClientContext& client) {
   auto ended_by_job_deadline = [&job_deadline](const std::shared_ptr<Task>& t) {
     return job_deadline && t->deadline == job_deadline && t->error() &&
            t->error()->code() == StatusCode::kDeadlineExceeded;
   };
   bool gone = false, expired = false;
-  for (auto& t : admissible) {
+  for (const auto& t : tasks.admissible) {
     if (!t->done().is_set()) {
       auto left = job_deadline ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      *job_deadline - std::chrono::system_clock::now())
@@ -395,24 +428,22 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
       break;
     }
   }
-  if (gone || expired) {
-    Status outcome = gone ? canceled("context canceled") : deadline_exceeded("deadline exceeded");
-    for (auto& t : admissible)
-      options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
-    out.error = outcome;
-    co_return out;
-  }
+  if (!gone && !expired) co_return std::nullopt;
+  Status outcome = gone ? canceled("context canceled") : deadline_exceeded("deadline exceeded");
+  for (const auto& t : tasks.admissible)
+    options_.scheduler.cancel(t, gone ? "context canceled" : "deadline exceeded", outcome);
+  co_return outcome;
+}
 
-  *out.response.mutable_info() = job_info;
-  for (int i = 0; i < n; ++i) {
-    auto idx = static_cast<std::size_t>(i);
-    auto* r = out.response.add_tasks();
-    if (early_errors[idx]) {
-      *r->mutable_info() = infos[idx];
-      r->set_error(*early_errors[idx]);
+void TaskService::collect_job(JobTasks& tasks, v1::Task::Wasip1::JobResponse& response) const {
+  for (std::size_t idx = 0; idx < tasks.tasks.size(); ++idx) {
+    auto* r = response.add_tasks();
+    if (tasks.early_errors[idx]) {
+      *r->mutable_info() = tasks.infos[idx];
+      r->set_error(*tasks.early_errors[idx]);
       continue;
     }
-    auto& t = tasks[idx];
+    auto& t = tasks.tasks[idx];
     if (t->error()) {
       *r->mutable_info() = t->info();
       r->set_error(t->error()->message());
@@ -421,7 +452,6 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
     }
     protocol::append_trace_event(*r->mutable_info(), Event::BrokerTransmitClientResponse);
   }
-  co_return out;
 }
 
 awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(

@@ -9,11 +9,11 @@
 #include <optional>
 #include <string>
 
-#include "contract/contract.h"
 #include "broker/storage/file_storage.h"
 #include "broker/tasks/module_facts.h"
 #include "broker/tasks/scheduler.h"
 #include "common/async.h"
+#include "contract/contract.h"
 
 namespace wasimoff::broker {
 
@@ -80,6 +80,25 @@ class TaskService {
   // Admits `task` and waits for its outcome; the client going away cancels it. Returns the
   // RPC-level error, if any (otherwise task->response() holds the answer).
   awaitable<std::optional<Status>> submit(const std::shared_ptr<Task>& task, ClientContext& client);
+
+  // The steps of run_wasip1_job (docs/scheduling.md §9), in the order it takes them.
+  struct JobParent;
+  struct JobTasks;
+  std::optional<Status> check_job_shape(const v1::Task::Wasip1::JobRequest& request) const;
+  awaitable<JobParent> resolve_parent(v1::Task::Wasip1::JobRequest& request);
+  // Builds task `i` into `tasks`: a Task ready for admission, or its early error.
+  awaitable<void> add_job_task(v1::Task::Wasip1::JobRequest& request, int i,
+                               const std::string& job_id, const ClientContext& client,
+                               const JobParent& parent,
+                               const std::optional<SystemTime>& job_deadline, JobTasks& tasks);
+  std::optional<Status> resolve_job_task_files(v1::Task::Wasip1::Params& params,
+                                               const JobParent& parent,
+                                               std::vector<std::string>& refs) const;
+  std::optional<Status> check_job_size(const JobTasks& tasks) const;
+  awaitable<std::optional<Status>> await_job(const JobTasks& tasks,
+                                             const std::optional<SystemTime>& job_deadline,
+                                             const ClientContext& client);
+  void collect_job(JobTasks& tasks, v1::Task::Wasip1::JobResponse& response) const;
 
   Options options_;
   ModuleFactsCache modules_;  // what placement knows about task binaries
