@@ -86,6 +86,8 @@ write("fuzz_envelope", "listing.json", by_name["listing request"]["json"])
 write("fuzz_envelope", "resources.json", by_name["provider resources"]["json"])
 write("fuzz_envelope", "wasip1_response.json", by_name["wasip1 response"]["json"])
 write("fuzz_envelope", "error.json", by_name["error response"]["json_lenient"][0])
+write("fuzz_envelope", "coded_error.bin", bytes.fromhex(by_name["coded error response"]["hex"]))
+write("fuzz_envelope", "coded_error.json", by_name["coded error response"]["json"])
 
 # --- fuzz_h3 (byte 0: chunking seed) ---------------------------------------------------------
 chromium_settings = b"".join(varint(k) + varint(v) for k, v in [

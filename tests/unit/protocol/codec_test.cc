@@ -58,6 +58,12 @@ std::optional<Envelope> build(const std::string& name) {
     e.set_error("not implemented yet");
     return e;
   }
+  if (name == "coded error response") {  // ours: the Connect code beside the text (field 5)
+    Envelope e = envelope(6, Envelope::Response, nullptr);
+    e.set_error("file not found in storage: sha256:00");
+    e.set_code("not_found");
+    return e;
+  }
   if (name == "cancel") {
     v1::Task::Cancel m;
     m.set_id("17");
