@@ -25,15 +25,6 @@ void Task::pack_request(google::protobuf::Any* out) const {
   protocol::pack_any(expanded, out);
 }
 
-void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task) {
-  if (!task.has_binary() && parent.has_binary()) *task.mutable_binary() = parent.binary();
-  if (!task.has_rootfs() && parent.has_rootfs()) *task.mutable_rootfs() = parent.rootfs();
-  if (!task.has_stdin() && parent.has_stdin()) task.set_stdin(parent.stdin());
-  if (task.args().empty()) *task.mutable_args() = parent.args();
-  if (task.envs().empty()) *task.mutable_envs() = parent.envs();
-  if (task.artifacts().empty()) *task.mutable_artifacts() = parent.artifacts();
-}
-
 v1::Task::Metadata& Task::info() {
   return std::visit([](auto& r) -> v1::Task::Metadata& { return *r.mutable_info(); }, request_);
 }

@@ -14,6 +14,7 @@
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
 #include "common/status.h"
+#include "protocol/job_inheritance.h"
 #include "protocol/task_kind.h"
 #include "wasimoff/v1/messages.pb.h"
 
@@ -100,8 +101,7 @@ class Task {
   asio::steady_timer deadline_timer_;              // Scheduler::arm_deadline; cancelled at finish
 };
 
-// Copies every *unset* field of `parent` into `task` whole (docs/scheduling.md §9 inheritance):
-// binary/rootfs/stdin when absent, args/envs/artifacts when empty. No merging.
-void inherit_params(const v1::Task::Wasip1::Params& parent, v1::Task::Wasip1::Params& task);
+// The job inheritance rule (docs/scheduling.md §9), shared with the client.
+using protocol::inherit_params;
 
 }  // namespace wasimoff::broker
