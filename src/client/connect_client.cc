@@ -1,8 +1,8 @@
 #include "client/connect_client.h"
 
-#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 #include "protocol/codec.h"
 
 namespace wasimoff::client {
@@ -125,7 +125,8 @@ awaitable<std::string> ConnectClient::upload(std::string bytes, std::string name
 
 awaitable<bool> ConnectClient::exists(std::string ref_or_name) {
   auto res = co_await storage_request(
-      "HEAD", address_.target(std::string(contract::paths::kStorage) + percent_encode(ref_or_name)), {});
+      "HEAD", address_.target(std::string(contract::paths::kStorage) + percent_encode(ref_or_name)),
+      {});
   if (res.status == 200) co_return true;
   if (res.status == 404) co_return false;
   throw http_error("looking up " + ref_or_name, res.status, res.body);

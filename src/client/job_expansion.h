@@ -10,8 +10,8 @@
 namespace wasimoff::client {
 
 // One Request per entry of `job.tasks`, in order, each inheriting from `job.parent`
-// (protocol::inherit_params). The job's qos applies to every task; its info.reference and info.trace
-// (when present) are copied into each task's info.
+// (protocol::inherit_params). The job's qos applies to every task; its info.reference and
+// info.trace (when present) are copied into each task's info.
 std::vector<v1::Task::Wasip1::Request> expand_job(const v1::Task::Wasip1::JobRequest& job);
 
 }  // namespace wasimoff::client

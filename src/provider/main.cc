@@ -15,12 +15,12 @@
 #include <iostream>
 #include <optional>
 
-#include "contract/contract.h"
 #include "common/build_info.h"
 #include "common/env_config.h"
 #include "common/logging.h"
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 #include "net/http/client.h"
 #include "provider/link/broker_link.h"
 #include "provider/wasi/signatures.h"
@@ -201,7 +201,8 @@ cache::FileCache::Fetcher broker_fetcher(asio::any_io_executor ex, const provide
     http::Headers headers;
     if (!token.empty()) headers.set("Authorization", "Bearer " + token);
     auto res =
-        co_await http::fetch(ex, "GET", broker + std::string(contract::paths::kStorage) + ref, headers, {}, fetch_options);
+        co_await http::fetch(ex, "GET", broker + std::string(contract::paths::kStorage) + ref,
+                             headers, {}, fetch_options);
     if (res.status != 200)
       throw std::runtime_error("HTTP " + std::to_string(res.status) + " " +
                                std::string(trim(res.body)));

@@ -4,11 +4,11 @@
 #include <stdexcept>
 #include <utility>
 
-#include "contract/contract.h"
 #include "broker/api/access_policy.h"
 #include "broker/metrics/exposition.h"
 #include "common/build_info.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 
 namespace wasimoff::broker {
 
@@ -106,7 +106,8 @@ void register_ops_routes(http::Router& router, OpsRoutes::Options options) {
     router.add("GET", "/metrics", bind(routes, &OpsRoutes::metrics));
   if (routes->options().debug_enabled)
     router.add("GET", "/debug/state", bind(routes, &OpsRoutes::debug_state));
-  router.add("GET,OPTIONS", std::string(contract::paths::kBrokerConfig), bind(routes, &OpsRoutes::config));
+  router.add("GET,OPTIONS", std::string(contract::paths::kBrokerConfig),
+             bind(routes, &OpsRoutes::config));
 }
 
 }  // namespace wasimoff::broker

@@ -4,9 +4,9 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "contract/contract.h"
 #include "broker/providers/provider_name.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 #include "protocol/messenger.h"
 
 namespace wasimoff::broker {

@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 #include "net/http/byte_range.h"
 
 namespace wasimoff::broker {

@@ -24,9 +24,9 @@
 #include <string_view>
 #include <vector>
 
-#include "contract/contract.h"
 #include "common/dotenv.h"
 #include "common/env_config.h"
+#include "contract/contract.h"
 
 namespace wasimoff::broker {
 
@@ -56,7 +56,8 @@ struct BrokerConfig {
   bool debug = false;                            // WASIMOFF_DEBUG
   int queue_size = 2048;                         // WASIMOFF_QUEUE_SIZE, 1–1000000
   std::uint64_t max_upload_size = 256ull << 20;  // WASIMOFF_MAX_UPLOAD_SIZE, bytes ≥ 1 KiB
-  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;  // WASIMOFF_MAX_MESSAGE_SIZE, 1 MiB – 1 GiB
+  std::uint64_t max_message_size =
+      contract::limits::kMaxMessageSizeDefault;  // WASIMOFF_MAX_MESSAGE_SIZE, 1 MiB – 1 GiB
   std::string client_token;                      // WASIMOFF_CLIENT_TOKEN, empty → open
   std::string provider_token;                    // WASIMOFF_PROVIDER_TOKEN, empty → open
   std::chrono::milliseconds task_timeout{0};     // WASIMOFF_TASK_TIMEOUT, zero → none

@@ -15,9 +15,9 @@
 #include <string>
 #include <unordered_set>
 
-#include "contract/contract.h"
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "contract/contract.h"
 #include "protocol/messenger.h"
 #include "protocol/task_kind.h"
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "contract/contract.h"
 #include "common/async.h"
+#include "contract/contract.h"
 #include "protocol/transport.h"
 
 namespace wasimoff::webtransport {

@@ -17,8 +17,8 @@
 #include <memory>
 #include <string>
 
-#include "contract/contract.h"
 #include "common/async.h"
+#include "contract/contract.h"
 #include "net/http/router.h"
 #include "net/quic/connection.h"
 #include "net/tls/certificate.h"
@@ -36,8 +36,9 @@ struct ServerOptions {
   std::uint16_t port = 4443;
   // Current certificate; read for every new handshake (rotation keeps live sessions).
   std::function<std::shared_ptr<const tls::CertificatePair>()> certificate;
-  std::string session_path = "/transport";        // path of WASIMOFF_TRANSPORT_URL
-  std::uint64_t max_message_size = contract::limits::kMaxMessageSizeDefault;   // WASIMOFF_MAX_MESSAGE_SIZE
+  std::string session_path = "/transport";  // path of WASIMOFF_TRANSPORT_URL
+  std::uint64_t max_message_size =
+      contract::limits::kMaxMessageSizeDefault;   // WASIMOFF_MAX_MESSAGE_SIZE
   std::uint64_t max_request_body = 256ull << 20;  // body cap for ordinary HTTP/3 requests
   const http::Router* router = nullptr;           // ordinary HTTP/3 requests
   // Decides a CONNECT to session_path (query options id/token, origin): 200 to accept, or

@@ -6,8 +6,8 @@
 #include <boost/json.hpp>
 #include <random>
 
-#include "contract/contract.h"
 #include "common/strings.h"
+#include "contract/contract.h"
 #include "net/http/client.h"
 #include "net/websocket/websocket_transport.h"
 #include "net/webtransport/client.h"
@@ -78,8 +78,8 @@ awaitable<BrokerLink::Discovery> BrokerLink::discover() {
   co.user_agent = options_.user_agent;
   co.connect_timeout = std::chrono::seconds(10);
   co.io_timeout = std::chrono::seconds(10);
-  auto res =
-      co_await http::fetch(ex_, "GET", options_.broker + std::string(contract::paths::kBrokerConfig), {}, {}, co);
+  auto res = co_await http::fetch(
+      ex_, "GET", options_.broker + std::string(contract::paths::kBrokerConfig), {}, {}, co);
   if (res.status != 200)
     throw std::runtime_error("broker config: HTTP " + std::to_string(res.status));
   boost::system::error_code ec;

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "contract/contract.h"
 #include "common/file_ref.h"
+#include "contract/contract.h"
 #include "protocol/task_trace.h"
 
 namespace wasimoff::provider {

@@ -13,9 +13,9 @@
 #include <set>
 #include <vector>
 
-#include "contract/contract.h"
 #include "common/file_ref.h"
 #include "common/zip_archive.h"
+#include "contract/contract.h"
 #include "provider/engine/module_abi.h"
 #include "provider/memfs/filesystem.h"
 #include "provider/wasi/context.h"
