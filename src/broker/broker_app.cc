@@ -10,10 +10,10 @@
 #include "broker/api/cgi_route.h"
 #include "broker/api/connect_routes.h"
 #include "broker/api/ops_routes.h"
+#include "broker/api/provider_admission.h"
 #include "broker/api/socket_routes.h"
 #include "broker/api/storage_routes.h"
 #include "broker/metrics/broker_metrics.h"
-#include "broker/providers/provider_name.h"
 #include "broker/providers/provider_registry.h"
 #include "broker/storage/open_storage.h"
 #include "broker/tasks/scheduler.h"
@@ -127,27 +127,19 @@ struct BrokerApp::Impl {
     wo.max_connections_per_ip = tcp.max_connections_per_ip > 0
                                     ? tcp.max_connections_per_ip
                                     : std::numeric_limits<std::size_t>::max();
-    // docs/protocol.md §7: token (header or ?token=), then the origin (host names only: the page
-    // and the QUIC authority differ in port).
+    // docs/protocol.md §7: the CONNECT passes the provider admission before the session is
+    // accepted; its verdict is the HTTP status of the refusal.
     wo.authorize = [this](const http::Request& connect) -> webtransport::ConnectVerdict {
-      if (!access.provider_ok(connect)) return 401;
-      if (auto origin = connect.header("origin");
-          origin && !access.origin_allowed_host_only(*origin, connect.authority))
-        return 403;
-      if (auto why = check_provider_name(connect.query_param("id").value_or("")))
-        return {400, "invalid provider name: " + *why};
+      auto admitted = admit_provider(connect, access, ProviderLink::kWebTransport);
+      if (!admitted) return {http_status(admitted.error().code()), admitted.error().message()};
       return 200;
     };
     wo.on_session = [this](std::unique_ptr<protocol::Transport> transport,
                            const http::Request& connect) {
-      ProviderInfo info;
-      info.name = connect.query_param("id").value_or("");  // checked by authorize
-      if (info.name.empty()) info.name = "anonymous";
-      auto ua = connect.header("user-agent");
-      info.user_agent = ua && !ua->empty() ? truncate_utf8(*ua, 256) : "unknown";
-      info.address = display_address(connect);
-      info.transport = "webtransport";
-      registry.connect(std::move(transport), std::move(info));
+      // authorize() admitted this CONNECT; its answer depends on nothing that changed since.
+      auto admitted = admit_provider(connect, access, ProviderLink::kWebTransport);
+      if (!admitted) return;  // e.g. the provider token was rotated in between: drop the session
+      registry.connect(std::move(transport), std::move(*admitted));
     };
     return wo;
   }

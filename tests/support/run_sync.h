@@ -10,6 +10,13 @@
 
 namespace wasimoff::testing {
 
+// Awaits `work` and keeps its value in `out`: co_spawn needs a default-constructible result type,
+// which Result<T> is not, so the helpers below spawn this void coroutine instead.
+template <typename T>
+boost::asio::awaitable<void> store_result(boost::asio::awaitable<T> work, std::optional<T>& out) {
+  out.emplace(co_await std::move(work));
+}
+
 // Spawns `work` on `ioc` and runs the context until it is out of work (restarting it first if a
 // previous run stopped it). Returns the result of `work` or rethrows its exception. Everything
 // else queued on `ioc` runs too, so the context must not hold work that never ends.
@@ -17,10 +24,8 @@ template <typename T>
 T run_sync(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
   std::optional<T> out;
   std::exception_ptr error;
-  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) out = std::move(v);
-  });
+  boost::asio::co_spawn(ioc, store_result(std::move(work), out),
+                        [&](std::exception_ptr e) { error = e; });
   ioc.restart();
   ioc.run();
   if (error) std::rethrow_exception(error);
@@ -43,9 +48,8 @@ T run_until_done(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
   std::optional<T> out;
   std::exception_ptr error;
   bool done = false;
-  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
+  boost::asio::co_spawn(ioc, store_result(std::move(work), out), [&](std::exception_ptr e) {
     error = e;
-    if (!e) out = std::move(v);
     done = true;
   });
   if (ioc.stopped()) ioc.restart();

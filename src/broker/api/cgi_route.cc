@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "broker/api/client_methods.h"
 #include "broker/api/shell_words.h"
 #include "common/strings.h"
 #include "net/http/connect_protocol.h"
@@ -33,9 +34,8 @@ std::variant<v1::Task::Wasip1::Request, http::Response> build_request(http::Requ
   params.add_args(*wasm);
   if (auto x_args = request.header("X-Args")) {
     auto words = split_shell_words(*x_args);
-    if (auto* err = std::get_if<std::string>(&words))
-      return http::Response::text(400, "malformatted X-Args: " + *err);
-    for (auto& w : std::get<std::vector<std::string>>(words)) params.add_args(std::move(w));
+    if (!words) return http::Response::text(400, "malformatted X-Args: " + words.error().message());
+    for (auto& w : *words) params.add_args(std::move(w));
   }
   std::set<std::string> seen;
   for (const auto& [name, value] : request.headers) {
@@ -72,10 +72,10 @@ void register_cgi_route(http::Router& router, CgiRouteOptions options) {
       ClientContext client;
       client.requester = request.remote;
       client.gone = &ctx.peer_gone();
-      auto out = co_await options.tasks.run_wasip1(
-          std::move(std::get<v1::Task::Wasip1::Request>(built)), client);
-      if (out.error) co_return rpc_error(*out.error);
-      auto& res = out.response;
+      auto out = co_await client_methods::kRunWasip1.call(
+          options.tasks, std::move(std::get<v1::Task::Wasip1::Request>(built)), client);
+      if (!out) co_return rpc_error(out.error());
+      auto& res = *out;
       http::Response r;
       r.headers.set("X-Wasimoff-Task-Id", res.info().id());
       // Provider names are checked at admission; header values are ASCII in any case.

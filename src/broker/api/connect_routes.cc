@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/api/client_methods.h"
 #include "net/http/connect_protocol.h"
 #include "protocol/codec.h"
 
@@ -23,15 +24,26 @@ http::Response ok_response(const Msg& message, Codec codec) {
   return r;
 }
 
-// Decodes the request body into `Req`, runs `call`, encodes the response.
-template <typename Req, typename Call>
-awaitable<http::Response> unary(http::Request& request, Codec codec, Call call) {
-  Req message;
+// Decodes the request body into the method's request, calls it, encodes the response.
+template <typename Method>
+awaitable<http::Response> unary(const Method& method, TaskService& tasks, http::Request& request,
+                                Codec codec, ClientContext client) {
+  typename Method::Request message;
   if (auto err = protocol::decode(request.body, codec, &message); !err.empty())
     co_return cn::error_response(invalid_argument("malformed request: " + err));
-  auto outcome = co_await call(std::move(message));
-  if (outcome.error) co_return cn::error_response(*outcome.error);
-  co_return ok_response(outcome.response, codec);
+  auto outcome = co_await method.call(tasks, std::move(message), client);
+  if (!outcome) co_return cn::error_response(outcome.error());
+  co_return ok_response(*outcome, codec);
+}
+
+// Serves procedure `name` of the client method table (client_methods.h).
+awaitable<http::Response> dispatch(std::string_view name, TaskService& tasks,
+                                   http::Request& request, Codec codec, ClientContext client) {
+  std::optional<awaitable<http::Response>> call;
+  for_each_client_method([&](const auto& method) {
+    if (method.name == name) call = unary(method, tasks, request, codec, client);
+  });
+  co_return co_await std::move(*call);
 }
 
 }  // namespace
@@ -46,9 +58,7 @@ void register_connect_routes(http::Router& router, ConnectRoutesOptions options)
       if (!access.client_ok(request))
         co_return cn::error_response(Status{StatusCode::kUnauthenticated, "unauthorized"});
       std::string method = request.path.substr(kPrefix.size());
-      bool known = method == "RunWasip1" || method == "RunWasip1Job" || method == "RunPyodide" ||
-                   method == "Upload";
-      if (!known)
+      if (!is_client_method(method))
         co_return cn::error_response(
             unimplemented("unknown procedure wasimoff.v1.Tasks/" + method));
       auto pre = cn::check_request(request, options.max_message_size);
@@ -59,21 +69,7 @@ void register_connect_routes(http::Router& router, ConnectRoutesOptions options)
       client.requester = request.remote;
       client.gone = &ctx.peer_gone();
       if (preamble.timeout) client.deadline = std::chrono::system_clock::now() + *preamble.timeout;
-      auto& tasks = options.tasks;
-      if (method == "RunWasip1")
-        co_return co_await unary<v1::Task::Wasip1::Request>(request, preamble.codec, [&](auto m) {
-          return tasks.run_wasip1(std::move(m), client);
-        });
-      if (method == "RunWasip1Job")
-        co_return co_await unary<v1::Task::Wasip1::JobRequest>(
-            request, preamble.codec,
-            [&](auto m) { return tasks.run_wasip1_job(std::move(m), client); });
-      if (method == "RunPyodide")
-        co_return co_await unary<v1::Task::Pyodide::Request>(request, preamble.codec, [&](auto m) {
-          return tasks.run_pyodide(std::move(m), client);
-        });
-      co_return co_await unary<v1::Filesystem::Upload::Request>(
-          request, preamble.codec, [&](auto m) { return tasks.upload(std::move(m)); });
+      co_return co_await dispatch(method, options.tasks, request, preamble.codec, client);
     }();
     access.apply_client_cors(request, response);
     co_return response;

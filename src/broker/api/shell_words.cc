@@ -2,7 +2,7 @@
 
 namespace wasimoff::broker {
 
-std::variant<std::vector<std::string>, std::string> split_shell_words(std::string_view text) {
+Result<std::vector<std::string>> split_shell_words(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
   bool in_word = false;  // a word has started (possibly empty, e.g. '')
@@ -20,13 +20,13 @@ std::variant<std::vector<std::string>, std::string> split_shell_words(std::strin
     } else if (c == '#' && !in_word) {
       while (i < text.size() && text[i] != '\n') ++i;
     } else if (c == '\\') {
-      if (i + 1 >= text.size()) return std::string("trailing backslash");
+      if (i + 1 >= text.size()) return invalid_argument("trailing backslash");
       word.push_back(text[i + 1]);
       in_word = true;
       i += 2;
     } else if (c == '\'') {
       auto end = text.find('\'', i + 1);
-      if (end == std::string_view::npos) return std::string("unterminated single quote");
+      if (end == std::string_view::npos) return invalid_argument("unterminated single quote");
       word.append(text.substr(i + 1, end - i - 1));
       in_word = true;
       i = end + 1;
@@ -40,14 +40,14 @@ std::variant<std::vector<std::string>, std::string> split_shell_words(std::strin
           break;
         }
         if (text[i] == '\\') {
-          if (i + 1 >= text.size()) return std::string("trailing backslash");
+          if (i + 1 >= text.size()) return invalid_argument("trailing backslash");
           word.push_back(text[i + 1]);
           i += 2;
           continue;
         }
         word.push_back(text[i++]);
       }
-      if (!closed) return std::string("unterminated double quote");
+      if (!closed) return invalid_argument("unterminated double quote");
       in_word = true;
     } else {
       word.push_back(c);

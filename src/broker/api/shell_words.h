@@ -3,8 +3,9 @@
 
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
+
+#include "common/status.h"
 
 namespace wasimoff::broker {
 
@@ -12,7 +13,8 @@ namespace wasimoff::broker {
 // "…" keeps everything except that '\' takes the next character literally; outside quotes '\'
 // takes the next character literally; an unquoted '#' at the start of a word starts a comment to
 // the end of the line; adjacent quoted and unquoted parts join into one word.
-// Returns the words, or an error text ("unterminated single quote", "trailing backslash", …).
-std::variant<std::vector<std::string>, std::string> split_shell_words(std::string_view text);
+// Returns the words, or invalid_argument with the reason ("unterminated single quote",
+// "trailing backslash", …).
+Result<std::vector<std::string>> split_shell_words(std::string_view text);
 
 }  // namespace wasimoff::broker

@@ -4,7 +4,8 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "broker/providers/provider_name.h"
+#include "broker/api/client_methods.h"
+#include "broker/api/provider_admission.h"
 #include "common/strings.h"
 #include "contract/contract.h"
 #include "protocol/messenger.h"
@@ -39,17 +40,13 @@ protocol::Reply fail(const Status& e) {
   return protocol::Reply::fail(Status{e.code(), e.to_string()});
 }
 
-}  // namespace
-
-std::string display_address(const http::Request& request) {
-  if (auto xff = request.header("X-Forwarded-For")) {
-    auto first = trim(split(*xff, ',').front());
-    if (!first.empty()) return std::string(first);
-  }
-  if (auto real = request.header("X-Real-IP"); real && !trim(*real).empty())
-    return std::string(trim(*real));
-  return request.remote;
+// The HTTP answer to a provider that admit_provider() refused.
+http::Response refusal(const Status& why) {
+  if (why.code() == StatusCode::kUnauthenticated) return AccessPolicy::unauthorized();
+  return http::Response::text(http_status(why.code()), why.message());
 }
+
+}  // namespace
 
 void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
                          TaskService& tasks) {
@@ -68,33 +65,15 @@ void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Tra
     return c;
   };
   using protocol::Reply;
-  messenger->serve<v1::Task::Wasip1::Request>(
-      [&tasks, client, weak](v1::Task::Wasip1::Request& req) -> awaitable<Reply> {
-        auto keep = weak.lock();
-        auto out = co_await tasks.run_wasip1(std::move(req), client());
-        if (out.error) co_return fail(*out.error);
-        co_return Reply::with(std::move(out.response));
-      });
-  messenger->serve<v1::Task::Wasip1::JobRequest>(
-      [&tasks, client, weak](v1::Task::Wasip1::JobRequest& req) -> awaitable<Reply> {
-        auto keep = weak.lock();
-        auto out = co_await tasks.run_wasip1_job(std::move(req), client());
-        if (out.error) co_return fail(*out.error);
-        co_return Reply::with(std::move(out.response));
-      });
-  messenger->serve<v1::Task::Pyodide::Request>(
-      [&tasks, client, weak](v1::Task::Pyodide::Request& req) -> awaitable<Reply> {
-        auto keep = weak.lock();
-        auto out = co_await tasks.run_pyodide(std::move(req), client());
-        if (out.error) co_return fail(*out.error);
-        co_return Reply::with(std::move(out.response));
-      });
-  messenger->serve<v1::Filesystem::Upload::Request>(
-      [&tasks](v1::Filesystem::Upload::Request& req) -> awaitable<Reply> {
-        auto out = co_await tasks.upload(std::move(req));
-        if (out.error) co_return fail(*out.error);
-        co_return Reply::with(std::move(out.response));
-      });
+  for_each_client_method([&](const auto& method) {
+    using Request = typename std::decay_t<decltype(method)>::Request;
+    messenger->serve<Request>([&tasks, client, weak, &method](Request& req) -> awaitable<Reply> {
+      auto keep = weak.lock();  // the messenger outlives this handler's reply
+      auto out = co_await method.call(tasks, std::move(req), client());
+      if (!out) co_return fail(out.error());
+      co_return Reply::with(std::move(*out));
+    });
+  });
   messenger->serve<v1::Ping>(
       [](v1::Ping&) -> awaitable<Reply> { co_return Reply::with(v1::Ping()); });
   messenger->on_event([remote](const google::protobuf::Message& m) {
@@ -108,23 +87,11 @@ void register_socket_routes(http::HttpServer& server, SocketRoutesOptions option
   server.add_upgrade_route(
       std::string(contract::paths::kProviderWebSocket),
       [options](http::UpgradeContext& up) -> awaitable<std::optional<http::Response>> {
-        const auto& req = up.request;
-        if (!options.access.provider_ok(req)) co_return AccessPolicy::unauthorized();
-        auto ua = req.header("User-Agent");
-        if (!ua || trim(*ua).empty()) co_return http::Response::text(400, "no user-agent");
-        if (!options.access.origin_allowed(req))
-          co_return http::Response::text(403, "origin not allowed");
-        ProviderInfo info;
-        info.name = req.query_param("id").value_or("");
-        if (auto why = check_provider_name(info.name))
-          co_return http::Response::text(400, "invalid provider name: " + *why);
-        if (info.name.empty()) info.name = "anonymous";
+        auto admitted = admit_provider(up.request, options.access, ProviderLink::kWebSocket);
+        if (!admitted) co_return refusal(admitted.error());
         if (auto bad = check_upgrade(up)) co_return bad;
-        info.user_agent = std::string(trim(*ua));
-        info.address = display_address(req);
-        info.transport = "websocket";
         auto transport = co_await websocket::accept(up, options.transport);
-        if (transport) options.registry.connect(std::move(transport), std::move(info));
+        if (transport) options.registry.connect(std::move(transport), std::move(*admitted));
         co_return std::nullopt;
       });
   server.add_upgrade_route(

@@ -20,10 +20,6 @@ struct SocketRoutesOptions {
 
 void register_socket_routes(http::HttpServer& server, SocketRoutesOptions options);
 
-// Display address of a peer: the first X-Forwarded-For entry or X-Real-IP when present (for
-// display only), else the socket peer.
-std::string display_address(const http::Request& request);
-
 // Serves the client-WebSocket protocol on an accepted transport until it closes; closing the
 // socket cancels every pending task of that socket.
 void serve_client_socket(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,

@@ -180,49 +180,35 @@ awaitable<std::optional<Status>> TaskService::submit(const std::shared_ptr<Task>
   co_return task->error();
 }
 
-awaitable<RpcOutcome<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
+awaitable<Result<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
     v1::Task::Wasip1::Request request, ClientContext client) {
-  RpcOutcome<v1::Task::Wasip1::Response> out;
   auto ex = co_await asio::this_coro::executor;
   *request.mutable_info() =
       make_info(request.info(), options_.scheduler.next_id(), client.requester);
   protocol::append_trace_event(*request.mutable_info(), Event::BrokerReceivedClientRequest);
   std::vector<std::string> refs;
-  if (!request.has_params()) {
-    out.error = invalid("params is required");
-    co_return out;
-  }
-  if (auto err = resolve_wasip1(*request.mutable_params(), refs)) {
-    out.error = err;
-    co_return out;
-  }
-  if (auto err = check_task_size(request.ByteSizeLong())) {
-    out.error = err;
-    co_return out;
-  }
+  if (!request.has_params()) co_return invalid("params is required");
+  if (auto err = resolve_wasip1(*request.mutable_params(), refs)) co_return *err;
+  if (auto err = check_task_size(request.ByteSizeLong())) co_return *err;
   auto deadline = effective_deadline(request.qos(), client.deadline);
   auto module = co_await modules_.facts(request.params().binary());
   auto task = std::make_shared<Task>(ex, std::move(request));
   task->required_refs = std::move(refs);
   task->module = std::move(module);
   task->deadline = deadline;
-  if ((out.error = co_await submit(task, client))) co_return out;
-  out.response = std::move(std::get<v1::Task::Wasip1::Response>(*task->response()));
-  protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
-  co_return out;
+  if (auto err = co_await submit(task, client)) co_return *err;
+  auto response = std::move(std::get<v1::Task::Wasip1::Response>(*task->response()));
+  protocol::append_trace_event(*response.mutable_info(), Event::BrokerTransmitClientResponse);
+  co_return response;
 }
 
-awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
+awaitable<Result<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
     v1::Task::Pyodide::Request request, ClientContext client) {
-  RpcOutcome<v1::Task::Pyodide::Response> out;
   auto ex = co_await asio::this_coro::executor;
   *request.mutable_info() =
       make_info(request.info(), options_.scheduler.next_id(), client.requester);
   protocol::append_trace_event(*request.mutable_info(), Event::BrokerReceivedClientRequest);
-  if (!request.has_params()) {
-    out.error = invalid("params is required");
-    co_return out;
-  }
+  if (!request.has_params()) co_return invalid("params is required");
   auto& params = *request.mutable_params();
   std::vector<std::string> refs;
   Problems problems;
@@ -230,22 +216,16 @@ awaitable<RpcOutcome<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
     problems.add(invalid("params needs a script or a pickle"));
   if (params.has_rootfs())
     if (auto e = resolve_file(*params.mutable_rootfs(), FileRole::kRootfs, refs)) problems.add(*e);
-  if (auto err = problems.result()) {
-    out.error = err;
-    co_return out;
-  }
-  if (auto err = check_task_size(request.ByteSizeLong())) {
-    out.error = err;
-    co_return out;
-  }
+  if (auto err = problems.result()) co_return *err;
+  if (auto err = check_task_size(request.ByteSizeLong())) co_return *err;
   auto deadline = effective_deadline(request.qos(), client.deadline);
   auto task = std::make_shared<Task>(ex, std::move(request));
   task->required_refs = std::move(refs);
   task->deadline = deadline;
-  if ((out.error = co_await submit(task, client))) co_return out;
-  out.response = std::move(std::get<v1::Task::Pyodide::Response>(*task->response()));
-  protocol::append_trace_event(*out.response.mutable_info(), Event::BrokerTransmitClientResponse);
-  co_return out;
+  if (auto err = co_await submit(task, client)) co_return *err;
+  auto response = std::move(std::get<v1::Task::Pyodide::Response>(*task->response()));
+  protocol::append_trace_event(*response.mutable_info(), Event::BrokerTransmitClientResponse);
+  co_return response;
 }
 
 // A job's parent, resolved once and shared by every task that inherits from it
@@ -269,10 +249,9 @@ struct TaskService::JobTasks {
   std::uint64_t size = 0;                         // Σ expanded size of the admissible tasks
 };
 
-awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job(
+awaitable<Result<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job(
     v1::Task::Wasip1::JobRequest request, ClientContext client) {
-  RpcOutcome<v1::Task::Wasip1::JobResponse> out;
-  if ((out.error = check_job_shape(request))) co_return out;
+  if (auto err = check_job_shape(request)) co_return *err;
   std::string job_id = options_.scheduler.next_id();
   v1::Task::Metadata job_info = make_info(request.info(), job_id, client.requester);
   // Job-level bounds: the client's deadline and the job's qos.deadline fail the whole call.
@@ -280,20 +259,19 @@ awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job
   if (request.qos().has_deadline())
     if (auto d = deadline_of(request.qos().deadline()); d && (!job_deadline || *d < *job_deadline))
       job_deadline = d;
-  if (job_deadline && *job_deadline <= std::chrono::system_clock::now()) {
-    out.error = deadline_exceeded("deadline exceeded");
-    co_return out;
-  }
+  if (job_deadline && *job_deadline <= std::chrono::system_clock::now())
+    co_return deadline_exceeded("deadline exceeded");
   JobParent parent = co_await resolve_parent(request);
   JobTasks tasks(static_cast<std::size_t>(request.tasks_size()));
   for (int i = 0; i < request.tasks_size(); ++i)
     co_await add_job_task(request, i, job_id, client, parent, job_deadline, tasks);
-  if ((out.error = check_job_size(tasks))) co_return out;
-  if ((out.error = options_.scheduler.admit_all(tasks.admissible))) co_return out;
-  if ((out.error = co_await await_job(tasks, job_deadline, client))) co_return out;
-  *out.response.mutable_info() = job_info;
-  collect_job(tasks, out.response);
-  co_return out;
+  if (auto err = check_job_size(tasks)) co_return *err;
+  if (auto err = options_.scheduler.admit_all(tasks.admissible)) co_return *err;
+  if (auto err = co_await await_job(tasks, job_deadline, client)) co_return *err;
+  v1::Task::Wasip1::JobResponse response;
+  *response.mutable_info() = job_info;
+  collect_job(tasks, response);
+  co_return response;
 }
 
 std::optional<Status> TaskService::check_job_shape(
@@ -454,34 +432,23 @@ void TaskService::collect_job(JobTasks& tasks, v1::Task::Wasip1::JobResponse& re
   }
 }
 
-awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(
+awaitable<Result<v1::Filesystem::Upload::Response>> TaskService::upload(
     v1::Filesystem::Upload::Request request) {
-  RpcOutcome<v1::Filesystem::Upload::Response> out;
-  if (!request.has_upload() || !request.upload().has_blob()) {
-    out.error = invalid("upload.blob is required");
-    co_return out;
-  }
+  if (!request.has_upload() || !request.upload().has_blob())
+    co_return invalid("upload.blob is required");
   auto& file = *request.mutable_upload();
-  if (file.blob().size() > options_.max_upload_size) {
-    out.error = resource_exhausted("file too large");
-    co_return out;
-  }
+  if (file.blob().size() > options_.max_upload_size) co_return resource_exhausted("file too large");
   auto sniffed = sniff_media(file.blob());
   if (!sniffed ||
       (file.has_media() && !file.media().empty() && !is_media(file.media(), *sniffed))) {
-    out.error = invalid("unsupported filetype");
-    co_return out;
+    co_return invalid("unsupported filetype");
   }
   std::optional<std::string> alias;
   if (!file.ref().empty()) {
     if (auto ref = normalize_ref(file.ref())) {
-      if (*ref != make_ref(file.blob())) {
-        out.error = invalid("hash mismatch");
-        co_return out;
-      }
+      if (*ref != make_ref(file.blob())) co_return invalid("hash mismatch");
     } else if (auto why = check_alias(file.ref())) {
-      out.error = invalid("invalid name: " + *why);
-      co_return out;
+      co_return invalid("invalid name: " + *why);
     } else {
       alias = file.ref();
     }
@@ -495,12 +462,13 @@ awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> TaskService::upload(
                            alias ? std::optional<std::string_view>(*alias) : std::nullopt);
     };
     auto info = co_await offload(options_.pool, std::move(store));
-    out.response.set_ref(info.ref);
+    v1::Filesystem::Upload::Response response;
+    response.set_ref(info.ref);
+    co_return response;
   } catch (const std::exception& e) {
     spdlog::error("upload: storing failed: {}", e.what());
-    out.error = internal_error("inserting file in storage failed");
   }
-  co_return out;
+  co_return internal_error("inserting file in storage failed");
 }
 
 }  // namespace wasimoff::broker

@@ -26,13 +26,6 @@ struct ClientContext {
   OneShotEvent* gone = nullptr;        // fires when the client disconnects
 };
 
-// Result of one RPC: exactly one of `error` / `response`.
-template <typename Response>
-struct RpcOutcome {
-  std::optional<Status> error;
-  Response response;
-};
-
 class TaskService {
  public:
   struct Options {
@@ -52,13 +45,13 @@ class TaskService {
   explicit TaskService(Options options)
       : options_(options), modules_(options.storage, options.pool) {}
 
-  awaitable<RpcOutcome<v1::Task::Wasip1::Response>> run_wasip1(v1::Task::Wasip1::Request request,
-                                                               ClientContext client);
-  awaitable<RpcOutcome<v1::Task::Pyodide::Response>> run_pyodide(v1::Task::Pyodide::Request request,
-                                                                 ClientContext client);
-  awaitable<RpcOutcome<v1::Task::Wasip1::JobResponse>> run_wasip1_job(
+  awaitable<Result<v1::Task::Wasip1::Response>> run_wasip1(v1::Task::Wasip1::Request request,
+                                                           ClientContext client);
+  awaitable<Result<v1::Task::Pyodide::Response>> run_pyodide(v1::Task::Pyodide::Request request,
+                                                             ClientContext client);
+  awaitable<Result<v1::Task::Wasip1::JobResponse>> run_wasip1_job(
       v1::Task::Wasip1::JobRequest request, ClientContext client);
-  awaitable<RpcOutcome<v1::Filesystem::Upload::Response>> upload(
+  awaitable<Result<v1::Filesystem::Upload::Response>> upload(
       v1::Filesystem::Upload::Request request);
 
   // Validates and resolves `params` in place (binary required for Wasip1); returns the problems

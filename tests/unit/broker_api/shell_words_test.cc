@@ -10,16 +10,19 @@ using Words = std::vector<std::string>;
 
 Words words(std::string_view text) {
   auto r = split_shell_words(text);
-  if (auto* err = std::get_if<std::string>(&r)) {
-    ADD_FAILURE() << "unexpected error for [" << text << "]: " << *err;
+  if (!r) {
+    ADD_FAILURE() << "unexpected error for [" << text << "]: " << r.error().message();
     return {};
   }
-  return std::get<Words>(r);
+  return *r;
 }
 
 std::string error(std::string_view text) {
   auto r = split_shell_words(text);
-  if (auto* err = std::get_if<std::string>(&r)) return *err;
+  if (!r) {
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    return r.error().message();
+  }
   ADD_FAILURE() << "no error for [" << text << "]";
   return {};
 }

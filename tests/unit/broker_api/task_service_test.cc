@@ -9,6 +9,7 @@
 #include "broker/storage/memory_storage.h"
 #include "common/file_ref.h"
 #include "common/strings.h"
+#include "run_sync.h"
 
 namespace wasimoff::broker {
 namespace {
@@ -35,9 +36,8 @@ class TaskServiceTest : public ::testing::Test {
   template <typename T>
   T run(awaitable<T> call) {
     std::optional<T> out;
-    asio::co_spawn(io, std::move(call), [&](std::exception_ptr e, T value) {
+    asio::co_spawn(io, testing::store_result(std::move(call), out), [&](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
-      out = std::move(value);
     });
     io.run_for(10s);
     io.restart();
@@ -178,34 +178,34 @@ TEST_F(TaskServiceTest, InheritanceCopiesUnsetFieldsWhole) {
 TEST_F(TaskServiceTest, RpcErrorsBeforeAdmission) {
   v1::Task::Wasip1::Request no_params;
   auto out = run(service.run_wasip1(no_params, ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code_name(), "invalid_argument");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code_name(), "invalid_argument");
 
   v1::Task::Wasip1::Request past;
   past.mutable_params()->mutable_binary()->set_ref("m.wasm");
   ClientContext late{"127.0.0.1:1", std::chrono::system_clock::now() - 1s};
   out = run(service.run_wasip1(past, late));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code_name(), "deadline_exceeded");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code_name(), "deadline_exceeded");
 
   v1::Task::Pyodide::Request no_script;
   no_script.mutable_params();
   auto py = run(service.run_pyodide(no_script, ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(py.error);
-  EXPECT_EQ(py.error->code_name(), "invalid_argument");
+  ASSERT_FALSE(py.ok());
+  EXPECT_EQ(py.status().code_name(), "invalid_argument");
 
   v1::Task::Wasip1::JobRequest empty;
   auto job = run(service.run_wasip1_job(empty, ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(job.error);
-  EXPECT_EQ(job.error->code_name(), "invalid_argument");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code_name(), "invalid_argument");
 
   v1::Task::Wasip1::JobRequest big;  // more tasks than the queue holds (4)
   big.mutable_parent()->mutable_binary()->set_ref("m.wasm");
   for (int i = 0; i < 5; ++i) big.add_tasks();
   job = run(service.run_wasip1_job(big, ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(job.error);
-  EXPECT_EQ(job.error->code_name(), "invalid_argument");
-  EXPECT_TRUE(job.error->message().starts_with("job too large")) << job.error->message();
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code_name(), "invalid_argument");
+  EXPECT_TRUE(job.status().message().starts_with("job too large")) << job.status().message();
   EXPECT_EQ(scheduler.queued(), 0u);
 }
 
@@ -224,9 +224,9 @@ TEST_F(TaskServiceTest, JobAndTaskSizeBounds) {
   };
   // 10 × 4 KiB inherited = 40 KiB plus metadata: over the bound, nothing is queued.
   auto out = run(sized.run_wasip1_job(job_of(10, 4 << 10), ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code_name(), "resource_exhausted");
-  EXPECT_TRUE(out.error->message().starts_with("job too large: ")) << out.error->message();
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code_name(), "resource_exhausted");
+  EXPECT_TRUE(out.status().message().starts_with("job too large: ")) << out.status().message();
   EXPECT_EQ(big_queue.queued(), 0u);
   // Tasks that set their own stdin do not inherit the parent's: the same job fits.
   auto own = job_of(10, 4 << 10);
@@ -236,43 +236,43 @@ TEST_F(TaskServiceTest, JobAndTaskSizeBounds) {
   gone.gone = &left;
   left.set();  // the client is gone at once: the job is admitted, then cancelled
   out = run(sized.run_wasip1_job(own, gone));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code_name(), "canceled");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code_name(), "canceled");
   // One task over WASIMOFF_MAX_MESSAGE_SIZE fails alone.
   v1::Task::Wasip1::Request single;
   single.mutable_params()->mutable_binary()->set_ref("m.wasm");
   single.mutable_params()->set_stdin(std::string(64 << 10, 'x'));
   auto one = run(sized.run_wasip1(single, ClientContext{"127.0.0.1:1"}));
-  ASSERT_TRUE(one.error);
-  EXPECT_EQ(one.error->code_name(), "resource_exhausted");
-  EXPECT_TRUE(one.error->message().starts_with("task too large: ")) << one.error->message();
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.status().code_name(), "resource_exhausted");
+  EXPECT_TRUE(one.status().message().starts_with("task too large: ")) << one.status().message();
 }
 
 TEST_F(TaskServiceTest, UploadRules) {
   v1::Filesystem::Upload::Request up;
   auto out = run(service.upload(up));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code_name(), "invalid_argument");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code_name(), "invalid_argument");
 
   up.mutable_upload()->set_blob("text, not wasm");
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->message(), "unsupported filetype");
+  EXPECT_EQ(out.status().message(), "unsupported filetype");
 
   up.mutable_upload()->set_blob(kWasm + "u");
   up.mutable_upload()->set_ref("sha256:" + std::string(64, '0'));
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->message(), "hash mismatch");
+  EXPECT_EQ(out.status().message(), "hash mismatch");
 
   up.mutable_upload()->set_ref("u.wasm");
   out = run(service.upload(up));
-  ASSERT_FALSE(out.error) << out.error->message();
-  EXPECT_EQ(out.response.ref(), make_ref(kWasm + "u"));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->ref(), make_ref(kWasm + "u"));
   EXPECT_EQ(storage.resolve("u.wasm")->ref, make_ref(kWasm + "u"));
 
   up.mutable_upload()->set_blob(std::string(2 << 20, 'x').replace(0, 8, kWasm));  // > 1 MiB limit
   up.mutable_upload()->clear_ref();
   out = run(service.upload(up));
-  EXPECT_EQ(out.error->code_name(), "resource_exhausted");
+  EXPECT_EQ(out.status().code_name(), "resource_exhausted");
 }
 
 }  // namespace
