@@ -16,6 +16,7 @@ import {
   pack,
   unpack,
 } from "../src/lib/proto";
+import { statusFromWire } from "../src/lib/status";
 import { hex, unhex, wireVector, wireVectors } from "./helpers";
 
 // docs/protocol.md §5, from tests/data/wire_vectors.json
@@ -25,6 +26,7 @@ const V5 = wireVector("error response").hex;
 const V6 = wireVector("cancel").hex;
 const V7 = wireVector("wasip1 response").hex;
 const V8 = wireVector("throughput").hex;
+const CODED = wireVector("coded error response");
 
 describe("wire vectors (tests/data/wire_vectors.json)", () => {
   it("holds the 8 vectors of docs/protocol.md §5", () => {
@@ -46,7 +48,7 @@ describe("wire vectors (tests/data/wire_vectors.json)", () => {
       // The lenient forms' other type URL prefixes are kept as they are, unlike in the C++ codec.
       for (const json of v.json_lenient ?? []) {
         const got = decodeJson(json);
-        expect([got.sequence, got.type, got.error]).toEqual([want.sequence, want.type, want.error]);
+        expect([got.sequence, got.type, got.error, got.code]).toEqual([want.sequence, want.type, want.error, want.code]);
         expect(got.payload && typeNameOf(got.payload.typeUrl)).toBe(want.payload && typeNameOf(want.payload.typeUrl));
         expect(got.payload && hex(got.payload.value)).toBe(want.payload && hex(want.payload.value));
       }
@@ -77,6 +79,25 @@ describe("binary codec (protocol.md §5 vectors)", () => {
       result: { case: "ok", value: create(Task_Wasip1_OutputSchema, { status: 0, stdout: new TextEncoder().encode("hi\n") }) },
     });
     expect(hex(encodeBinary(create(EnvelopeSchema, { sequence: 3n, type: Envelope_MessageType.Response, payload: pack(res) })))).toBe(V7);
+  });
+
+  it("encodes and decodes the coded error response (Envelope.code, field 5)", () => {
+    const error = "file not found in storage: sha256:00";
+    const env = create(EnvelopeSchema, { sequence: 6n, type: Envelope_MessageType.Response, error, code: "not_found" });
+    expect(hex(encodeBinary(env))).toBe(CODED.hex);
+    expect(JSON.parse(encodeJson(env))).toEqual(JSON.parse(CODED.json));
+    for (const got of [decodeBinary(unhex(CODED.hex)), decodeJson(CODED.json), ...(CODED.json_lenient ?? []).map(decodeJson)]) {
+      expect([got.sequence, got.type, got.error, got.code, got.payload]).toEqual([6n, Envelope_MessageType.Response, error, "not_found", undefined]);
+      expect(statusFromWire(got.code, got.error!)).toEqual({ code: "not_found", message: error });
+    }
+    // Without field 5 (the reference's form, vector 5) the text decides.
+    const plain = decodeBinary(unhex(V5));
+    expect(plain.code).toBeUndefined();
+    expect(statusFromWire(plain.code, plain.error!)).toEqual({ code: "unimplemented", message: "not implemented yet" });
+    // Field 5 is appended after the reference's fields: without it the bytes are the reference's.
+    const field5 = "2a09" + hex(new TextEncoder().encode("not_found"));
+    expect(CODED.hex.endsWith(field5)).toBe(true);
+    expect(hex(encodeBinary(create(EnvelopeSchema, { sequence: 6n, type: Envelope_MessageType.Response, error })))).toBe(CODED.hex.slice(0, -field5.length));
   });
 
   it("decodes vector 6 (Task.Cancel) and vector 8 (float 12.5)", () => {

@@ -13,7 +13,8 @@ import {
   pack,
   unpack,
 } from "../src/lib/proto";
-import { MemoryTransport } from "./helpers";
+import { decodeBinary } from "../src/lib/codec";
+import { MemoryTransport, unhex, wireVector } from "./helpers";
 
 function setup(onRequest: (m: Message) => Promise<Message> = async () => create(PingSchema)) {
   const [a, b] = MemoryTransport.pair();
@@ -59,8 +60,8 @@ describe("Messenger", () => {
   });
 
   it("applies the receiver rules: missing payload, unknown type, bad payload, handler errors", async () => {
-    const { peer } = setup(async (m) => {
-      if (m.$typeName === Task_CancelSchema.typeName) throw new CallError("binary not found in storage: x");
+    const { peer, logs } = setup(async (m) => {
+      if (m.$typeName === Task_CancelSchema.typeName) throw new CallError("unavailable", "binary not found in storage: x");
       throw new Error("boom");
     });
     await peer.send(create(EnvelopeSchema, { sequence: 1n, type: Envelope_MessageType.Request }));
@@ -68,18 +69,37 @@ describe("Messenger", () => {
     await peer.send(create(EnvelopeSchema, { sequence: 3n, type: Envelope_MessageType.Request, payload: create(AnySchema, { typeUrl: "wasimoff/wasimoff.v1.Task.Cancel", value: new Uint8Array([0xff]) }) }));
     await peer.send(create(EnvelopeSchema, { sequence: 4n, type: Envelope_MessageType.Request, payload: pack(create(Task_CancelSchema, { id: "1" })) }));
     await peer.send(create(EnvelopeSchema, { sequence: 5n, type: Envelope_MessageType.Request, payload: pack(create(PingSchema)) }));
-    const answers = new Map<bigint, string | undefined>();
+    const answers = new Map<bigint, [string | undefined, string | undefined]>();
     for (let i = 0; i < 5; i++) {
       const e = await next(peer);
       expect(e.type).toBe(Envelope_MessageType.Response);
       expect(e.payload).toBeUndefined();
-      answers.set(e.sequence!, e.error);
+      answers.set(e.sequence!, [e.error, e.code]);
     }
-    expect(answers.get(1n)).toBe("missing payload");
-    expect(answers.get(2n)).toBe("not implemented");
-    expect(answers.get(3n)).toMatch(/^bad payload: /);
-    expect(answers.get(4n)).toBe("binary not found in storage: x");
-    expect(answers.get(5n)).toBe("boom");
+    // The texts are the reference's (its peers read them); the codes are those of the native
+    // provider's Messenger (a handler's plain exception is "unknown").
+    expect(answers.get(1n)).toEqual(["missing payload", "invalid_argument"]);
+    expect(answers.get(2n)).toEqual(["not implemented", "unimplemented"]);
+    expect(answers.get(3n)?.[0]).toMatch(/^bad payload: /);
+    expect(answers.get(3n)?.[1]).toBe("invalid_argument");
+    expect(answers.get(4n)).toEqual(["binary not found in storage: x", "unavailable"]);
+    expect(answers.get(5n)).toEqual(["boom", "unknown"]);
+    // Only the unexpected exception is logged as a handler failure.
+    expect(logs.filter((l) => l.startsWith("handler for"))).toEqual(["handler for wasimoff.v1.Ping failed: boom"]);
+  });
+
+  it("puts a CallError's code beside its unchanged text, for every code", async () => {
+    const codes = ["canceled", "resource_exhausted", "failed_precondition", "internal", "deadline_exceeded"] as const;
+    let i = 0;
+    const { peer } = setup(async () => {
+      const code = codes[i++];
+      throw new CallError(code, `${code}: text as it was`);
+    });
+    for (let s = 1; s <= codes.length; s++) {
+      await peer.send(create(EnvelopeSchema, { sequence: BigInt(s), type: Envelope_MessageType.Request, payload: pack(create(PingSchema)) }));
+      const e = await next(peer);
+      expect([e.sequence, e.error, e.code, e.payload]).toEqual([BigInt(s), `${codes[s - 1]}: text as it was`, codes[s - 1], undefined]);
+    }
   });
 
   it("keeps reading while a handler is busy (Ping answered during a long task)", async () => {
@@ -104,10 +124,38 @@ describe("Messenger", () => {
     await peer.send(create(EnvelopeSchema, { sequence: 1n, type: Envelope_MessageType.Response, error: "not implemented" }));
     await peer.send(create(EnvelopeSchema, { sequence: 2n, type: Envelope_MessageType.Response, payload: pack(create(Task_CancelSchema)) }));
     await expect(a).rejects.toThrow("not implemented");
+    await expect(a).rejects.toMatchObject({ code: "unimplemented", answered: true });
     await expect(b).rejects.toThrow("unexpected response payload wasimoff.v1.Task.Cancel");
+    await expect(b).rejects.toMatchObject({ code: "internal", answered: false });
     peer.close(1000, "bye!");
     await expect(c).rejects.toThrow(/closed/);
+    await expect(c).rejects.toMatchObject({ code: "unavailable", answered: false });
     await expect(done).resolves.toEqual({ code: 1000, reason: "bye!" });
+    await expect(m.request(create(PingSchema), PingSchema, 5000)).rejects.toMatchObject({ code: "unavailable" });
+  });
+
+  it("fails calls with the status of the error Response: its code, else the reference's text", async () => {
+    const { m, peer } = setup();
+    const coded = wireVector("coded error response"); // sequence 6, not_found
+    const calls = Array.from({ length: 6 }, () => m.request(create(PingSchema), PingSchema, 5000));
+    const answer = (sequence: bigint, error: string, code?: string) =>
+      peer.send(create(EnvelopeSchema, { sequence, type: Envelope_MessageType.Response, error, code }));
+    await answer(1n, "timeout: no response within 10 s"); // a reference peer: the text decides
+    await answer(2n, "CompileError: bad magic", "unknown");
+    await answer(3n, "task canceled: x", "canceled");
+    await answer(4n, "not implemented", "bogus");
+    await answer(5n, "hash mismatch");
+    await peer.send(decodeBinary(unhex(coded.hex)));
+    const got = await Promise.all(calls.map((c) => c.then(() => undefined, (e: unknown) => e)));
+    for (const e of got) expect(e).toBeInstanceOf(CallError);
+    expect(got.map((e) => [(e as CallError).code, (e as CallError).message, (e as CallError).answered])).toEqual([
+      ["deadline_exceeded", "timeout: no response within 10 s", true],
+      ["failed_precondition", "CompileError: bad magic", true],
+      ["canceled", "task canceled: x", true],
+      ["unimplemented", "not implemented", true],
+      ["unknown", "hash mismatch", true],
+      ["not_found", "file not found in storage: sha256:00", true],
+    ]);
   });
 
   it("drops Responses for unknown sequences and ignores untyped Envelopes", async () => {
@@ -124,6 +172,7 @@ describe("Messenger", () => {
   it("times out Requests that get no answer", async () => {
     const { m } = setup();
     await expect(m.request(create(PingSchema), PingSchema, 20)).rejects.toThrow(/timed out/);
+    await expect(m.request(create(PingSchema), PingSchema, 20)).rejects.toMatchObject({ code: "deadline_exceeded", answered: false });
     expect(m.outstanding).toBe(0);
   });
 

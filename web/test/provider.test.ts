@@ -103,7 +103,7 @@ class Harness {
 
   async task(params: Parameters<typeof create<typeof Task_Wasip1_ParamsSchema>>[1], extra: Parameters<typeof create<typeof Task_Wasip1_RequestSchema>>[1] = {}) {
     const env = await this.call(create(Task_Wasip1_RequestSchema, { params: create(Task_Wasip1_ParamsSchema, params), ...extra }));
-    if (env.error) return { envelopeError: env.error };
+    if (env.error) return { envelopeError: env.error, code: env.code };
     const u = unpack(env.payload!);
     if (u.kind !== "ok") throw new Error("bad response");
     return { res: u.message as Task_Wasip1_Response };
@@ -181,6 +181,7 @@ describe("Provider (protocol.md §9)", () => {
     const missing = "sha256:" + "0".repeat(64);
     const r = await h.task({ binary: create(FileSchema, { ref: missing }) });
     expect(r.envelopeError).toBe(`binary not found in storage: ${missing}`);
+    expect(r.code).toBe("unavailable"); // as the native provider: the Broker tries elsewhere
     expect(h.pool.busy).toBe(0);
   });
 
@@ -188,6 +189,7 @@ describe("Provider (protocol.md §9)", () => {
     h = new Harness({});
     const r = await h.task({ binary: create(FileSchema, { blob: wasm("hello") }), rootfs: create(FileSchema, { ref: "sha256:" + "2".repeat(64) }) });
     expect(r.envelopeError).toBe(`rootfs not found in storage: sha256:${"2".repeat(64)}`);
+    expect(r.code).toBe("unavailable");
   });
 
   it("uses inline blobs and stores them under their ref", async () => {
@@ -248,7 +250,9 @@ describe("Provider (protocol.md §9)", () => {
     const u = unpack(up.payload!);
     expect(u.kind === "ok" && u.message).toMatchObject({ ref: HELLO_REF });
     const bad = await h.call(create(Filesystem_Upload_RequestSchema, { upload: create(FileSchema, { ref: "sha256:" + "f".repeat(64), blob: wasm("hello") }) }));
-    expect(bad.error).toBe("hash mismatch");
+    expect([bad.error, bad.code]).toEqual(["hash mismatch", "invalid_argument"]);
+    const empty = await h.call(create(Filesystem_Upload_RequestSchema, { upload: create(FileSchema, { ref: HELLO_REF }) }));
+    expect([empty.error, empty.code]).toEqual(["upload without blob", "invalid_argument"]);
     const list = unpack((await h.call(create(Filesystem_Listing_RequestSchema))).payload!);
     expect(list.kind === "ok" && list.message).toMatchObject({ files: [HELLO_REF] });
     const probe = unpack((await h.call(create(Filesystem_Probe_RequestSchema, { file: HELLO_REF.toUpperCase().replace("SHA256", "sha256") }))).payload!);
@@ -256,8 +260,19 @@ describe("Provider (protocol.md §9)", () => {
     const probe2 = unpack((await h.call(create(Filesystem_Probe_RequestSchema, { file: "sha256:" + "e".repeat(64) }))).payload!);
     expect(probe2.kind === "ok" && probe2.message).toMatchObject({ ok: false });
     expect(unpack((await h.call(create(PingSchema))).payload!).kind).toBe("ok");
-    expect((await h.call(create(Task_Pyodide_RequestSchema))).error).toBe("not implemented");
-    expect((await h.call(create(Filesystem_Download_RequestSchema, { file: "x" }))).error).toBe("not implemented");
+    for (const refused of [create(Task_Pyodide_RequestSchema), create(Filesystem_Download_RequestSchema, { file: "x" })]) {
+      const r = await h.call(refused);
+      expect([r.error, r.code]).toEqual(["not implemented", "unimplemented"]);
+    }
+  });
+
+  it("fails an upload the cache cannot store with its text and the code internal", async () => {
+    h = new Harness({});
+    h.backend.write = async () => {
+      throw new Error("QuotaExceededError: the quota has been exceeded");
+    };
+    const r = await h.call(create(Filesystem_Upload_RequestSchema, { upload: create(FileSchema, { blob: wasm("hello") }) }));
+    expect([r.error, r.code]).toEqual(["QuotaExceededError: the quota has been exceeded", "internal"]);
   });
 
   it("announces ProviderResources with both fields whenever the pool changes", async () => {
@@ -325,7 +340,9 @@ describe("ProviderCapabilities (scheduling.md §3)", () => {
   it("answers a module it cannot run with the `unsupported module:` prefix the Broker recognises", async () => {
     h = new Harness();
     const r = await h.task({ binary: { blob: new TextEncoder().encode("\0asm-not-really") }, args: ["x"] });
-    const error = r.res?.result.case === "error" ? r.res.result.value : r.envelopeError;
+    // The task's own failure, as in the native provider: no Envelope error (hence no code).
+    expect(r.envelopeError).toBeUndefined();
+    const error = r.res?.result.case === "error" ? r.res.result.value : undefined;
     expect(error).toMatch(/^unsupported module: /);
   });
 });

@@ -103,6 +103,14 @@ export type Fetcher = (ref: string) => Promise<Uint8Array>;
 /** A fetch failure or content mismatch; message is the reason for logs. */
 export class FetchError extends Error {}
 
+/** put(): the data does not match the claimed sha256 ref. */
+export class HashMismatchError extends Error {
+  constructor() {
+    super("hash mismatch");
+    this.name = "HashMismatchError";
+  }
+}
+
 /**
  * Fetches `<broker>/api/storage/<ref>` (docs/provider-internals.md §2): status 200 required, the
  * body's SHA-256 must equal the ref and the x-wasimoff-ref header if present. Bounded by
@@ -191,14 +199,14 @@ export class FileStore {
   }
 
   /**
-   * Stores `data` under its computed ref; if `claimed` is a sha256 ref it must match (else Error
-   * "hash mismatch"). Returns the ref. Emits `added` when the ref is new.
+   * Stores `data` under its computed ref; if `claimed` is a sha256 ref it must match (else
+   * HashMismatchError, "hash mismatch"). Returns the ref. Emits `added` when the ref is new.
    */
   async put(data: Uint8Array, claimed?: string): Promise<string> {
     const ref = await refOf(data);
     if (claimed !== undefined) {
       const c = normalizeRef(claimed);
-      if (c !== undefined && c !== ref) throw new Error("hash mismatch");
+      if (c !== undefined && c !== ref) throw new HashMismatchError();
     }
     await this.store(ref, data);
     return ref;

@@ -5,20 +5,34 @@
 //   and Task.Cancel are answered while tasks run); each gets exactly one Response with the
 //   Request's sequence (absent = 0).
 // * Responses are matched to pending Requests by sequence; unknown sequences are logged and dropped.
+// * Failures carry a Connect code (status.ts): our error Responses set Envelope.code beside the
+//   unchanged `error` text, and failed calls reject with a CallError whose code callers branch on.
 import { create } from "@bufbuild/protobuf";
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { payloadError } from "./codec";
 import { EnvelopeSchema, Envelope_MessageType, pack, unpack, type Envelope } from "./proto";
+import { statusFromWire, type Code } from "./status";
 import type { CloseInfo, Transport } from "./transport";
 import { ERRORS } from "../gen/contract";
 
 /**
- * Thrown by a request handler to fail the call as a whole: the text goes into Envelope.error
- * (e.g. "binary not found in storage: sha256:…"). Any other exception does the same with its
- * message; this class only documents the intent.
+ * A call that failed as a whole, with its Connect code.
+ *
+ * Thrown by a request handler, it becomes the error Response: the text goes into Envelope.error
+ * (e.g. "binary not found in storage: sha256:…") and the code into Envelope.code. Any other
+ * exception does the same with its message and the code "unknown" (and is logged), like the
+ * native provider's Messenger.
+ *
+ * request() rejects with it: `answered` = the peer's error Response (code from statusFromWire);
+ * otherwise the call failed here (deadline_exceeded: no answer in time, unavailable: the
+ * connection is gone, internal: an unexpected payload, resource_exhausted: too many calls).
  */
 export class CallError extends Error {
-  constructor(message: string) {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly answered = false,
+  ) {
     super(message);
     this.name = "CallError";
   }
@@ -77,7 +91,7 @@ export class Messenger {
     this.closeInfo = info;
     for (const [seq, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new Error(`connection closed (${info.code} ${info.reason})`.trim()));
+      p.reject(new CallError("unavailable", `connection closed (${info.code} ${info.reason})`.trim()));
       this.pending.delete(seq);
     }
     return info;
@@ -94,16 +108,17 @@ export class Messenger {
   }
 
   /**
-   * Sends a Request and resolves with the Response payload decoded as `schema`. Rejects with the
-   * Response's error text, "unexpected response payload <type>", a timeout, or a closed transport.
+   * Sends a Request and resolves with the Response payload decoded as `schema`. Rejects with a
+   * CallError: the Response's error, "unexpected response payload <type>", a timeout, or a closed
+   * transport.
    */
   async request<Desc extends DescMessage>(
     message: Message,
     schema: Desc,
     timeoutMs: number,
   ): Promise<MessageShape<Desc>> {
-    if (this.closeInfo) throw new Error("connection closed");
-    if (this.pending.size >= MAX_PENDING) throw new Error("too many outstanding requests");
+    if (this.closeInfo) throw new CallError("unavailable", "connection closed");
+    if (this.pending.size >= MAX_PENDING) throw new CallError("resource_exhausted", "too many outstanding requests");
     const seq = this.nextRequest++;
     const env = create(EnvelopeSchema, {
       sequence: seq,
@@ -113,7 +128,7 @@ export class Messenger {
     const answer = new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
-        reject(new Error(`request ${message.$typeName} timed out after ${timeoutMs} ms`));
+        reject(new CallError("deadline_exceeded", `request ${message.$typeName} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(seq, { resolve, reject, timer });
     });
@@ -125,11 +140,11 @@ export class Messenger {
         clearTimeout(p.timer);
         this.pending.delete(seq);
       }
-      throw e;
+      throw e instanceof CallError ? e : new CallError("unavailable", errorText(e));
     }
     const got = await answer;
     if (got.$typeName !== schema.typeName) {
-      throw new Error(`unexpected response payload ${got.$typeName}`);
+      throw new CallError("internal", `unexpected response payload ${got.$typeName}`);
     }
     return got as MessageShape<Desc>;
   }
@@ -183,17 +198,18 @@ export class Messenger {
     this.pending.delete(seq);
     clearTimeout(p.timer);
     if (env.error) {
-      p.reject(new Error(env.error));
+      const status = statusFromWire(env.code, env.error);
+      p.reject(new CallError(status.code, status.message, true));
       return;
     }
     if (!env.payload) {
-      p.reject(new Error("unexpected response payload <none>"));
+      p.reject(new CallError("internal", "unexpected response payload <none>"));
       return;
     }
     const u = unpack(env.payload);
     const bad = payloadError(env);
     if (u.kind !== "ok" || bad !== undefined) {
-      p.reject(new Error(`unexpected response payload ${u.kind === "ok" ? u.message.$typeName : u.typeName}`));
+      p.reject(new CallError("internal", `unexpected response payload ${u.kind === "ok" ? u.message.$typeName : u.typeName}`));
       return;
     }
     p.resolve(u.message);
@@ -201,22 +217,29 @@ export class Messenger {
 
   private async answer(seq: bigint, env: Envelope): Promise<void> {
     const reply = create(EnvelopeSchema, { sequence: seq, type: Envelope_MessageType.Response });
+    const fail = (code: Code, text: string) => {
+      reply.error = text;
+      reply.code = code;
+    };
     if (!env.payload) {
-      reply.error = ERRORS.missingPayload;
+      fail("invalid_argument", ERRORS.missingPayload);
     } else {
       const u = unpack(env.payload);
       const bad = payloadError(env);
       if (u.kind === "unknown") {
-        reply.error = NOT_IMPLEMENTED;
+        fail("unimplemented", NOT_IMPLEMENTED);
       } else if (u.kind === "bad" || bad !== undefined) {
-        reply.error = ERRORS.badPayloadPrefix + (u.kind === "bad" ? u.detail : bad);
+        fail("invalid_argument", ERRORS.badPayloadPrefix + (u.kind === "bad" ? u.detail : bad));
       } else {
         try {
           reply.payload = pack(await this.handlers.onRequest(u.message));
         } catch (e) {
-          reply.error = errorText(e) || "internal error";
-          if (!(e instanceof CallError) && reply.error !== NOT_IMPLEMENTED) {
-            this.log("warn", `handler for ${u.message.$typeName} failed: ${reply.error}`);
+          const text = errorText(e) || "internal error";
+          if (e instanceof CallError) {
+            fail(e.code, text);
+          } else {
+            fail("unknown", text);
+            this.log("warn", `handler for ${u.message.$typeName} failed: ${text}`);
           }
         }
       }

@@ -36,7 +36,7 @@ import {
   type Task_Wasip1_Request,
   type Task_Wasip1_Response,
 } from "./proto";
-import type { Fetcher, FileStore } from "./filestore";
+import { HashMismatchError, type Fetcher, type FileStore } from "./filestore";
 import { normalizeRef, refOf } from "./sha256";
 import { WorkerKilledError, type Slot, type WorkerPool } from "./worker_pool";
 import { unixNanoNow, type RunMessage } from "./worker_protocol";
@@ -199,12 +199,20 @@ export class Provider {
     }
     if (isMessage(msg, Filesystem_Upload_RequestSchema)) {
       const blob = msg.upload?.blob;
-      if (!blob) throw new CallError("upload without blob");
-      const ref = await this.store.put(blob, msg.upload?.ref); // throws "hash mismatch"
+      if (!blob) throw new CallError("invalid_argument", "upload without blob");
+      let ref: string;
+      try {
+        ref = await this.store.put(blob, msg.upload?.ref);
+      } catch (e) {
+        if (e instanceof HashMismatchError) throw new CallError("invalid_argument", e.message);
+        this.hooks.log("warn", `upload from the broker not stored: ${errorText(e)}`);
+        throw new CallError("internal", errorText(e));
+      }
       return create(Filesystem_Upload_ResponseSchema, { ref });
     }
-    if (isMessage(msg, Task_Pyodide_RequestSchema)) throw new CallError(NOT_IMPLEMENTED);
-    throw new CallError(NOT_IMPLEMENTED);
+    // Neither of our providers runs Pyodide (docs/protocol.md §9).
+    if (isMessage(msg, Task_Pyodide_RequestSchema)) throw new CallError("unimplemented", NOT_IMPLEMENTED);
+    throw new CallError("unimplemented", NOT_IMPLEMENTED);
   }
 
   /** Stops the task with this id; unknown ids are fine (idempotent). */
@@ -327,7 +335,9 @@ export class Provider {
 
   /**
    * The compiled module and the rootfs of a task; on failure the slot is released. A file that
-   * cannot be obtained throws (CallError: an Envelope-level failure, the Broker retries elsewhere).
+   * cannot be obtained throws (CallError "unavailable": an Envelope-level failure, the Broker
+   * retries elsewhere). A module that does not compile is the task's own failure
+   * ("unsupported module: …" in its Response, no Envelope error), as in the native provider.
    */
   private async prepareInputs(
     task: TaskRecord,
@@ -396,7 +406,8 @@ export class Provider {
 
   /**
    * Inline blob (stored under its ref so the compiled module is reused) or a cached/fetched ref.
-   * Throws CallError("<what> not found in storage: <ref>") when a ref cannot be obtained.
+   * Throws CallError("unavailable", "<what> not found in storage: <ref>") when a ref cannot be
+   * obtained.
    */
   private async resolveFile(f: PbFile | undefined, what: "binary" | "rootfs"): Promise<{ ref: string; data: Uint8Array } | undefined> {
     if (!f) return undefined;
@@ -416,7 +427,7 @@ export class Provider {
       return await this.store.obtain(f.ref, this.fetcher);
     } catch (e) {
       this.hooks.log("warn", `${what} ${f.ref}: ${errorText(e)}`);
-      throw new CallError(`${what} not found in storage: ${f.ref}`);
+      throw new CallError("unavailable", `${what} not found in storage: ${f.ref}`);
     }
   }
 
