@@ -60,4 +60,27 @@ inline constexpr std::uint64_t kCode = 1000;
 inline constexpr std::string_view kReason = "bye!";
 }  // namespace disconnect
 
+// Failure codes of Connect (docs/http-api.md §4.2) in gRPC order, so a code's number is its index +
+// 1 (0 is ok); the names travel in Envelope.code (docs/protocol.md §3.3) and Connect error bodies.
+namespace status {
+inline constexpr std::array<std::string_view, 16> kCodes = {
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+};
+}  // namespace status
+
 }  // namespace wasimoff::contract

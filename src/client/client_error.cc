@@ -1,9 +1,9 @@
 #include "client/client_error.h"
 
-#include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace wasimoff::client {
@@ -128,25 +128,7 @@ std::string ClientError::hint() const {
 }
 
 bool is_connect_code(std::string_view code) {
-  static constexpr std::array<std::string_view, 16> kCodes = {"canceled",
-                                                              "unknown",
-                                                              "invalid_argument",
-                                                              "deadline_exceeded",
-                                                              "not_found",
-                                                              "already_exists",
-                                                              "permission_denied",
-                                                              "resource_exhausted",
-                                                              "failed_precondition",
-                                                              "aborted",
-                                                              "out_of_range",
-                                                              "unimplemented",
-                                                              "internal",
-                                                              "unavailable",
-                                                              "data_loss",
-                                                              "unauthenticated"};
-  for (auto c : kCodes)
-    if (c == code) return true;
-  return false;
+  return code_from_name(code).has_value();
 }
 
 ClientError connect_error(unsigned status, std::string_view body, std::string_view what) {

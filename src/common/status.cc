@@ -2,25 +2,26 @@
 
 #include <array>
 
+#include "contract/contract.h"
+
 namespace wasimoff {
 namespace {
 
-constexpr std::array<std::string_view, 17> kNames = {
-    "ok",        "canceled",       "unknown",           "invalid_argument",   "deadline_exceeded",
-    "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
-    "aborted",   "out_of_range",   "unimplemented",     "internal",           "unavailable",
-    "data_loss", "unauthenticated"};
+// The failure codes' names in numeric order, from the contract (proto/contract/contract.json).
+constexpr const auto& kFailureNames = contract::status::kCodes;
+static_assert(kFailureNames.size() == static_cast<std::size_t>(StatusCode::kUnauthenticated));
 
 }  // namespace
 
 std::string_view code_name(StatusCode code) {
   auto i = static_cast<std::size_t>(code);
-  return i < kNames.size() ? kNames[i] : "unknown";
+  if (i == 0) return "ok";
+  return i <= kFailureNames.size() ? kFailureNames[i - 1] : "unknown";
 }
 
 std::optional<StatusCode> code_from_name(std::string_view name) {
-  for (std::size_t i = 1; i < kNames.size(); ++i)
-    if (kNames[i] == name) return static_cast<StatusCode>(i);
+  for (std::size_t i = 0; i < kFailureNames.size(); ++i)
+    if (kFailureNames[i] == name) return static_cast<StatusCode>(i + 1);
   return std::nullopt;
 }
 

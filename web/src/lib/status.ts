@@ -5,27 +5,10 @@
 // code name in `code`. The reference implementation sends only the text; its texts with a known
 // meaning are recognised here by their documented prefixes, and nowhere else: everything above
 // this file branches on the code.
-import { ERRORS } from "../gen/contract";
+import { ERRORS, STATUS } from "../gen/contract";
 
 /** The Connect code names (docs/http-api.md §4.2), in gRPC/Connect order; "ok" is no failure. */
-export const CODES = [
-  "canceled",
-  "unknown",
-  "invalid_argument",
-  "deadline_exceeded",
-  "not_found",
-  "already_exists",
-  "permission_denied",
-  "resource_exhausted",
-  "failed_precondition",
-  "aborted",
-  "out_of_range",
-  "unimplemented",
-  "internal",
-  "unavailable",
-  "data_loss",
-  "unauthenticated",
-] as const;
+export const CODES = STATUS.codes;
 
 /** A failure's Connect code name, as it travels in Envelope.code. */
 export type Code = (typeof CODES)[number];
