@@ -36,6 +36,7 @@ ProviderSession::ProviderSession(asio::any_io_executor ex,
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
+  options.clock = &clock;  // attempt time limits, cancel grace, Ping time limit
   // The Messenger fails outstanding calls with kResourceExhausted and this text.
   options.oversize_error = "output too large: the provider answered with a message larger than " +
                            format_bytes(limits_.max_message_size) +
