@@ -606,6 +606,128 @@ TEST_F(SchedulerTest, DeadlineRemovesQueuedAndCancelsActiveTasks) {
   });
 }
 
+// Timing checked to the nanosecond on the ManualClock (not testable with real sleeps).
+
+TEST_F(SchedulerTest, BackOffWaitsExactlyTheRetryDelay) {
+  Scheduler::Options o;
+  o.max_attempts = 4;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kEnvelopeError;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    EXPECT_EQ(p->received.size(), 1u);
+    for (std::size_t attempt = 2; attempt <= 4; ++attempt) {
+      CO_ASSERT(scheduler->dispatching() == 1u);
+      clock.advance(retry_delay(static_cast<int>(attempt)) - 1ns);
+      co_await settle();
+      EXPECT_EQ(p->received.size(), attempt - 1) << "attempt " << attempt << " came early";
+      clock.advance(1ns);
+      co_await settle();
+      EXPECT_EQ(p->received.size(), attempt) << "attempt " << attempt << " did not come";
+    }
+    EXPECT_TRUE(t->done().is_set());
+    EXPECT_EQ(t->error().value_or(Status{}).code_name(), "unavailable");
+  });
+}
+
+TEST_F(SchedulerTest, DeadlineFiresAtTheDeadlineNotBefore) {
+  run([&]() -> awaitable<void> {
+    // A deadline that is now is already past at admission; one a nanosecond later is not.
+    auto late = task("late");
+    late->deadline = clock.system_now();
+    auto err = scheduler->admit(late);
+    CO_ASSERT(err.has_value());
+    EXPECT_EQ(err->code_name(), "deadline_exceeded");
+
+    auto t = task("queued");  // no provider: it stays queued
+    t->deadline = clock.system_now() + 250ms;
+    EXPECT_FALSE(scheduler->admit(t).has_value());
+    clock.advance(250ms - 1ns);
+    co_await settle();
+    EXPECT_FALSE(t->done().is_set());
+    EXPECT_EQ(scheduler->queued(), 1u);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_TRUE(t->done().is_set());
+    EXPECT_EQ(t->error().value_or(Status{}).code_name(), "deadline_exceeded");
+    EXPECT_EQ(scheduler->queued(), 0u);
+  });
+}
+
+TEST_F(SchedulerTest, AttemptTimeoutFiresAtTheBoundNotBefore) {
+  int timeouts = 0;
+  observer.attempt_timed_out = [&] { ++timeouts; };
+  Scheduler::Options o;
+  o.attempt_timeout = 2s;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto slow = provider("slow", 1);
+    slow->mode = FakeProvider::Mode::kSilent;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    EXPECT_EQ(slow->received.size(), 1u);
+    clock.advance(2s - 1ns);
+    co_await settle();
+    EXPECT_EQ(timeouts, 0);
+    EXPECT_TRUE(slow->cancels.empty());
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(timeouts, 1);
+    CO_ASSERT(slow->cancels.size() == 1u);
+    EXPECT_EQ(slow->cancels[0].reason(), "attempt timeout");
+    EXPECT_EQ(scheduler->dispatching(), 1u);  // backing off before attempt 2
+    scheduler->cancel(t, "context canceled", canceled("context canceled"));
+  });
+}
+
+TEST_F(SchedulerTest, CancelGraceHoldsTheSlotExactlyThatLong) {
+  cancel_grace = 300ms;
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kSilent;
+    p->answer_cancels = false;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    CO_ASSERT(p->received.size() == 1u);
+    scheduler->cancel(t, "context canceled", canceled("context canceled"));
+    clock.advance(300ms - 1ns);
+    co_await settle();
+    EXPECT_EQ(p->session->active, 1u);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(p->session->active, 0u);
+  });
+}
+
+TEST_F(SchedulerTest, ProviderSessionPingsEveryIntervalOnTheClock) {
+  registry.timing.ping_interval = 5s;
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    co_await settle();  // registered without time passing: the interval starts now
+    CO_ASSERT(registry.registered().size() == 1u);
+    EXPECT_FALSE(p->session->ping_average_ms().has_value());
+    clock.advance(5s - 1ns);
+    co_await settle();
+    EXPECT_EQ(p->pings, 0);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(p->pings, 1);
+    // The round trip took no time on the clock.
+    EXPECT_EQ(p->session->ping_average_ms(), std::optional<double>(0.0));
+    clock.advance(5s);
+    co_await settle();
+    EXPECT_EQ(p->pings, 2);
+  });
+}
+
 TEST_F(SchedulerTest, ImmediateRetryNeedsAFreeSlot) {
   run([&]() -> awaitable<void> {
     auto bad = provider("bad", 1, {"sha256:" + std::string(64, 'b')});
