@@ -620,9 +620,11 @@ TEST_F(SchedulerTest, BackOffWaitsExactlyTheRetryDelay) {
     scheduler->admit(t);
     co_await settle();
     EXPECT_EQ(p->received.size(), 1u);
+    // docs/scheduling.md §6: 10 ms before attempt 2, 18 ms before 3, 32 ms before 4.
+    const std::vector<std::chrono::milliseconds> delays = {10ms, 18ms, 32ms};
     for (std::size_t attempt = 2; attempt <= 4; ++attempt) {
       CO_ASSERT(scheduler->dispatching() == 1u);
-      clock.advance(retry_delay(static_cast<int>(attempt)) - 1ns);
+      clock.advance(delays[attempt - 2] - 1ns);
       co_await settle();
       EXPECT_EQ(p->received.size(), attempt - 1) << "attempt " << attempt << " came early";
       clock.advance(1ns);
