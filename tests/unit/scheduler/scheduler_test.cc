@@ -730,6 +730,28 @@ TEST_F(SchedulerTest, ProviderSessionPingsEveryIntervalOnTheClock) {
   });
 }
 
+TEST_F(SchedulerTest, JoinWaitsAtMostTheGraceThenStopsTheRest) {
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kSilent;
+    p->answer_cancels = false;  // the Task.Cancel send waits for its 10 s grace
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    scheduler->shutdown("broker shutting down");
+    bool joined = false;
+    asio::co_spawn(io, scheduler->join(2s), [&](std::exception_ptr) { joined = true; });
+    clock.advance(2s - 1ns);
+    co_await settle();
+    EXPECT_FALSE(joined);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_TRUE(joined);
+    EXPECT_EQ(p->cancels.size(), 1u);
+  });
+}
+
 TEST_F(SchedulerTest, ImmediateRetryNeedsAFreeSlot) {
   run([&]() -> awaitable<void> {
     auto bad = provider("bad", 1, {"sha256:" + std::string(64, 'b')});
