@@ -20,8 +20,7 @@ using v1::Envelope;
 // event, a sleep and the cancel token at once (`a || b || c`, three coroutines and a parallel
 // group per call); this is one timer wait, which matters on the per-task path.
 struct Messenger::Pending {
-  explicit Pending(asio::any_io_executor ex)
-      : timer(std::move(ex), std::chrono::steady_clock::time_point::max()) {}
+  Pending(asio::any_io_executor ex, Clock& clock) : timer(std::move(ex), clock) {}
 
   void complete() {
     done = true;
@@ -41,7 +40,7 @@ struct Messenger::Pending {
     }
   }
 
-  asio::steady_timer timer;
+  Clock::Timer timer;
   bool done = false;
   CallResult result;
 };
@@ -91,7 +90,7 @@ awaitable<CallResult> Messenger::call_packed(gp::Any payload, std::chrono::milli
   env.set_sequence(seq);
   env.set_type(Envelope::Request);
   *env.mutable_payload() = std::move(payload);
-  auto pending = std::make_shared<Pending>(ex_);
+  auto pending = std::make_shared<Pending>(ex_, *options_.clock);
   pending_[seq] = pending;
   if (!enqueue(std::move(env))) {
     pending_.erase(seq);

@@ -25,6 +25,7 @@
 #include <variant>
 
 #include "common/async.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "protocol/any_payload.h"
 #include "protocol/transport.h"
@@ -72,6 +73,9 @@ class Messenger : public std::enable_shared_from_this<Messenger> {
     std::string oversize_error;
     std::size_t max_queued_messages = 4096;       // send queue bound (count)
     std::uint64_t max_queued_bytes = 1ull << 30;  // send queue bound (payload bytes)
+    // Times the calls' time limits (tests: a ManualClock). flush() and last_activity() use the
+    // real steady clock.
+    Clock* clock = &Clock::real();
   };
 
   using RequestHandler =

@@ -11,26 +11,25 @@ namespace wasimoff::broker {
 
 using namespace asio::experimental::awaitable_operators;
 
-awaitable<std::variant<AdmissionGate::Ticket, std::string>> AdmissionGate::acquire(
-    OneShotEvent& gone) {
+awaitable<Result<AdmissionGate::Ticket>> AdmissionGate::acquire(OneShotEvent& gone) {
   const std::size_t concurrency = std::max<std::size_t>(options.concurrency, 1);
   if (in_flight_ < concurrency && waiting_.empty()) {
     ++in_flight_;
     co_return Ticket(this);
   }
   if (waiting_.size() >= options.max_waiting)
-    co_return fmt::format("admission queue full ({} providers waiting)", waiting_.size());
+    co_return resource_exhausted(
+        fmt::format("admission queue full ({} providers waiting)", waiting_.size()));
   auto waiter = std::make_shared<Waiter>(ex_);
   auto it = waiting_.insert(waiting_.end(), waiter);
-  co_await (waiter->granted.wait() || sleep_for(options.max_wait) || gone.wait());
+  co_await (waiter->granted.wait() || clock_->sleep_for(options.max_wait) || gone.wait());
   // release() removed us from the list and handed its slot over.
   if (waiter->granted.is_set()) co_return Ticket(this);
   waiting_.erase(it);
-  if (gone.is_set())
-    co_return std::string("admission abandoned: the connection closed while waiting");
-  co_return fmt::format(
+  if (gone.is_set()) co_return canceled("admission abandoned: the connection closed while waiting");
+  co_return resource_exhausted(fmt::format(
       "admission timeout: no turn within {} (WASIMOFF_ADMISSION_CONCURRENCY={}, {} waiting)",
-      env::format_duration(options.max_wait), concurrency, waiting_.size());
+      env::format_duration(options.max_wait), concurrency, waiting_.size()));
 }
 
 void AdmissionGate::release() {

@@ -6,8 +6,8 @@
 // 10 s Listing time limit starts when its turn comes.
 //
 // Bounds: at most `max_waiting` connections wait (the next is refused with "admission queue
-// full"), and none waits longer than `max_wait` ("admission timeout"). Runs on the loop; not
-// thread-safe.
+// full"), and none waits longer than `max_wait` ("admission timeout"), measured on the gate's
+// Clock. Runs on the loop; not thread-safe.
 #pragma once
 
 #include <chrono>
@@ -16,9 +16,10 @@
 #include <memory>
 #include <string>
 #include <utility>
-#include <variant>
 
 #include "common/async.h"
+#include "common/clock.h"
+#include "common/status.h"
 
 namespace wasimoff::broker {
 
@@ -45,11 +46,13 @@ class AdmissionGate {
     AdmissionGate* gate_;
   };
 
-  explicit AdmissionGate(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  explicit AdmissionGate(asio::any_io_executor ex, Clock& clock = Clock::real())
+      : ex_(std::move(ex)), clock_(&clock) {}
 
-  // Waits for this connection's turn. Returns a ticket, or why the connection is not admitted
-  // (queue full, waited too long, `gone` was set while waiting).
-  awaitable<std::variant<Ticket, std::string>> acquire(OneShotEvent& gone);
+  // Waits for this connection's turn. Returns a ticket, or why the connection is not admitted:
+  // resource_exhausted "admission queue full (…)" / "admission timeout: …" (the queue or the
+  // wait bound ran out), canceled "admission abandoned: …" (`gone` was set while waiting).
+  awaitable<Result<Ticket>> acquire(OneShotEvent& gone);
 
   std::size_t in_flight() const { return in_flight_; }
   std::size_t waiting() const { return waiting_.size(); }
@@ -64,6 +67,7 @@ class AdmissionGate {
   void release();
 
   asio::any_io_executor ex_;
+  Clock* clock_;
   std::size_t in_flight_ = 0;
   std::list<std::shared_ptr<Waiter>> waiting_;
 };

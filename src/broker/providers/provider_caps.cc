@@ -63,7 +63,7 @@ std::string ProviderCaps::describe() const {
 
 void ProviderCaps::remember_refusal(const std::string& key, std::string_view text) {
   if (key.empty()) return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_->steady_now();
   std::string kept = truncate_utf8(text, kMaxRefusalText);
   if (auto it = refused_.find(key); it != refused_.end()) {
     it->second = Refusal{std::move(kept), now};
@@ -80,7 +80,7 @@ void ProviderCaps::remember_refusal(const std::string& key, std::string_view tex
 const std::string* ProviderCaps::refusal(const std::string& key) const {
   auto it = refused_.find(key);
   if (it == refused_.end()) return nullptr;
-  if (std::chrono::steady_clock::now() - it->second.at > kRefusalLifetime) return nullptr;
+  if (clock_->steady_now() - it->second.at > kRefusalLifetime) return nullptr;
   return &it->second.text;
 }
 

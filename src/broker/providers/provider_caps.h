@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/wasm_summary.h"
 #include "protocol/wire_status.h"
 #include "wasimoff/v1/extensions.pb.h"
@@ -33,12 +34,15 @@ class ProviderCaps {
  public:
   // Refused modules remembered per provider connection; the oldest is forgotten first.
   static constexpr std::size_t kMaxRefusals = 256;
-  // A refusal is trusted this long (the native provider caches its compile failures as long).
+  // A refusal is trusted this long (the native provider caches its compile failures as long),
+  // measured on `clock`.
   static constexpr std::chrono::minutes kRefusalLifetime{10};
   // Bytes of a refusal text kept (the text may become another task's result).
   static constexpr std::size_t kMaxRefusalText = 1024;
   // Import module names kept from an announcement; further ones are ignored.
   static constexpr std::size_t kMaxAnnouncedModules = 16;
+
+  explicit ProviderCaps(const Clock& clock = Clock::real()) : clock_(&clock) {}
 
   // Replaces the announced capabilities (names beyond kMaxAnnouncedModules or longer than
   // WasmSummary::kMaxNameLength are ignored: no module needs them).
@@ -59,6 +63,7 @@ class ProviderCaps {
   std::size_t refusal_count() const { return refused_.size(); }
 
  private:
+  const Clock* clock_;
   bool announced_ = false;
   std::vector<std::string> wasi_;
   std::optional<std::uint64_t> memory_;

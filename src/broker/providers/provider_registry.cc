@@ -10,8 +10,8 @@ namespace wasimoff::broker {
 
 using namespace asio::experimental::awaitable_operators;
 
-ProviderRegistry::ProviderRegistry(asio::any_io_executor ex)
-    : admission(ex), ex_(ex), stopped_(ex), all_gone_(ex) {}
+ProviderRegistry::ProviderRegistry(asio::any_io_executor ex, Clock& clock)
+    : admission(ex, clock), ex_(ex), clock_(&clock), stopped_(ex), all_gone_(ex) {}
 
 void ProviderRegistry::start() {
   spawn_logged(ex_, throughput_loop(), "throughput broadcast");
@@ -20,7 +20,7 @@ void ProviderRegistry::start() {
 std::shared_ptr<ProviderSession> ProviderRegistry::connect(
     std::unique_ptr<protocol::Transport> transport, ProviderInfo info) {
   auto session = std::make_shared<ProviderSession>(ex_, std::move(transport), std::move(info),
-                                                   *this, timing, limits);
+                                                   *this, timing, limits, *clock_);
   all_[session->id()] = session;
   session->start();
   return session;
@@ -71,13 +71,10 @@ void ProviderRegistry::refresh_cluster_info() {
   }
 }
 
-namespace {
-std::int64_t now_second() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+std::int64_t ProviderRegistry::now_second() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock_->steady_now().time_since_epoch())
       .count();
 }
-}  // namespace
 
 void ProviderRegistry::record_completion(std::uint64_t provider_id) {
   auto sec = now_second();
@@ -104,7 +101,7 @@ double ProviderRegistry::throughput(std::optional<std::uint64_t> provider_id) co
 
 awaitable<void> ProviderRegistry::throughput_loop() {
   while (!stopped_.is_set()) {
-    co_await (sleep_for(std::chrono::seconds(1)) || stopped_.wait());
+    co_await (clock_->sleep_for(std::chrono::seconds(1)) || stopped_.wait());
     if (stopped_.is_set()) co_return;
     refresh_cluster_info();
     float overall = static_cast<float>(throughput());
@@ -125,15 +122,16 @@ awaitable<void> ProviderRegistry::close_all(std::string reason, std::chrono::mil
   if (sessions.empty()) co_return;
   // One 200 ms budget for flushing all queues, not 200 ms per provider (thousands of providers,
   // some of them not reading, would otherwise hold the shutdown for minutes).
-  const auto flush_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  // (Messenger::flush itself waits on the real clock.)
+  const auto flush_end = clock_->steady_now() + std::chrono::milliseconds(200);
   for (auto& s : sessions) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        flush_end - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(flush_end - clock_->steady_now());
     if (left.count() > 0) co_await s->messenger().flush(left);
     s->close(protocol::CloseCode::kNormal, reason);
   }
   sessions.clear();
-  co_await (all_gone_.wait() || sleep_for(grace));
+  co_await (all_gone_.wait() || clock_->sleep_for(grace));
 }
 
 }  // namespace wasimoff::broker

@@ -27,7 +27,8 @@ namespace wasimoff::broker {
 
 class ProviderRegistry {
  public:
-  explicit ProviderRegistry(asio::any_io_executor ex);
+  // `clock` times the broadcasts, close_all(), the admission gate and every session.
+  explicit ProviderRegistry(asio::any_io_executor ex, Clock& clock = Clock::real());
 
   // Starts the Throughput broadcast timer.
   void start();
@@ -53,6 +54,7 @@ class ProviderRegistry {
 
   // Records a task completed without a Broker-level error (for Throughput).
   void record_completion(std::uint64_t provider_id);
+  Clock& clock() const { return *clock_; }
   // Tasks/s over the last 5 s: overall, and for one provider.
   double throughput(std::optional<std::uint64_t> provider_id = std::nullopt) const;
 
@@ -68,8 +70,10 @@ class ProviderRegistry {
   awaitable<void> throughput_loop();
   // Sends ClusterInfo to every registered provider whose last one shows another count.
   void refresh_cluster_info();
+  std::int64_t now_second() const;
 
   asio::any_io_executor ex_;
+  Clock* clock_;
   std::vector<std::shared_ptr<ProviderSession>> registered_;
   std::unordered_map<std::uint64_t, std::weak_ptr<ProviderSession>> all_;  // by session id
   std::uint64_t total_capacity_ = 0;  // sum of capacity() over registered_

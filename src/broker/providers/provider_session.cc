@@ -22,17 +22,21 @@ std::atomic<std::uint64_t> next_provider_id{1};
 
 ProviderSession::ProviderSession(asio::any_io_executor ex,
                                  std::unique_ptr<protocol::Transport> transport, ProviderInfo info,
-                                 ProviderRegistry& registry, Timing timing, Limits limits)
-    : id_(next_provider_id++),
+                                 ProviderRegistry& registry, Timing timing, Limits limits,
+                                 Clock& clock)
+    : caps(clock),
+      id_(next_provider_id++),
       ex_(ex),
+      clock_(clock),
       info_(std::move(info)),
       registry_(registry),
       timing_(timing),
       limits_(limits),
-      keepalive_timer_(ex_) {
+      keepalive_timer_(ex_, clock) {
   protocol::Messenger::Options options;
   options.name = "provider " + info_.name + " (" + info_.address + ")";
   options.disconnect_error = "provider disconnected";
+  options.clock = &clock;  // attempt time limits, cancel grace, Ping time limit
   // The Messenger fails outstanding calls with kResourceExhausted and this text.
   options.oversize_error = "output too large: the provider answered with a message larger than " +
                            format_bytes(limits_.max_message_size) +
@@ -69,15 +73,16 @@ awaitable<void> ProviderSession::run() {
   spdlog::info("provider {} connected from {} via {} ({})", info_.name, info_.address,
                info_.transport, info_.user_agent);
   // FIFO turn among the connections being admitted; the Listing's time limit starts now.
-  auto turn = co_await registry_.admission.acquire(messenger_->closed());
   Result<v1::Filesystem::Listing::Response> listing = unavailable("not admitted");
   std::string reason;
-  if (auto* why = std::get_if<std::string>(&turn))
-    reason = *why;  // the admission gate's refusal
-  else
-    listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
-        v1::Filesystem::Listing::Request(), timing_.listing_timeout);
-  turn = std::string();  // releases the admission slot
+  {
+    auto turn = co_await registry_.admission.acquire(messenger_->closed());
+    if (!turn)
+      reason = turn.error().message();  // the admission gate's refusal
+    else
+      listing = co_await messenger_->call_as<v1::Filesystem::Listing::Response>(
+          v1::Filesystem::Listing::Request(), timing_.listing_timeout);
+  }  // the ticket releases the admission slot
   if (!listing && reason.empty())
     reason = listing.error().code() == StatusCode::kDeadlineExceeded
                  ? "listing timeout"
@@ -100,12 +105,13 @@ awaitable<void> ProviderSession::run() {
 }
 
 awaitable<void> ProviderSession::keepalive() {
-  using clock = std::chrono::steady_clock;
-  auto next_ping = clock::now() + timing_.ping_interval;
+  auto next_ping = clock_.steady_after(timing_.ping_interval);
   const auto silence = timing_.silence_timeout;
   while (!messenger_->is_closed()) {
-    auto now = clock::now();
-    if (silence.count() > 0 && now - messenger_->last_activity() >= silence) {
+    auto now = clock_.steady_now();
+    // The Messenger dates its activity on the real steady clock.
+    const auto quiet = std::chrono::steady_clock::now() - messenger_->last_activity();
+    if (silence.count() > 0 && quiet >= silence) {
       std::string reason = "ping timeout: nothing received for " + env::format_duration(silence);
       spdlog::warn("provider {} ({}): {}, closing", info_.name, info_.address, reason);
       messenger_->close(CloseCode::kInternalError, reason);
@@ -114,25 +120,23 @@ awaitable<void> ProviderSession::keepalive() {
     if (now >= next_ping) {
       // Pings run on their own: a slow answer does not delay the next one or the check above.
       spawn_logged(ex_, hold(shared_from_this(), ping_once()), "provider ping");
-      next_ping = now + timing_.ping_interval;
+      next_ping = clock_.steady_after(timing_.ping_interval);
     }
     auto wake = next_ping;
-    if (silence.count() > 0) wake = std::min(wake, messenger_->last_activity() + silence);
-    keepalive_timer_.expires_at(
-        std::max<clock::time_point>(wake, now + std::chrono::milliseconds(1)));
+    if (silence.count() > 0) wake = std::min(wake, now + (silence - quiet));
+    keepalive_timer_.expires_at(std::max(wake, now + std::chrono::milliseconds(1)));
     co_await keepalive_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
 awaitable<void> ProviderSession::ping_once() {
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = clock_.steady_now();
   auto r = co_await messenger_->call(v1::Ping(), timing_.ping_timeout);
   if (messenger_->is_closed()) co_return;
   // An error Response counts as an answer (older providers do not know Ping); an unanswered
   // Ping only leaves the average alone — the silence bound in keepalive() closes hung providers.
   if (!r.answered) co_return;
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double ms = std::chrono::duration<double, std::milli>(clock_.steady_now() - t0).count();
   ping_avg_ms_ = ping_avg_ms_ ? 0.3 * ms + 0.7 * *ping_avg_ms_ : ms;
 }
 

@@ -17,6 +17,7 @@
 
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "common/clock.h"
 #include "contract/contract.h"
 #include "protocol/messenger.h"
 #include "protocol/task_kind.h"
@@ -60,8 +61,11 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     std::function<bool(const std::string& ref)> known_file;
   };
 
+  // `clock` schedules the Pings and the silence checks and times the round trips. (Silence
+  // itself is measured from Messenger::last_activity(), which is real steady_clock time.)
   ProviderSession(asio::any_io_executor ex, std::unique_ptr<protocol::Transport> transport,
-                  ProviderInfo info, ProviderRegistry& registry, Timing timing, Limits limits);
+                  ProviderInfo info, ProviderRegistry& registry, Timing timing, Limits limits,
+                  Clock& clock = Clock::real());
   ~ProviderSession();
 
   // Starts the session coroutine; the session keeps itself alive until it ends.
@@ -105,6 +109,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
 
   std::uint64_t id_;
   asio::any_io_executor ex_;
+  Clock& clock_;
   std::shared_ptr<protocol::Messenger> messenger_;
   ProviderInfo info_;
   ProviderRegistry& registry_;
@@ -118,7 +123,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   std::unordered_set<std::string> files_;
   std::unordered_set<TaskKind> unsupported_;
   std::optional<double> ping_avg_ms_;
-  asio::steady_timer keepalive_timer_;  // keepalive()'s sleep; cancelled when the messenger closes
+  Clock::Timer keepalive_timer_;  // keepalive()'s sleep; cancelled when the messenger closes
 };
 
 }  // namespace wasimoff::broker

@@ -18,7 +18,6 @@ namespace wasimoff::broker {
 
 using namespace asio::experimental::awaitable_operators;
 using Event = v1::Task::TraceEvent;
-using Clock = std::chrono::steady_clock;
 
 std::chrono::milliseconds retry_delay(int attempt) {
   double ms = 10.0 * std::pow(10.0, (attempt - 2) / 4.0);
@@ -27,8 +26,8 @@ std::chrono::milliseconds retry_delay(int attempt) {
 
 namespace {
 
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
+double seconds_since(const Clock& clock, Clock::SteadyTime t) {
+  return std::chrono::duration<double>(clock.steady_now() - t).count();
 }
 
 // The application-level error of a task Response, or nullptr.
@@ -55,7 +54,7 @@ std::size_t Scheduler::active() const {
 
 std::optional<Status> Scheduler::admit(const std::shared_ptr<Task>& task) {
   if (shutting_down_) return unavailable("broker shutting down");
-  if (task->deadline && *task->deadline <= std::chrono::system_clock::now())
+  if (task->deadline && *task->deadline <= clock().system_now())
     return deadline_exceeded("deadline exceeded");
   if (auto why = unplaceable(*task)) {
     // Every registered provider refused this module already or announced it cannot run it:
@@ -216,8 +215,8 @@ void Scheduler::assign(const std::shared_ptr<Task>& task,
             .count();
     *task->qos().mutable_deadline() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(ns);
   }
-  if (observer_.scheduled) observer_.scheduled(seconds_since(task->accepted));
-  task->assigned_ = Clock::now();
+  if (observer_.scheduled) observer_.scheduled(seconds_since(clock(), task->accepted));
+  task->assigned_ = clock().steady_now();
   children_.spawn(run_attempt(task, provider), "task attempt");
 }
 
@@ -305,7 +304,7 @@ awaitable<void> Scheduler::run_attempt(std::shared_ptr<Task> task,
 std::chrono::milliseconds Scheduler::attempt_limit(const Task& task) const {
   const auto limit = options_.attempt_timeout;
   if (limit.count() <= 0) return std::chrono::milliseconds(0);
-  if (task.deadline && *task.deadline - std::chrono::system_clock::now() <= limit)
+  if (task.deadline && *task.deadline - clock().system_now() <= limit)
     return std::chrono::milliseconds(0);
   return limit;
 }
@@ -390,7 +389,7 @@ void Scheduler::attempt_failed(const std::shared_ptr<Task>& task, const std::str
 
 awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
                                                 std::chrono::milliseconds delay) {
-  co_await (sleep_for(delay) || task->stop_timers_.wait());
+  co_await (clock().sleep_for(delay) || task->stop_timers_.wait());
   backoff_.erase(task);
   if (task->state_ != Task::State::kBackoff) co_return;
   if (task->immediate()) {
@@ -407,8 +406,8 @@ awaitable<void> Scheduler::backoff_then_requeue(std::shared_ptr<Task> task,
 void Scheduler::arm_deadline(const std::shared_ptr<Task>& task) {
   if (!task->deadline) return;
   // A plain timer on the task (no coroutine per task): finish() cancels it.
-  auto left = *task->deadline - std::chrono::system_clock::now();
-  task->deadline_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(left));
+  auto left = *task->deadline - clock().system_now();
+  task->deadline_timer_.expires_after(std::chrono::duration_cast<Clock::Duration>(left));
   task->deadline_timer_.async_wait(
       [this, weak = std::weak_ptr<Task>(task)](boost::system::error_code ec) {
         auto task = weak.lock();
@@ -475,8 +474,9 @@ void Scheduler::finish(const std::shared_ptr<Task>& task, std::optional<Status> 
   } else {
     task->response_ = std::move(response);
   }
-  if (observer_.completed) observer_.completed(ok, seconds_since(task->accepted));
-  if (was_assigned && observer_.execution) observer_.execution(ok, seconds_since(task->assigned_));
+  if (observer_.completed) observer_.completed(ok, seconds_since(clock(), task->accepted));
+  if (was_assigned && observer_.execution)
+    observer_.execution(ok, seconds_since(clock(), task->assigned_));
   task->done_.set();
 }
 
@@ -491,7 +491,7 @@ void Scheduler::shutdown(const std::string& reason) {
 }
 
 awaitable<void> Scheduler::join(std::chrono::milliseconds grace) {
-  co_await (children_.join() || sleep_for(grace));
+  co_await (children_.join() || clock().sleep_for(grace));
   // What is still running (a provider that does not answer a Task.Cancel) is stopped.
   children_.cancel();
   co_await children_.join();

@@ -19,6 +19,7 @@
 #include "broker/providers/provider_registry.h"
 #include "broker/tasks/placement.h"
 #include "broker/tasks/task.h"
+#include "common/clock.h"
 #include "common/task_group.h"
 
 namespace wasimoff::broker {
@@ -60,6 +61,9 @@ class Scheduler {
     int max_timeout_strikes = 3;
     // Which provider gets a task; nullptr = CapabilityAwarePlacement.
     std::shared_ptr<const PlacementStrategy> placement;
+    // Time for back-offs, deadlines and the observer's durations (tests: a ManualClock). Tasks
+    // given to the Scheduler are made with the same clock (Task's constructor).
+    Clock* clock = &Clock::real();
   };
 
   Scheduler(asio::any_io_executor ex, ProviderRegistry& registry, Options options,
@@ -91,6 +95,7 @@ class Scheduler {
   std::size_t active() const;
 
   asio::any_io_executor executor() const { return ex_; }
+  Clock& clock() const { return *options_.clock; }
 
  private:
   struct QueueOrder {

@@ -6,12 +6,13 @@
 namespace wasimoff::broker {
 
 Task::Task(asio::any_io_executor ex, protocol::TaskRequest request,
-           std::shared_ptr<const v1::Task::Wasip1::Params> parent)
-    : request_(std::move(request)),
+           std::shared_ptr<const v1::Task::Wasip1::Params> parent, Clock& clock)
+    : accepted(clock.steady_now()),
+      request_(std::move(request)),
       parent_(kind() == TaskKind::kWasip1 ? std::move(parent) : nullptr),
       done_(ex),
       stop_timers_(ex),
-      deadline_timer_(ex) {}
+      deadline_timer_(ex, clock) {}
 
 void Task::pack_request(google::protobuf::Any* out) const {
   const auto* wasip1 = std::get_if<v1::Task::Wasip1::Request>(&request_);

@@ -13,6 +13,7 @@
 
 #include "broker/providers/provider_caps.h"
 #include "common/async.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "protocol/job_inheritance.h"
 #include "protocol/task_kind.h"
@@ -38,8 +39,10 @@ class Task {
   // the task's own params, and every unset field is taken whole from the parent when the
   // request is packed for a provider (docs/scheduling.md §9 inheritance). So a job holds its parent
   // once, however many tasks inherit it; an expanded copy exists only while it is being sent.
+  // `clock` (the Scheduler's) dates `accepted` and runs the deadline timer.
   Task(asio::any_io_executor ex, protocol::TaskRequest request,
-       std::shared_ptr<const v1::Task::Wasip1::Params> parent = nullptr);
+       std::shared_ptr<const v1::Task::Wasip1::Params> parent = nullptr,
+       Clock& clock = Clock::real());
 
   TaskKind kind() const { return protocol::kind_of(request_); }
   const std::string& id() const { return info().id(); }
@@ -60,7 +63,7 @@ class Task {
   // tasks of a job that inherit it; nullptr for Pyodide tasks.
   std::shared_ptr<const ModuleFacts> module;
   std::optional<std::chrono::system_clock::time_point> deadline;  // effective deadline
-  std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point accepted;                 // construction time
   bool priority() const { return qos().priority(); }
   bool immediate() const { return qos().immediate(); }
   // Placement inputs (read by PlacementStrategy): providers that failed an attempt of this task,
@@ -98,7 +101,7 @@ class Task {
   std::chrono::steady_clock::time_point assigned_;
   std::shared_ptr<OneShotEvent> abandon_attempt_;  // set to stop waiting for the provider
   OneShotEvent stop_timers_;                       // ends the back-off wait
-  asio::steady_timer deadline_timer_;              // Scheduler::arm_deadline; cancelled at finish
+  Clock::Timer deadline_timer_;                    // Scheduler::arm_deadline; cancelled at finish
 };
 
 // The job inheritance rule (docs/scheduling.md §9), shared with the client.

@@ -154,7 +154,7 @@ std::optional<SystemTime> TaskService::effective_deadline(
   if (qos.has_deadline())
     if (auto t = deadline_of(qos.deadline())) consider(*t);
   if (options_.task_timeout.count() > 0)
-    consider(std::chrono::system_clock::now() + options_.task_timeout);
+    consider(options_.scheduler.clock().system_now() + options_.task_timeout);
   return d;
 }
 
@@ -192,7 +192,7 @@ awaitable<Result<v1::Task::Wasip1::Response>> TaskService::run_wasip1(
   if (auto err = check_task_size(request.ByteSizeLong())) co_return *err;
   auto deadline = effective_deadline(request.qos(), client.deadline);
   auto module = co_await modules_.facts(request.params().binary());
-  auto task = std::make_shared<Task>(ex, std::move(request));
+  auto task = std::make_shared<Task>(ex, std::move(request), nullptr, options_.scheduler.clock());
   task->required_refs = std::move(refs);
   task->module = std::move(module);
   task->deadline = deadline;
@@ -219,7 +219,7 @@ awaitable<Result<v1::Task::Pyodide::Response>> TaskService::run_pyodide(
   if (auto err = problems.result()) co_return *err;
   if (auto err = check_task_size(request.ByteSizeLong())) co_return *err;
   auto deadline = effective_deadline(request.qos(), client.deadline);
-  auto task = std::make_shared<Task>(ex, std::move(request));
+  auto task = std::make_shared<Task>(ex, std::move(request), nullptr, options_.scheduler.clock());
   task->required_refs = std::move(refs);
   task->deadline = deadline;
   if (auto err = co_await submit(task, client)) co_return *err;
@@ -259,7 +259,7 @@ awaitable<Result<v1::Task::Wasip1::JobResponse>> TaskService::run_wasip1_job(
   if (request.qos().has_deadline())
     if (auto d = deadline_of(request.qos().deadline()); d && (!job_deadline || *d < *job_deadline))
       job_deadline = d;
-  if (job_deadline && *job_deadline <= std::chrono::system_clock::now())
+  if (job_deadline && *job_deadline <= options_.scheduler.clock().system_now())
     co_return deadline_exceeded("deadline exceeded");
   JobParent parent = co_await resolve_parent(request);
   JobTasks tasks(static_cast<std::size_t>(request.tasks_size()));
@@ -335,7 +335,8 @@ awaitable<void> TaskService::add_job_task(v1::Task::Wasip1::JobRequest& request,
   std::shared_ptr<const ModuleFacts> module = parent.module;
   if (params.has_binary()) module = co_await modules_.facts(params.binary());
   auto ex = co_await asio::this_coro::executor;
-  auto task = std::make_shared<Task>(ex, std::move(task_request), parent.params);
+  auto task = std::make_shared<Task>(ex, std::move(task_request), parent.params,
+                                     options_.scheduler.clock());
   task->required_refs = std::move(refs);
   task->module = std::move(module);
   // Per-task bound: the job deadline (forwarded to providers) and WASIMOFF_TASK_TIMEOUT.
@@ -388,13 +389,15 @@ awaitable<std::optional<Status>> TaskService::await_job(
   bool gone = false, expired = false;
   for (const auto& t : tasks.admissible) {
     if (!t->done().is_set()) {
-      auto left = job_deadline ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     *job_deadline - std::chrono::system_clock::now())
-                               : std::chrono::steady_clock::duration::max() / 2;
+      Clock& clock = options_.scheduler.clock();
+      auto left =
+          job_deadline
+              ? std::chrono::duration_cast<Clock::Duration>(*job_deadline - clock.system_now())
+              : Clock::Duration::max() / 2;
       if (client.gone)
-        co_await (t->done().wait() || client.gone->wait() || sleep_for(left));
+        co_await (t->done().wait() || client.gone->wait() || clock.sleep_for(left));
       else
-        co_await (t->done().wait() || sleep_for(left));
+        co_await (t->done().wait() || clock.sleep_for(left));
       if (!t->done().is_set()) {
         gone = client.gone && client.gone->is_set();
         expired = !gone;

@@ -1,4 +1,5 @@
-// AdmissionGate (issue 11): bounded admissions in flight, FIFO turns, bounded waiting.
+// AdmissionGate (issue 11): bounded admissions in flight, FIFO turns, bounded waiting. Time is a
+// ManualClock: the wait bound is checked to the nanosecond, and nothing sleeps for real.
 #include "broker/providers/admission_gate.h"
 
 #include <gtest/gtest.h>
@@ -9,23 +10,28 @@
 #include <optional>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace wasimoff::broker {
 namespace {
 
 using namespace std::chrono_literals;
 
 struct Admissions {
+  ManualClock clock;  // outlives the io_context (its coroutines' timers)
   asio::io_context io;
-  AdmissionGate gate{io.get_executor()};
+  AdmissionGate gate{io.get_executor(), clock};
   std::vector<std::optional<AdmissionGate::Ticket>> tickets;  // by connection
   std::vector<std::string> refused;                           // by connection ("" = admitted)
+  std::vector<std::string> codes;                             // refusals' status codes
   std::vector<int> order;                                     // connections in admission order
   std::vector<std::unique_ptr<OneShotEvent>> gone;
 
-  // Runs the loop for `d` (run_for() stops the context when it runs out of work).
-  void run(std::chrono::milliseconds d = 5ms) {
+  // Lets `d` pass on the clock, then runs the loop until nothing is ready.
+  void run(std::chrono::nanoseconds d = 0ms) {
+    clock.advance(d);
     io.restart();
-    io.run_for(d);
+    io.poll();
   }
 
   // Starts connection i's wait for a turn.
@@ -33,16 +39,18 @@ struct Admissions {
     const int i = static_cast<int>(tickets.size());
     tickets.emplace_back();
     refused.emplace_back();
+    codes.emplace_back();
     gone.push_back(std::make_unique<OneShotEvent>(io.get_executor()));
     asio::co_spawn(
         io,
         [this, i]() -> awaitable<void> {
           auto r = co_await gate.acquire(*gone[i]);
-          if (auto* why = std::get_if<std::string>(&r)) {
-            refused[i] = *why;
+          if (!r) {
+            refused[i] = r.error().message();
+            codes[i] = r.error().code_name();
           } else {
             order.push_back(i);
-            tickets[i].emplace(std::move(std::get<AdmissionGate::Ticket>(r)));
+            tickets[i].emplace(std::move(*r));
           }
         },
         asio::detached);
@@ -69,6 +77,7 @@ TEST(AdmissionGate, BoundsInFlightAndAdmitsInArrivalOrder) {
   a.finish(2);
   EXPECT_EQ(a.order, (std::vector<int>{0, 1, 2, 3, 5}));
   EXPECT_EQ(a.refused[4].rfind("admission abandoned", 0), 0u) << a.refused[4];
+  EXPECT_EQ(a.codes[4], "canceled");
   a.finish(3);
   a.finish(5);
   EXPECT_EQ(a.gate.in_flight(), 0u);
@@ -82,13 +91,40 @@ TEST(AdmissionGate, WaitingIsBoundedInTimeAndNumber) {
   a.gate.options.max_wait = 50ms;
   for (int i = 0; i < 4; ++i) a.connect();
   EXPECT_EQ(a.refused[3].rfind("admission queue full", 0), 0u) << a.refused[3];
-  a.run(100ms);
+  EXPECT_EQ(a.codes[3], "resource_exhausted");
+  a.run(50ms - 1ns);  // not a moment before max_wait
+  EXPECT_EQ(a.refused[1], "");
+  EXPECT_EQ(a.refused[2], "");
+  EXPECT_EQ(a.gate.waiting(), 2u);
+  a.run(1ns);
+  EXPECT_EQ(a.codes[1], "resource_exhausted");
   EXPECT_EQ(a.refused[1].rfind("admission timeout", 0), 0u) << a.refused[1];
   EXPECT_EQ(a.refused[2].rfind("admission timeout", 0), 0u) << a.refused[2];
   EXPECT_EQ(a.order, std::vector<int>{0});
   a.finish(0);
   a.connect();  // a free slot is taken at once
   EXPECT_EQ(a.order, (std::vector<int>{0, 4}));
+}
+
+// The bound is per connection, counted from when it started waiting.
+TEST(AdmissionGate, EachWaitIsBoundedFromItsOwnStart) {
+  Admissions a;
+  a.gate.options.concurrency = 1;
+  a.gate.options.max_wait = 60s;
+  a.connect();  // 0: admitted
+  a.connect();  // 1: waits from t = 0
+  a.run(20s);
+  a.connect();  // 2: waits from t = 20 s
+  a.run(40s);   // t = 60 s
+  EXPECT_EQ(a.codes[1], "resource_exhausted");
+  EXPECT_EQ(a.refused[2], "");
+  a.run(20s - 1ns);
+  EXPECT_EQ(a.refused[2], "");
+  a.finish(0);  // its turn comes just in time
+  EXPECT_EQ(a.order, (std::vector<int>{0, 2}));
+  a.run(1h);
+  EXPECT_EQ(a.refused[2], "");
+  EXPECT_EQ(a.clock.sleepers(), 0u);
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ class FakeProvider {
           for (const auto& f : files) r.add_files(f);
           co_return protocol::Reply::with(std::move(r));
         });
-    peer_->serve<v1::Ping>([](v1::Ping&) -> awaitable<protocol::Reply> {
+    peer_->serve<v1::Ping>([this](v1::Ping&) -> awaitable<protocol::Reply> {
+      ++pings;
       co_return protocol::Reply::with(v1::Ping());
     });
     peer_->serve<v1::Task::Cancel>([this](v1::Task::Cancel& c) -> awaitable<protocol::Reply> {
@@ -100,6 +101,7 @@ class FakeProvider {
   std::vector<std::string> received;  // task ids in arrival order (both kinds)
   std::vector<v1::Task::Cancel> cancels;
   std::size_t max_running = 0;
+  int pings = 0;  // Pings the Broker sent
   std::shared_ptr<ProviderSession> session;
 
  private:

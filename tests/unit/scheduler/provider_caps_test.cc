@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "../../support/wasm_builder.h"
+#include "common/clock.h"
 #include "common/wasm_summary.h"
 
 namespace wasimoff::broker {
@@ -100,6 +101,25 @@ TEST(ProviderCaps, RefusalsAreBoundedOldestFirst) {
   EXPECT_EQ(*c.refusal("sha256:20"), "unsupported module: 20");
   c.remember_refusal("sha256:long", std::string(10000, 'x'));
   EXPECT_LE(c.refusal("sha256:long")->size(), ProviderCaps::kMaxRefusalText);
+}
+
+TEST(ProviderCaps, ARefusalIsTrustedForItsLifetimeOnly) {
+  using namespace std::chrono_literals;
+  ManualClock clock;
+  ProviderCaps c(clock);
+  c.remember_refusal("sha256:a", "unsupported module: a");
+  clock.advance(ProviderCaps::kRefusalLifetime);  // still trusted at exactly the lifetime
+  ASSERT_NE(c.refusal("sha256:a"), nullptr);
+  EXPECT_EQ(*c.refusal("sha256:a"), "unsupported module: a");
+  clock.advance(1ns);
+  EXPECT_EQ(c.refusal("sha256:a"), nullptr);
+  // A new refusal of the same module starts its lifetime again.
+  c.remember_refusal("sha256:a", "unsupported module: again");
+  clock.advance(ProviderCaps::kRefusalLifetime - 1s);
+  ASSERT_NE(c.refusal("sha256:a"), nullptr);
+  EXPECT_EQ(*c.refusal("sha256:a"), "unsupported module: again");
+  clock.advance(2s);
+  EXPECT_EQ(c.refusal("sha256:a"), nullptr);
 }
 
 TEST(ProviderCaps, WhatCountsAsARefusal) {

@@ -1,6 +1,12 @@
 // The Scheduler (docs/scheduling.md) with real ProviderSessions over in-memory transports:
 // admission, queue order, selection and fairness, avoid list, retries, capabilities, capacity
 // changes, cancellation and deadlines.
+//
+// Time is a ManualClock shared by the scheduler, the registry and the sessions (and their
+// Messengers' call time limits): nothing sleeps for real. run() drives the loop and lets virtual
+// time jump to the next timer only when nothing else can happen, so waits for time-based
+// behaviour (back-off, attempt timeout, cancel grace, deadlines) take no real time, and a test
+// can move the clock itself (clock.advance + settle()) to check when exactly something happens.
 #include "broker/tasks/scheduler.h"
 
 #include <fmt/format.h>
@@ -8,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/clock.h"
 #include "fake_provider.h"
 
 namespace wasimoff::broker {
@@ -32,10 +39,13 @@ class SchedulerTest : public ::testing::Test {
 
   void make_scheduler(Scheduler::Options o = {}) {
     o.cancel_grace = cancel_grace;
+    o.clock = &clock;
     scheduler = std::make_unique<Scheduler>(io.get_executor(), registry, o, observer);
   }
 
-  // Runs `body` on the loop to completion (bounded).
+  // Runs `body` on the loop to completion. Whenever the loop has nothing ready, the settle()
+  // waiters are woken; when there are none, the clock jumps to the next timer. Bounded: a body
+  // that waits for something that can no longer happen fails instead of hanging.
   void run(std::function<awaitable<void>()> body) {
     if (!scheduler) make_scheduler();
     bool done = false;
@@ -44,19 +54,39 @@ class SchedulerTest : public ::testing::Test {
       done = true;
       error = e;
     });
-    auto end = std::chrono::steady_clock::now() + 30s;
-    while (!done && std::chrono::steady_clock::now() < end) io.run_for(50ms);
+    const auto end = clock.steady_now() + 1h;  // virtual
+    while (!done) {
+      io.restart();
+      if (io.poll() > 0) continue;
+      if (!idle_waiters_.empty()) {
+        auto waiters = std::move(idle_waiters_);
+        idle_waiters_.clear();
+        for (auto* w : waiters) w->set();
+        continue;
+      }
+      auto next = clock.next_wake();
+      if (!next || *next > end) break;
+      clock.advance(*next - clock.steady_now());
+    }
     ASSERT_TRUE(done) << "test coroutine did not finish";
     if (error) std::rethrow_exception(error);
   }
 
-  // Waits (bounded) until `condition` holds; returns its final value.
-  static awaitable<bool> until(std::function<bool()> condition,
-                               std::chrono::milliseconds timeout = 10s) {
-    auto end = std::chrono::steady_clock::now() + timeout;
+  // Returns once the loop has nothing left to do at the current time (the clock does not move):
+  // e.g. gives a wrong dispatch the chance to happen.
+  awaitable<void> settle() {
+    OneShotEvent idle(io.get_executor());
+    idle_waiters_.push_back(&idle);
+    co_await idle.wait();
+  }
+
+  // Waits until `condition` holds, checking every (virtual) millisecond, for at most `timeout`
+  // on the clock; returns its final value.
+  awaitable<bool> until(std::function<bool()> condition, std::chrono::milliseconds timeout = 10s) {
+    auto end = clock.steady_now() + timeout;
     while (!condition()) {
-      if (std::chrono::steady_clock::now() >= end) co_return false;
-      co_await sleep_for(1ms);
+      if (clock.steady_now() >= end) co_return false;
+      co_await clock.sleep_for(1ms);
     }
     co_return true;
   }
@@ -88,7 +118,7 @@ class SchedulerTest : public ::testing::Test {
     req->mutable_params()->add_args(std::move(arg));
     if (priority) req->mutable_qos()->set_priority(true);
     if (immediate) req->mutable_qos()->set_immediate(true);
-    auto t = std::make_shared<Task>(io.get_executor(), std::move(*req));
+    auto t = std::make_shared<Task>(io.get_executor(), std::move(*req), nullptr, clock);
     t->required_refs = std::move(refs);
     return t;
   }
@@ -98,7 +128,7 @@ class SchedulerTest : public ::testing::Test {
     req->mutable_info()->set_id(scheduler->next_id());
     req->mutable_info()->mutable_trace();
     req->mutable_params()->set_script("print(1)");
-    return std::make_shared<Task>(io.get_executor(), std::move(*req));
+    return std::make_shared<Task>(io.get_executor(), std::move(*req), nullptr, clock);
   }
 
   static std::string output(const std::shared_ptr<Task>& t) {
@@ -118,12 +148,14 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_TRUE(ok) << "task " << t->id() << " did not finish";
   }
 
+  ManualClock clock;  // first: outlives everything with a timer on it
   asio::io_context io;
   std::chrono::milliseconds cancel_grace = 10s;
   SchedulerObserver observer;
-  ProviderRegistry registry{io.get_executor()};
+  ProviderRegistry registry{io.get_executor(), clock};
   std::unique_ptr<Scheduler> scheduler;
   std::vector<std::unique_ptr<FakeProvider>> providers_;
+  std::vector<OneShotEvent*> idle_waiters_;
 };
 
 TEST(RetryDelay, FollowsTheSpecifiedCurve) {
@@ -160,7 +192,7 @@ TEST_F(SchedulerTest, AdmissionRules) {
   make_scheduler(Scheduler::Options{3});
   run([&]() -> awaitable<void> {
     auto late = task("late");
-    late->deadline = std::chrono::system_clock::now() - 1s;
+    late->deadline = clock.system_now() - 1s;
     auto err = scheduler->admit(late);
     CO_ASSERT(err.has_value());
     EXPECT_EQ(err->code_name(), "deadline_exceeded");
@@ -416,7 +448,7 @@ TEST_F(SchedulerTest, LoweredCapacityStopsAssignmentUntilBelow) {
     p->release(tasks[0]->id());
     p->release(tasks[1]->id());
     co_await wait_done(tasks[1]);
-    co_await sleep_for(20ms);           // give a wrong dispatch the chance to happen
+    co_await settle();                  // give a wrong dispatch the chance to happen
     EXPECT_EQ(p->received.size(), 3u);  // a = 1 is not below c = 1
     EXPECT_EQ(scheduler->queued(), 2u);
     p->release(tasks[2]->id());
@@ -443,7 +475,7 @@ TEST_F(SchedulerTest, AnnouncedCapacityIsCappedByTheLimit) {
       scheduler->admit(tasks.back());
     }
     EXPECT_TRUE(co_await until([&] { return greedy->running() == 3; }));
-    co_await sleep_for(20ms);
+    co_await settle();
     EXPECT_EQ(scheduler->queued(), 2u);  // the rest waits for an honest slot
     greedy->set_capacity(2);             // below the cap: taken as announced
     EXPECT_TRUE(co_await until([&] { return greedy->session->capacity() == 2; }));
@@ -488,7 +520,7 @@ TEST_F(SchedulerTest, AttemptTimeoutRetriesElsewhereAndRepeatedTimeoutsCloseTheP
     fast->disconnect();
     co_await registered(1, 2);
     auto t2 = task("deadline");
-    t2->deadline = std::chrono::system_clock::now() + 50ms;
+    t2->deadline = clock.system_now() + 50ms;
     scheduler->admit(t2);
     co_await wait_done(t2);
     CO_ASSERT(t2->error().has_value());
@@ -555,9 +587,9 @@ TEST_F(SchedulerTest, DeadlineRemovesQueuedAndCancelsActiveTasks) {
     co_await registered(1, 1);
     // The queued task expires first, while the active one still holds the only slot.
     auto active = task("active");
-    active->deadline = std::chrono::system_clock::now() + 400ms;
+    active->deadline = clock.system_now() + 400ms;
     auto queued = task("queued");
-    queued->deadline = std::chrono::system_clock::now() + 150ms;
+    queued->deadline = clock.system_now() + 150ms;
     scheduler->admit(active);
     scheduler->admit(queued);
     co_await wait_done(active);
@@ -571,6 +603,152 @@ TEST_F(SchedulerTest, DeadlineRemovesQueuedAndCancelsActiveTasks) {
     EXPECT_TRUE(co_await until([&] { return p->running() == 0; }));
     EXPECT_EQ(p->received.size(), 1u);
     EXPECT_TRUE(active->qos().has_deadline());
+  });
+}
+
+// Timing checked to the nanosecond on the ManualClock (not testable with real sleeps).
+
+TEST_F(SchedulerTest, BackOffWaitsExactlyTheRetryDelay) {
+  Scheduler::Options o;
+  o.max_attempts = 4;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kEnvelopeError;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    EXPECT_EQ(p->received.size(), 1u);
+    // docs/scheduling.md §6: 10 ms before attempt 2, 18 ms before 3, 32 ms before 4.
+    const std::vector<std::chrono::milliseconds> delays = {10ms, 18ms, 32ms};
+    for (std::size_t attempt = 2; attempt <= 4; ++attempt) {
+      CO_ASSERT(scheduler->dispatching() == 1u);
+      clock.advance(delays[attempt - 2] - 1ns);
+      co_await settle();
+      EXPECT_EQ(p->received.size(), attempt - 1) << "attempt " << attempt << " came early";
+      clock.advance(1ns);
+      co_await settle();
+      EXPECT_EQ(p->received.size(), attempt) << "attempt " << attempt << " did not come";
+    }
+    EXPECT_TRUE(t->done().is_set());
+    EXPECT_EQ(t->error().value_or(Status{}).code_name(), "unavailable");
+  });
+}
+
+TEST_F(SchedulerTest, DeadlineFiresAtTheDeadlineNotBefore) {
+  run([&]() -> awaitable<void> {
+    // A deadline that is now is already past at admission; one a nanosecond later is not.
+    auto late = task("late");
+    late->deadline = clock.system_now();
+    auto err = scheduler->admit(late);
+    CO_ASSERT(err.has_value());
+    EXPECT_EQ(err->code_name(), "deadline_exceeded");
+
+    auto t = task("queued");  // no provider: it stays queued
+    t->deadline = clock.system_now() + 250ms;
+    EXPECT_FALSE(scheduler->admit(t).has_value());
+    clock.advance(250ms - 1ns);
+    co_await settle();
+    EXPECT_FALSE(t->done().is_set());
+    EXPECT_EQ(scheduler->queued(), 1u);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_TRUE(t->done().is_set());
+    EXPECT_EQ(t->error().value_or(Status{}).code_name(), "deadline_exceeded");
+    EXPECT_EQ(scheduler->queued(), 0u);
+  });
+}
+
+TEST_F(SchedulerTest, AttemptTimeoutFiresAtTheBoundNotBefore) {
+  int timeouts = 0;
+  observer.attempt_timed_out = [&] { ++timeouts; };
+  Scheduler::Options o;
+  o.attempt_timeout = 2s;
+  make_scheduler(o);
+  run([&]() -> awaitable<void> {
+    auto slow = provider("slow", 1);
+    slow->mode = FakeProvider::Mode::kSilent;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    EXPECT_EQ(slow->received.size(), 1u);
+    clock.advance(2s - 1ns);
+    co_await settle();
+    EXPECT_EQ(timeouts, 0);
+    EXPECT_TRUE(slow->cancels.empty());
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(timeouts, 1);
+    CO_ASSERT(slow->cancels.size() == 1u);
+    EXPECT_EQ(slow->cancels[0].reason(), "attempt timeout");
+    EXPECT_EQ(scheduler->dispatching(), 1u);  // backing off before attempt 2
+    scheduler->cancel(t, "context canceled", canceled("context canceled"));
+  });
+}
+
+TEST_F(SchedulerTest, CancelGraceHoldsTheSlotExactlyThatLong) {
+  cancel_grace = 300ms;
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kSilent;
+    p->answer_cancels = false;
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    CO_ASSERT(p->received.size() == 1u);
+    scheduler->cancel(t, "context canceled", canceled("context canceled"));
+    clock.advance(300ms - 1ns);
+    co_await settle();
+    EXPECT_EQ(p->session->active, 1u);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(p->session->active, 0u);
+  });
+}
+
+TEST_F(SchedulerTest, ProviderSessionPingsEveryIntervalOnTheClock) {
+  registry.timing.ping_interval = 5s;
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    co_await settle();  // registered without time passing: the interval starts now
+    CO_ASSERT(registry.registered().size() == 1u);
+    EXPECT_FALSE(p->session->ping_average_ms().has_value());
+    clock.advance(5s - 1ns);
+    co_await settle();
+    EXPECT_EQ(p->pings, 0);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_EQ(p->pings, 1);
+    // The round trip took no time on the clock.
+    EXPECT_EQ(p->session->ping_average_ms(), std::optional<double>(0.0));
+    clock.advance(5s);
+    co_await settle();
+    EXPECT_EQ(p->pings, 2);
+  });
+}
+
+TEST_F(SchedulerTest, JoinWaitsAtMostTheGraceThenStopsTheRest) {
+  run([&]() -> awaitable<void> {
+    auto p = provider("p", 1);
+    p->mode = FakeProvider::Mode::kSilent;
+    p->answer_cancels = false;  // the Task.Cancel send waits for its 10 s grace
+    co_await registered(1, 1);
+    auto t = task("x");
+    scheduler->admit(t);
+    co_await settle();
+    scheduler->shutdown("broker shutting down");
+    bool joined = false;
+    asio::co_spawn(io, scheduler->join(2s), [&](std::exception_ptr) { joined = true; });
+    clock.advance(2s - 1ns);
+    co_await settle();
+    EXPECT_FALSE(joined);
+    clock.advance(1ns);
+    co_await settle();
+    EXPECT_TRUE(joined);
+    EXPECT_EQ(p->cancels.size(), 1u);
   });
 }
 

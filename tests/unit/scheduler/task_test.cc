@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/clock.h"
 #include "protocol/any_payload.h"
 
 namespace wasimoff::broker {
@@ -56,6 +57,14 @@ TEST(Task, ParentParamsAreSharedAndAppliedWhenPacked) {
   EXPECT_EQ(own.params().envs(0), "B=2");
   EXPECT_EQ(own.params().args(0), "parent.wasm");
   EXPECT_FALSE(own.params().has_rootfs());
+}
+
+TEST(Task, AcceptedIsDatedByTheClock) {
+  asio::io_context io;
+  ManualClock clock;
+  clock.advance(std::chrono::seconds(3));
+  Task t(io.get_executor(), v1::Task::Wasip1::Request(), nullptr, clock);
+  EXPECT_EQ(t.accepted, clock.steady_now());
 }
 
 TEST(Task, WithoutParentTheRequestIsPackedAsIs) {
