@@ -30,7 +30,7 @@
 namespace {
 
 using namespace wasimoff;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 struct Options {
   int tasks = 5000;
@@ -75,12 +75,12 @@ awaitable<void> connect_worker(Run& run, std::string base, int total) {
   headers.set("Content-Type", "application/proto");
   for (int i = run.next++; i < total; i = run.next++) {
     std::string body = make_task(i).SerializeAsString();
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     try {
       auto resp =
           co_await client.request("POST", "/api/client/wasimoff.v1.Tasks/RunWasip1", headers, body);
       run.latency_ms[static_cast<std::size_t>(i)] =
-          std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
       v1::Task::Wasip1::Response r;
       if (resp.status != 200 || !r.ParseFromString(resp.body)) {
         fail(run, "task " + std::to_string(i) + ": HTTP " + std::to_string(resp.status) + " " +
@@ -104,11 +104,11 @@ struct WorkerGroup {
 awaitable<void> socket_worker(Run& run, std::shared_ptr<protocol::Messenger> m, int total,
                               std::shared_ptr<WorkerGroup> group) {
   for (int i = run.next++; i < total; i = run.next++) {
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     auto r =
         co_await m->call_as<v1::Task::Wasip1::Response>(make_task(i), std::chrono::seconds(120));
     run.latency_ms[static_cast<std::size_t>(i)] =
-        std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
     if (!r)
       fail(run, "task " + std::to_string(i) + ": " + r.error().message());
     else
@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
     Run run;
     run.latency_ms.assign(static_cast<std::size_t>(o.tasks), 0.0);
     asio::io_context io(1);
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     if (o.api == "connect") {
       for (int w = 0; w < o.inflight; ++w)
         asio::co_spawn(io, connect_worker(run, o.broker, o.tasks), [&](std::exception_ptr e) {
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
                      });
     }
     io.run();
-    double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    double seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
 
     std::vector<double> sorted = run.latency_ms;
     std::sort(sorted.begin(), sorted.end());
